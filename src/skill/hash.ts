@@ -1,0 +1,41 @@
+import { createHash } from "node:crypto";
+
+/** A file's path (POSIX, relative to the skill folder) and the sha256 of its content. */
+export interface FileHash {
+  path: string;
+  sha256: string;
+  size: number;
+}
+
+/** Lowercase hex sha256 of `bytes`. */
+export function sha256Hex(bytes: Uint8Array | string): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Subresource-integrity string (`sha512-<base64>`) of `bytes`, as npm and ClawHub use. */
+export function integrityOf(bytes: Uint8Array): string {
+  return `sha512-${createHash("sha512").update(bytes).digest("base64")}`;
+}
+
+// The official clawhub CLI sorts with String#localeCompare. A fixed locale keeps our result
+// independent of the user's LANG; code-point order breaks the ties collation leaves.
+const collator = new Intl.Collator("en");
+
+/** Compares paths the way the ClawHub fingerprint orders them. */
+export function compareFingerprintPaths(a: string, b: string): number {
+  return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/**
+ * The ClawHub file-set fingerprint: sha256 over the lines `path:sha256(content)`, sorted by path
+ * as the official CLI sorts them, joined by "\n" (no trailing newline). A registry maps a local
+ * folder to a published version with it (`/api/v1/resolve?hash=`).
+ */
+export function fingerprintOf(files: ReadonlyArray<Pick<FileHash, "path" | "sha256">>): string {
+  const lines = files
+    .filter((f) => f.path !== "" && f.sha256 !== "")
+    .map((f) => ({ path: f.path, sha256: f.sha256 }))
+    .sort((a, b) => compareFingerprintPaths(a.path, b.path))
+    .map((f) => `${f.path}:${f.sha256}`);
+  return sha256Hex(lines.join("\n"));
+}
