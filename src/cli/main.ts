@@ -1,0 +1,188 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError, Option } from "commander";
+import {
+  type ClawHubError,
+  type ErrorCategory,
+  redactSecrets,
+  toClawHubError,
+} from "../errors/index.ts";
+import type { CommandContext, CommandResult, CommandSpec } from "./command.ts";
+import { COMMANDS } from "./commands/index.ts";
+import { type Env, resolveConfig } from "./config.ts";
+import { type CliIo, createProgress } from "./output.ts";
+
+/** Exit codes: one per error category. */
+export const EXIT_CODES: Record<ErrorCategory, number> = {
+  user: 1,
+  internal: 1,
+  usage: 2,
+  network: 3,
+  security: 4,
+};
+
+/** Everything the CLI takes from its process, injected so tests can run it in-process. */
+export interface MainOptions {
+  io: CliIo;
+  env: Env;
+  cwd: string;
+  now?: () => number;
+}
+
+const VERSION = (() => {
+  try {
+    const pkg = JSON.parse(
+      readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+    ) as { version: string };
+    return pkg.version;
+  } catch {
+    return "0.0.0";
+  }
+})();
+
+/**
+ * Runs the CLI with `argv` (without the node and script paths) and returns the exit code. The
+ * only place that prints results and maps errors to text, hint and exit code.
+ */
+export async function main(argv: string[], options: MainOptions): Promise<number> {
+  const { io, env, cwd } = options;
+  const json = argv.includes("--json");
+  let exitCode = 0;
+  const program = buildProgram(io, async (spec, args, opts, cmd) => {
+    const globals = cmd.optsWithGlobals() as Record<string, unknown>;
+    const config = await resolveConfig({
+      flags: {
+        registry: globals.registry as string | undefined,
+        workdir: globals.workdir as string | undefined,
+        dir: globals.dir as string | undefined,
+        input: globals.input as boolean | undefined,
+      },
+      env,
+      cwd,
+    });
+    const ctx: CommandContext = {
+      config,
+      io,
+      json,
+      cwd,
+      now: options.now ?? Date.now,
+      progress: () =>
+        createProgress(io, { enabled: !json, ...(options.now ? { now: options.now } : {}) }),
+    };
+    const result: CommandResult = await spec.run(args, opts, ctx);
+    if (json) io.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`);
+    else if (result.text) io.stdout.write(`${result.text}\n`);
+    exitCode = result.exitCode ?? 0;
+  });
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0; // --help, --version
+      const message = error.message.replace(/^error:\s*/i, "");
+      printError(io, json, { code: "USAGE", message, hint: "Run `clawhub --help` for usage." });
+      return EXIT_CODES.usage;
+    }
+    const err = toClawHubError(error);
+    printError(io, json, err, env.CLAWHUB_DEBUG === "1" ? err : undefined);
+    return EXIT_CODES[err.category];
+  }
+}
+
+function printError(
+  io: CliIo,
+  json: boolean,
+  err: Pick<ClawHubError, "code" | "message" | "hint"> & {
+    details?: Record<string, unknown> | undefined;
+  },
+  debug?: ClawHubError,
+): void {
+  const message = redactSecrets(err.message);
+  if (json) {
+    const body: Record<string, unknown> = { code: err.code, message };
+    if (err.hint) body.hint = err.hint;
+    if (err.details) body.details = err.details;
+    io.stdout.write(`${JSON.stringify({ error: body }, null, 2)}\n`);
+    return;
+  }
+  io.stderr.write(`error: ${message}\n`);
+  const issues = err.details?.issues;
+  if (Array.isArray(issues) && issues.length > 1) {
+    for (const issue of issues as Array<{
+      rule: string;
+      message: string;
+      line?: number;
+      file?: string;
+    }>) {
+      io.stderr.write(
+        `  ${issue.file ?? ""}${issue.line ? `:${issue.line}` : ""}  ${issue.rule}  ${issue.message}\n`,
+      );
+    }
+  }
+  if (err.hint) io.stderr.write(`hint: ${err.hint}\n`);
+  if (debug?.cause instanceof Error && debug.cause.stack)
+    io.stderr.write(`${redactSecrets(debug.cause.stack)}\n`);
+}
+
+type Runner = (
+  spec: CommandSpec,
+  args: string[],
+  opts: Record<string, unknown>,
+  cmd: Command,
+) => Promise<void>;
+
+/** Builds the commander tree from the command registry. */
+export function buildProgram(io: CliIo, runner: Runner): Command {
+  const program = new Command("clawhub")
+    // Set before subcommands are added so they inherit it. Usage errors are printed once, by
+    // printError, in the common format.
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      outputError: () => {},
+    })
+    .description(
+      "Package manager for AI-agent skills, self-hosted ClawHub registry, and agent hub.",
+    )
+    .version(VERSION, "-V, --version")
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .addOption(new Option("--json", "machine-readable output (also for errors)"))
+    .option("--registry <url>", "registry API base URL (env CLAWHUB_REGISTRY)")
+    .option("--workdir <dir>", "working directory (env CLAWHUB_WORKDIR; default: cwd)")
+    .option("--dir <dir>", "install directory under the workdir (default: skills)")
+    .option("--no-input", "never prompt (implied when CI=true)");
+  const groups = new Map<string, Command>();
+  for (const spec of COMMANDS) {
+    let parent = program;
+    for (const word of spec.path.slice(0, -1)) {
+      let group = groups.get(word);
+      if (!group) {
+        group = parent.command(word).description(groupDescriptions[word] ?? word);
+        group.exitOverride();
+        groups.set(word, group);
+      }
+      parent = group;
+    }
+    const name = spec.path[spec.path.length - 1] ?? "";
+    const cmd = parent
+      .command(`${name}${spec.args ? ` ${spec.args}` : ""}`)
+      .description(spec.summary);
+    cmd.exitOverride();
+    spec.configure?.(cmd);
+    if (spec.help) cmd.addHelpText("after", `\n${spec.help}`);
+    cmd.action(async (...received: unknown[]) => {
+      const command = received[received.length - 1] as Command;
+      const opts = received[received.length - 2] as Record<string, unknown>;
+      const args = received
+        .slice(0, -2)
+        .flatMap((a) => (Array.isArray(a) ? a.map(String) : a === undefined ? [] : [String(a)]));
+      await runner(spec, args, opts, command);
+    });
+  }
+  return program;
+}
+
+const groupDescriptions: Record<string, string> = {
+  skill: "author skills: init, validate, pack, unpack",
+};
