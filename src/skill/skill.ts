@@ -40,15 +40,22 @@ export async function validateSkillDir(
   dir: string,
   options: SkillOptions = {},
 ): Promise<SkillReport> {
+  return (await inspectSkillDir(dir, options)).report;
+}
+
+/** Validates a folder and also returns the file set it walked, so packing walks only once. */
+async function inspectSkillDir(
+  dir: string,
+  options: SkillOptions,
+): Promise<{ report: SkillReport; fileSet?: FileSet }> {
   const mode = options.mode ?? "lenient";
   const limits = options.limits ?? DEFAULT_LIMITS;
   const abs = resolve(dir);
   const folderName = basename(abs);
-  const report = (issues: SkillIssue[], extra: Partial<SkillReport> = {}): SkillReport => ({
-    dir: abs,
-    outcome: outcomeOf(issues),
-    issues,
-    ...extra,
+  let fileSet: FileSet | undefined;
+  const report = (issues: SkillIssue[], extra: Partial<SkillReport> = {}) => ({
+    report: { dir: abs, outcome: outcomeOf(issues), issues, ...extra },
+    ...(fileSet ? { fileSet } : {}),
   });
 
   let names: string[];
@@ -83,7 +90,7 @@ export async function validateSkillDir(
     });
   }
 
-  const fileSet = await collectFiles(abs, { limits });
+  fileSet = await collectFiles(abs, { limits });
   for (const v of fileSet.violations) {
     issues.push({ rule: v.rule, severity: "error", message: v.message, file: v.path ?? "." });
   }
@@ -142,7 +149,7 @@ export interface PackedSkill {
  */
 export async function packSkill(dir: string, options: SkillOptions = {}): Promise<PackedSkill> {
   const limits = options.limits ?? DEFAULT_LIMITS;
-  const report = await validateSkillDir(dir, options);
+  const { report, fileSet } = await inspectSkillDir(dir, options);
   const errors = report.issues.filter((i) => i.severity === "error");
   const limitErrors = errors.filter((i) => i.rule.startsWith("files."));
   if (limitErrors.length > 0) {
@@ -163,8 +170,7 @@ export async function packSkill(dir: string, options: SkillOptions = {}): Promis
       },
     );
   }
-  const set: FileSet = await collectFiles(report.dir, { limits });
-  const loaded = await loadFiles(set);
+  const loaded = await loadFiles(fileSet ?? (await collectFiles(report.dir, { limits })));
   const zip = createZip(loaded.map((f) => ({ path: f.path, data: f.data, mode: f.mode })));
   const files = loaded.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size }));
   return {
