@@ -11,11 +11,13 @@ export interface CommandContext {
   cwd: string;
   progress(): Progress;
   now(): number;
+  /** Resolves when the process is asked to stop (SIGINT or SIGTERM), for long-running commands. */
+  waitForShutdown(): Promise<void>;
 }
 
 /** What a handler returns; only the CLI entry prints it and sets the exit code. */
 export interface CommandResult {
-  /** Printed as JSON under `--json`. */
+  /** Printed as JSON under `--json` (nothing when undefined: the command printed as it ran). */
   data: unknown;
   /** Printed for humans otherwise. */
   text: string;

@@ -22,6 +22,8 @@ export interface ResolvedConfig {
   /** Install directory under the workdir. */
   dir: string;
   configPath: string;
+  /** `$XDG_DATA_HOME` (default data location of `serve` and the download cache). */
+  dataHome: string | undefined;
   noInput: boolean;
   /** Where each value came from, for `--verbose` and debugging. */
   sources: Record<"registry" | "token" | "workdir" | "dir", "flag" | "env" | "config" | "default">;
@@ -111,6 +113,7 @@ export async function resolveConfig(options: {
     workdir: resolve(cwd, workdir.value),
     dir: dir.value,
     configPath: path,
+    dataHome: env.XDG_DATA_HOME || (env.HOME ? join(env.HOME, ".local", "share") : undefined),
     noInput: flags.input === false || env.CI === "true" || env.CLAWHUB_NO_INPUT === "1",
     sources: {
       registry: registry.source,

@@ -26,6 +26,8 @@ export interface MainOptions {
   env: Env;
   cwd: string;
   now?: () => number;
+  /** Resolves when the process should stop; default: never (tests stop servers themselves). */
+  shutdown?: () => Promise<void>;
 }
 
 const VERSION = (() => {
@@ -65,11 +67,13 @@ export async function main(argv: string[], options: MainOptions): Promise<number
       json,
       cwd,
       now: options.now ?? Date.now,
+      waitForShutdown: options.shutdown ?? (() => new Promise<void>(() => {})),
       progress: () =>
         createProgress(io, { enabled: !json, ...(options.now ? { now: options.now } : {}) }),
     };
     const result: CommandResult = await spec.run(args, opts, ctx);
-    if (json) io.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`);
+    if (json && result.data !== undefined)
+      io.stdout.write(`${JSON.stringify(result.data, null, 2)}\n`);
     else if (result.text) io.stdout.write(`${result.text}\n`);
     exitCode = result.exitCode ?? 0;
   });

@@ -1,4 +1,5 @@
 import type { CommandSpec } from "../command.ts";
+import { serveCommand } from "./serve.ts";
 import { skillInit } from "./skill-init.ts";
 import { skillPack } from "./skill-pack.ts";
 import { skillUnpack } from "./skill-unpack.ts";
@@ -10,4 +11,5 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   skillValidate,
   skillPack,
   skillUnpack,
+  serveCommand,
 ];

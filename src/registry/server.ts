@@ -1,0 +1,82 @@
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { serve } from "@hono/node-server";
+import { ClawHubError } from "../errors/index.ts";
+import { createApp } from "./http.ts";
+import type { RateLimitConfig } from "./ratelimit.ts";
+import { createRegistry, type Registry } from "./service.ts";
+import { createFsBlobStore, openStore } from "./store/index.ts";
+
+/** Options of {@link startRegistryServer}. */
+export interface ServerOptions {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Where the SQLite database and the blobs live. */
+  dataDir: string;
+  /** `postgres://...` to use PostgreSQL instead of SQLite. */
+  db?: string | undefined;
+  baseUrl?: string | undefined;
+  rateLimits?: Partial<RateLimitConfig>;
+  trustProxy?: boolean;
+  now?: () => number;
+  logger?: (line: string) => void;
+}
+
+/** A running registry server. */
+export interface RunningServer {
+  url: string;
+  registry: Registry;
+  /** The first admin's token when this start created it (printed once, never stored). */
+  bootstrap: { handle: string; token: string } | undefined;
+  close(): Promise<void>;
+}
+
+/** Opens the store, rebuilds the search index, creates the first admin if needed, and listens. */
+export async function startRegistryServer(options: ServerOptions): Promise<RunningServer> {
+  const store = await openStore({ dataDir: options.dataDir, db: options.db });
+  const registry = createRegistry({
+    store,
+    blobs: createFsBlobStore(join(options.dataDir, "blobs")),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  await registry.rebuildIndex();
+  const boot = await registry.bootstrapAdmin();
+  const app = createApp({
+    registry,
+    ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+    ...(options.trustProxy ? { trustProxy: true } : {}),
+    ...(options.now ? { now: options.now } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  const host = options.host ?? "127.0.0.1";
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, hostname: host, port: options.port ?? 3000 }, () =>
+      resolve(s),
+    );
+    s.once("error", (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === "EADDRINUSE"
+          ? new ClawHubError("IO_ERROR", `port ${options.port} on ${host} is already in use`, {
+              hint: "Pick another with --port.",
+            })
+          : error,
+      );
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${shownHost}:${address.port}`,
+    registry,
+    bootstrap: boot ? { handle: boot.user.handle, token: boot.token } : undefined,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,789 @@
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import semver from "semver";
+import { ClawHubError } from "../errors/index.ts";
+import {
+  createLexicalIndex,
+  MAX_QUERY_LENGTH,
+  type SearchDocument,
+  type SearchIndex,
+} from "../search/index.ts";
+import {
+  createZip,
+  DEFAULT_LIMITS,
+  fingerprintOf,
+  formatBytes,
+  integrityOf,
+  parseSkillMd,
+  type SkillLimits,
+  type SkillManifest,
+  sha256Hex,
+} from "../skill/index.ts";
+import type {
+  BlobStore,
+  RegistryStore,
+  SkillRecord,
+  TokenInfo,
+  User,
+  VersionRecord,
+} from "./store/index.ts";
+
+/** Who is calling: a user authenticated by an API token. */
+export interface Principal {
+  user: User;
+  tokenId: string;
+}
+
+/** One file of a publish. */
+export interface PublishFile {
+  path: string;
+  bytes: Buffer;
+  contentType?: string;
+}
+
+/** A publish request, the same whether it arrived as multipart or as JSON with upload ids. */
+export interface PublishInput {
+  slug: string;
+  displayName?: string | undefined;
+  ownerHandle?: string | undefined;
+  version: string;
+  changelog?: string | undefined;
+  tags?: string[] | undefined;
+  files: PublishFile[];
+}
+
+/** Options of {@link createRegistry}. */
+export interface RegistryOptions {
+  store: RegistryStore;
+  blobs: BlobStore;
+  limits?: SkillLimits;
+  now?: () => number;
+  random?: (bytes: number) => Buffer;
+}
+
+/** Slugs nobody may publish: they would shadow routes or impersonate the project. */
+export const RESERVED_SLUGS = new Set([
+  "admin",
+  "api",
+  "assets",
+  "auth",
+  "clawhub",
+  "clawdhub",
+  "dashboard",
+  "docs",
+  "download",
+  "explore",
+  "help",
+  "hub",
+  "login",
+  "logout",
+  "new",
+  "openclaw",
+  "search",
+  "settings",
+  "skills",
+  "static",
+  "stars",
+  "support",
+  "user",
+  "users",
+  "well-known",
+  "www",
+]);
+const SLUG = /^[a-z0-9][a-z0-9-]{1,94}[a-z0-9]$/;
+const HANDLE = /^[a-z0-9][a-z0-9_-]{0,38}$/;
+const TAG = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
+
+/** Checks a registry slug: 3-96 characters of a-z, 0-9 and "-", not reserved. */
+export function checkSlug(slug: string): void {
+  if (!SLUG.test(slug) || slug.includes("--")) {
+    throw new ClawHubError(
+      "INVALID_ARGUMENT",
+      `invalid slug "${slug.slice(0, 100)}": use 3-96 characters of a-z, 0-9 and single hyphens, starting and ending with a letter or digit`,
+    );
+  }
+  if (RESERVED_SLUGS.has(slug))
+    throw new ClawHubError("INVALID_ARGUMENT", `slug "${slug}" is reserved`);
+}
+
+/** Checks a user handle: 1-39 characters of a-z, 0-9, "-" and "_". */
+export function checkHandle(handle: string): void {
+  if (!HANDLE.test(handle)) {
+    throw new ClawHubError(
+      "INVALID_ARGUMENT",
+      `invalid handle "${handle.slice(0, 60)}": use 1-39 characters of a-z, 0-9, - and _`,
+    );
+  }
+}
+
+const TEXT_TYPES: Record<string, string> = {
+  md: "text/markdown",
+  markdown: "text/markdown",
+  txt: "text/plain",
+  json: "application/json",
+  yaml: "application/yaml",
+  yml: "application/yaml",
+  toml: "application/toml",
+  js: "text/javascript",
+  mjs: "text/javascript",
+  cjs: "text/javascript",
+  ts: "text/typescript",
+  py: "text/x-python",
+  sh: "text/x-shellscript",
+  bash: "text/x-shellscript",
+  html: "text/html",
+  css: "text/css",
+  svg: "image/svg+xml",
+  csv: "text/csv",
+  xml: "application/xml",
+  sql: "application/sql",
+};
+
+/** A file's content type from its extension (text types first, as the registry serves text). */
+export function contentTypeOf(path: string): string {
+  const ext = path.split(".").pop()?.toLowerCase() ?? "";
+  return TEXT_TYPES[ext] ?? "application/octet-stream";
+}
+
+/** The registry's operations, shared by the HTTP API and any other surface. */
+export type Registry = ReturnType<typeof createRegistry>;
+
+/** Creates the registry service over a store, a blob store and a search index. */
+export function createRegistry(options: RegistryOptions) {
+  const { store, blobs } = options;
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const now = options.now ?? Date.now;
+  const random = options.random ?? randomBytes;
+  const index: SearchIndex = createLexicalIndex();
+
+  const manifestOf = (v: VersionRecord): Partial<SkillManifest> & { warnings?: unknown[] } => {
+    try {
+      return JSON.parse(v.manifest) as Partial<SkillManifest>;
+    } catch {
+      return {};
+    }
+  };
+
+  async function indexSkill(skill: SkillRecord): Promise<void> {
+    if (skill.deletedAt !== null) {
+      index.remove(skill.id);
+      return;
+    }
+    const latest = await latestVersion(skill);
+    const tags = latest ? (manifestOf(latest).metadata?.tags as unknown) : undefined;
+    const doc: SearchDocument = {
+      id: skill.id,
+      slug: skill.slug,
+      ownerHandle: skill.ownerHandle,
+      displayName: skill.displayName,
+      summary: skill.summary ?? "",
+      tags: Array.isArray(tags) ? tags.map(String) : [],
+      downloads: skill.downloads,
+    };
+    index.upsert(doc);
+  }
+
+  async function latestVersion(skill: SkillRecord): Promise<VersionRecord | undefined> {
+    const tags = await store.tagsOf(skill.id);
+    if (tags.latest) {
+      const v = await store.versionOf(skill.id, tags.latest);
+      if (v && v.deletedAt === null) return v;
+    }
+    return (await store.listVersions(skill.id, { limit: 1 }))[0];
+  }
+
+  async function requireSkill(
+    slug: string,
+    ownerHandle?: string,
+    includeDeleted = false,
+  ): Promise<SkillRecord> {
+    const skill = await store.findSkill(slug, {
+      ...(ownerHandle ? { ownerHandle } : {}),
+      includeDeleted,
+    });
+    if (!skill) throw new ClawHubError("NOT_FOUND", "Skill not found");
+    return skill;
+  }
+
+  /** Picks a version by number, by tag, or the latest. Deleted versions answer GONE. */
+  async function pickVersion(
+    skill: SkillRecord,
+    sel: { version?: string | undefined; tag?: string | undefined },
+  ) {
+    let v: VersionRecord | undefined;
+    if (sel.version) {
+      v = await store.versionOf(skill.id, sel.version.replace(/^v/, ""));
+      if (!v) throw new ClawHubError("NOT_FOUND", `Version ${sel.version} not found`);
+    } else if (sel.tag) {
+      const tags = await store.tagsOf(skill.id);
+      const tagged = tags[sel.tag];
+      if (!tagged) throw new ClawHubError("NOT_FOUND", `Tag ${sel.tag} not found`);
+      v = await store.versionOf(skill.id, tagged);
+    } else {
+      v = await latestVersion(skill);
+    }
+    if (!v) throw new ClawHubError("NOT_FOUND", "Version not found");
+    if (v.deletedAt !== null) throw new ClawHubError("GONE", `Version ${v.version} was deleted`);
+    return v;
+  }
+
+  const canManage = (principal: Principal | undefined, skill: SkillRecord) =>
+    principal !== undefined &&
+    (principal.user.id === skill.ownerId ||
+      principal.user.role === "admin" ||
+      principal.user.role === "moderator");
+
+  function newToken(): { token: string; hash: string; prefix: string } {
+    const token = `clh_${random(24).toString("base64url")}`;
+    return { token, hash: sha256Hex(token), prefix: token.slice(0, 8) };
+  }
+
+  return {
+    store,
+    index,
+    limits,
+
+    /** Loads every live skill into the search index (at start-up). */
+    async rebuildIndex(): Promise<number> {
+      for (const skill of await store.allSkills()) await indexSkill(skill);
+      return index.size();
+    },
+
+    // ---- accounts -------------------------------------------------------------------------
+
+    /** On an empty database, creates the `admin` user and returns its first token (shown once). */
+    async bootstrapAdmin(handle = "admin"): Promise<{ user: User; token: string } | undefined> {
+      if ((await store.countUsers()) > 0) return undefined;
+      try {
+        const user = await store.createUser({
+          id: randomUUID(),
+          handle,
+          displayName: "Administrator",
+          role: "admin",
+          disabled: false,
+          createdAt: now(),
+        });
+        const { token } = await this.createToken(user.handle, { name: "bootstrap" });
+        return { user, token };
+      } catch (error) {
+        // Another replica bootstrapped first.
+        if (error instanceof ClawHubError && error.code === "ALREADY_EXISTS") return undefined;
+        throw error;
+      }
+    },
+
+    async createUser(
+      handle: string,
+      role: User["role"] = "user",
+      displayName?: string,
+    ): Promise<User> {
+      checkHandle(handle);
+      return store.createUser({
+        id: randomUUID(),
+        handle,
+        displayName: displayName ?? null,
+        role,
+        disabled: false,
+        createdAt: now(),
+      });
+    },
+
+    listUsers: () => store.listUsers(),
+
+    async setUserDisabled(handle: string, disabled: boolean): Promise<User> {
+      const user = await store.userByHandle(handle);
+      if (!user) throw new ClawHubError("NOT_FOUND", `User @${handle} not found`);
+      await store.setUserDisabled(user.id, disabled);
+      return { ...user, disabled };
+    },
+
+    /** Creates an API token for a user; the secret is returned once and stored only hashed. */
+    async createToken(
+      handle: string,
+      opts: { name?: string; expiresInDays?: number } = {},
+    ): Promise<{ token: string; info: TokenInfo }> {
+      const user = await store.userByHandle(handle);
+      if (!user) throw new ClawHubError("NOT_FOUND", `User @${handle} not found`);
+      const { token, hash, prefix } = newToken();
+      const info: TokenInfo = {
+        id: randomUUID(),
+        userId: user.id,
+        name: opts.name ?? "cli",
+        prefix,
+        createdAt: now(),
+        expiresAt: opts.expiresInDays ? now() + opts.expiresInDays * 86_400_000 : null,
+        revokedAt: null,
+        lastUsedAt: null,
+      };
+      await store.createToken({ ...info, tokenHash: hash });
+      return { token, info };
+    },
+
+    async listTokens(handle?: string): Promise<Array<TokenInfo & { handle: string }>> {
+      const users = new Map((await store.listUsers()).map((u) => [u.id, u.handle]));
+      let userId: string | undefined;
+      if (handle) {
+        userId = (await store.userByHandle(handle))?.id;
+        if (!userId) throw new ClawHubError("NOT_FOUND", `User @${handle} not found`);
+      }
+      return (await store.listTokens(userId)).map((t) => ({
+        ...t,
+        handle: users.get(t.userId) ?? "?",
+      }));
+    },
+
+    async revokeToken(id: string): Promise<void> {
+      if (!(await store.revokeToken(id, now())))
+        throw new ClawHubError("NOT_FOUND", `Token ${id} not found or already revoked`);
+    },
+
+    /** Resolves a Bearer token; every refusal names its reason (401 on the API). */
+    async authenticate(authorization: string | undefined): Promise<Principal | undefined> {
+      if (!authorization) return undefined;
+      const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+      if (!match?.[1])
+        throw new ClawHubError(
+          "UNAUTHENTICATED",
+          "Unauthorized: malformed Authorization header (expected Bearer clh_...)",
+        );
+      const found = await store.tokenByHash(sha256Hex(match[1]));
+      if (!found) throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: invalid token");
+      if (found.revokedAt !== null)
+        throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: token revoked");
+      if (found.expiresAt !== null && found.expiresAt <= now())
+        throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: token expired");
+      if (found.user.disabled)
+        throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: account disabled");
+      // Touching on every request would make reads write; once a minute is enough for "last used".
+      if (found.lastUsedAt === null || now() - found.lastUsedAt > 60_000)
+        await store.touchToken(found.id, now());
+      return { user: found.user, tokenId: found.id };
+    },
+
+    // ---- publish ---------------------------------------------------------------------------
+
+    /**
+     * Publishes a version atomically: validates everything first (slug, version, paths, limits,
+     * SKILL.md in lenient mode), stores blobs by hash, then writes the version in one
+     * transaction. Visible whole or not at all.
+     */
+    async publish(principal: Principal, input: PublishInput) {
+      const slug = input.slug.trim().toLowerCase();
+      checkSlug(slug);
+      const version = semver.valid(input.version);
+      if (!version)
+        throw new ClawHubError(
+          "INVALID_ARGUMENT",
+          `version "${String(input.version).slice(0, 60)}" is not valid semver (e.g. 1.0.0)`,
+        );
+      let owner = principal.user;
+      if (input.ownerHandle && input.ownerHandle.replace(/^@/, "") !== principal.user.handle) {
+        if (principal.user.role !== "admin") {
+          throw new ClawHubError(
+            "FORBIDDEN",
+            `Forbidden: only admins may publish as @${input.ownerHandle.replace(/^@/, "")}`,
+          );
+        }
+        const target = await store.userByHandle(input.ownerHandle.replace(/^@/, ""));
+        if (!target) throw new ClawHubError("NOT_FOUND", `User @${input.ownerHandle} not found`);
+        owner = target;
+      }
+      const tags = [
+        ...new Set(
+          (input.tags && input.tags.length > 0 ? input.tags : ["latest"])
+            .map((t) => t.trim())
+            .filter(Boolean),
+        ),
+      ];
+      for (const tag of tags) {
+        if (!TAG.test(tag) || semver.valid(tag))
+          throw new ClawHubError("INVALID_ARGUMENT", `invalid tag "${tag.slice(0, 60)}"`);
+      }
+
+      // Files: safe paths, limits, SKILL.md.
+      if (input.files.length === 0) throw new ClawHubError("INVALID_ARGUMENT", "no files");
+      if (input.files.length > limits.maxFiles) {
+        throw new ClawHubError(
+          "LIMIT_EXCEEDED",
+          `too many files: ${input.files.length} (limit ${limits.maxFiles})`,
+        );
+      }
+      const seen = new Set<string>();
+      let total = 0;
+      for (const f of input.files) {
+        checkPublishPath(f.path, limits);
+        const folded = f.path.normalize("NFC").toLowerCase();
+        if (seen.has(folded))
+          throw new ClawHubError("INVALID_ARGUMENT", `duplicate file path: ${f.path}`);
+        seen.add(folded);
+        if (f.bytes.length > limits.maxFileBytes) {
+          throw new ClawHubError(
+            "LIMIT_EXCEEDED",
+            `${f.path} is ${formatBytes(f.bytes.length)}; the per-file limit is ${formatBytes(limits.maxFileBytes)}`,
+          );
+        }
+        total += f.bytes.length;
+      }
+      if (total > limits.maxTotalBytes) {
+        throw new ClawHubError(
+          "LIMIT_EXCEEDED",
+          `the files add up to ${formatBytes(total)}; the limit is ${formatBytes(limits.maxTotalBytes)}`,
+        );
+      }
+      const skillFile =
+        input.files.find((f) => f.path === "SKILL.md") ??
+        input.files.find((f) => f.path.toLowerCase() === "skill.md");
+      if (!skillFile)
+        throw new ClawHubError("INVALID_SKILL", "SKILL.md required at the root of the skill");
+      let text: string;
+      try {
+        text = new TextDecoder("utf-8", { fatal: true }).decode(skillFile.bytes);
+      } catch {
+        throw new ClawHubError("INVALID_SKILL", "SKILL.md is not valid UTF-8");
+      }
+      const parsed = parseSkillMd(text, {
+        mode: "lenient",
+        folderName: slug,
+        fileName: skillFile.path,
+      });
+      const errors = parsed.issues.filter((i) => i.severity === "error");
+      if (errors.length > 0 || !parsed.manifest) {
+        const lines = errors.map(
+          (e) => `${e.file}${e.line ? `:${e.line}` : ""}: ${e.message} [${e.rule}]`,
+        );
+        throw new ClawHubError("INVALID_SKILL", `Invalid SKILL.md:\n${lines.join("\n")}`, {
+          details: { issues: errors },
+        });
+      }
+      const manifest = parsed.manifest;
+
+      // Content: hashes, fingerprint, deterministic archive; blobs stored before the row.
+      const hashed = input.files.map((f) => ({
+        path: f.path,
+        bytes: f.bytes,
+        sha256: sha256Hex(f.bytes),
+        contentType:
+          f.contentType && f.contentType !== "application/octet-stream"
+            ? f.contentType
+            : contentTypeOf(f.path),
+      }));
+      const fingerprint = fingerprintOf(hashed);
+      const zip = createZip(
+        hashed.map((f) => ({
+          path: f.path,
+          data: f.bytes,
+          mode: /\.(sh|bash|py|mjs)$/.test(f.path) || f.path.startsWith("scripts/") ? 0o755 : 0o644,
+        })),
+      );
+      for (const f of hashed) await blobs.put(f.bytes);
+      const zipSha256 = await blobs.put(zip);
+
+      const displayName = input.displayName?.trim() || manifest.displayName || slug;
+      const record = (skillId: string) => ({
+        skill: {
+          id: skillId,
+          ownerId: owner.id,
+          slug,
+          displayName,
+          summary: manifest.description || null,
+        },
+        version: {
+          id: randomUUID(),
+          version,
+          changelog: input.changelog ?? "",
+          fingerprint,
+          integrity: integrityOf(zip),
+          zipSha256,
+          zipSize: zip.length,
+          fileCount: hashed.length,
+          unpackedSize: total,
+          manifest: JSON.stringify({
+            ...manifest,
+            body: undefined,
+            frontmatter: undefined,
+            warnings: parsed.issues,
+          }),
+          publisherId: principal.user.id,
+          createdAt: now(),
+        },
+        files: hashed.map((f) => ({
+          path: f.path,
+          sha256: f.sha256,
+          size: f.bytes.length,
+          contentType: f.contentType,
+        })),
+        tags,
+        now: now(),
+      });
+
+      for (let attempt = 0; ; attempt++) {
+        const existing = await store.findSkill(slug, {
+          ownerHandle: owner.handle,
+          includeDeleted: true,
+        });
+        if (existing?.deletedAt) {
+          throw new ClawHubError(
+            "ALREADY_EXISTS",
+            `@${owner.handle}/${slug} is deleted; undelete it before publishing`,
+          );
+        }
+        const rec = record(existing?.id ?? randomUUID());
+        try {
+          await store.publish(rec);
+          const skill = await requireSkill(slug, owner.handle);
+          await indexSkill(skill);
+          return {
+            ok: true as const,
+            skillId: skill.id,
+            versionId: rec.version.id,
+            slug,
+            version,
+            ownerHandle: owner.handle,
+            fingerprint,
+            integrity: rec.version.integrity,
+            status: "published" as const,
+            publicationStatus: "published" as const,
+            warnings: parsed.issues,
+          };
+        } catch (error) {
+          // A concurrent first publish created the skill row under another id: retry once with it.
+          const lost =
+            error instanceof ClawHubError &&
+            error.code === "ALREADY_EXISTS" &&
+            !existing &&
+            attempt === 0;
+          if (!lost) throw error;
+        }
+      }
+    },
+
+    // ---- reads -----------------------------------------------------------------------------
+
+    requireSkill,
+    pickVersion,
+    latestVersion,
+    manifestOf,
+    canManage,
+
+    async search(
+      query: string,
+      opts: {
+        limit?: number;
+        ownerHandle?: string;
+        mode?: "default" | "exact";
+        nonSuspiciousOnly?: boolean;
+      } = {},
+    ) {
+      const q = query.trim();
+      if (q === "") throw new ClawHubError("INVALID_ARGUMENT", "q is required");
+      if (q.length > MAX_QUERY_LENGTH)
+        throw new ClawHubError(
+          "INVALID_ARGUMENT",
+          `q is too long (${q.length} characters; the limit is ${MAX_QUERY_LENGTH})`,
+        );
+      const hits = index.search(q, {
+        limit: Math.min(Math.max(opts.limit ?? 20, 1), 200),
+        ...opts,
+      });
+      const out = [];
+      for (const hit of hits) {
+        const found = await store.skillById(hit.id);
+        if (!found || found.deletedAt !== null) continue;
+        const latest = await latestVersion(found);
+        out.push({ skill: found, latest, score: hit.score, parts: hit.parts });
+      }
+      return out;
+    },
+
+    /** Maps a local fingerprint to a published version. */
+    async resolve(slug: string, hash: string, ownerHandle?: string) {
+      const skill = await requireSkill(slug, ownerHandle);
+      const match = /^[0-9a-f]{64}$/.test(hash)
+        ? await store.versionByFingerprint(skill.id, hash)
+        : undefined;
+      const latest = await latestVersion(skill);
+      return {
+        slug: skill.slug,
+        match: match ? { version: match.version } : null,
+        latestVersion: latest ? { version: latest.version } : null,
+      };
+    },
+
+    /** Returns a version's archive and counts the download once per identity and hour. */
+    async download(sel: {
+      slug: string;
+      ownerHandle?: string | undefined;
+      version?: string | undefined;
+      tag?: string | undefined;
+      identity: string;
+    }) {
+      const skill = await requireSkill(sel.slug, sel.ownerHandle);
+      const v = await pickVersion(skill, sel);
+      const zip = await blobs.get(v.zipSha256);
+      await store.recordDownload(skill.id, sel.identity, Math.floor(now() / 3_600_000));
+      return { skill, version: v, zip };
+    },
+
+    async file(sel: {
+      slug: string;
+      ownerHandle?: string | undefined;
+      version?: string | undefined;
+      tag?: string | undefined;
+      path: string;
+    }) {
+      const skill = await requireSkill(sel.slug, sel.ownerHandle);
+      const v = await pickVersion(skill, sel);
+      const file = (await store.filesOf(v.id)).find((f) => f.path === sel.path);
+      if (!file)
+        throw new ClawHubError(
+          "NOT_FOUND",
+          `File ${sel.path} not found in ${skill.slug}@${v.version}`,
+        );
+      return { file, bytes: await blobs.get(file.sha256), version: v };
+    },
+
+    // ---- writes on existing skills ---------------------------------------------------------
+
+    async setDeleted(
+      principal: Principal | undefined,
+      slug: string,
+      deleted: boolean,
+      ownerHandle?: string,
+    ) {
+      if (!principal) throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: missing token");
+      const skill = await requireSkill(slug, ownerHandle, true);
+      if (!canManage(principal, skill))
+        throw new ClawHubError(
+          "FORBIDDEN",
+          `Forbidden: @${skill.ownerHandle}/${skill.slug} is not yours`,
+        );
+      await store.setSkillDeleted(skill.id, deleted ? now() : null);
+      await indexSkill({ ...skill, deletedAt: deleted ? now() : null });
+      return { ok: true as const };
+    },
+
+    async setTag(
+      principal: Principal | undefined,
+      slug: string,
+      tag: string,
+      version: string,
+      ownerHandle?: string,
+    ) {
+      if (!principal) throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: missing token");
+      const skill = await requireSkill(slug, ownerHandle);
+      if (!canManage(principal, skill))
+        throw new ClawHubError(
+          "FORBIDDEN",
+          `Forbidden: @${skill.ownerHandle}/${skill.slug} is not yours`,
+        );
+      if (!TAG.test(tag) || semver.valid(tag))
+        throw new ClawHubError("INVALID_ARGUMENT", `invalid tag "${tag.slice(0, 60)}"`);
+      const v = await pickVersion(skill, { version });
+      await store.setTag(skill.id, tag, v.id, now());
+      await indexSkill(skill);
+      return { ok: true as const, slug: skill.slug, tag, version: v.version };
+    },
+
+    async star(principal: Principal | undefined, slug: string, on: boolean, ownerHandle?: string) {
+      if (!principal) throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: missing token");
+      const skill = await requireSkill(slug, ownerHandle);
+      if (on) {
+        const added = await store.addStar(principal.user.id, skill.id, now());
+        return { ok: true as const, starred: true, alreadyStarred: !added };
+      }
+      const removed = await store.removeStar(principal.user.id, skill.id);
+      return { ok: true as const, unstarred: true, alreadyUnstarred: !removed };
+    },
+
+    async recordInstall(slug: string, ownerHandle?: string) {
+      const skill = await requireSkill(slug, ownerHandle);
+      await store.recordInstall(skill.id);
+    },
+
+    /** Registers an upload (official CLI flow): the bytes come next, then the publish. */
+    async createUpload(
+      principal: Principal,
+      req: { path: string; size: number; sha256: string; contentType?: string },
+    ) {
+      checkPublishPath(req.path, limits);
+      if (!Number.isInteger(req.size) || req.size < 0 || req.size > limits.maxFileBytes) {
+        throw new ClawHubError(
+          "LIMIT_EXCEEDED",
+          `${req.path}: size ${req.size} is over the per-file limit of ${formatBytes(limits.maxFileBytes)}`,
+        );
+      }
+      if (!/^[0-9a-f]{64}$/.test(req.sha256))
+        throw new ClawHubError("INVALID_ARGUMENT", "sha256 must be 64 lowercase hex characters");
+      const ticket = random(18).toString("base64url");
+      await store.createUpload({
+        ticket,
+        userId: principal.user.id,
+        path: req.path,
+        sha256: req.sha256,
+        size: req.size,
+        contentType: req.contentType ?? contentTypeOf(req.path),
+        createdAt: now(),
+        completedAt: null,
+      });
+      return { ticket };
+    },
+
+    /** Receives an upload's bytes; they must match the announced size and sha256. */
+    async completeUpload(principal: Principal, ticket: string, bytes: Buffer) {
+      const upload = await store.upload(ticket);
+      if (!upload || upload.userId !== principal.user.id)
+        throw new ClawHubError("NOT_FOUND", "Upload not found");
+      if (bytes.length !== upload.size)
+        throw new ClawHubError(
+          "INVALID_ARGUMENT",
+          `upload is ${bytes.length} bytes; ${upload.size} were announced`,
+        );
+      const sha = await blobs.put(bytes);
+      if (sha !== upload.sha256)
+        throw new ClawHubError("INTEGRITY_MISMATCH", "upload does not match the announced sha256");
+      await store.completeUpload(ticket, now());
+      return { storageId: sha };
+    },
+
+    /** Loads the bytes of uploaded files for a JSON publish (`files[].storageId`). */
+    async uploadedFile(
+      principal: Principal,
+      file: { path: string; storageId: string; uploadTicket?: string | undefined },
+    ) {
+      if (file.uploadTicket) {
+        const upload = await store.upload(file.uploadTicket);
+        if (!upload || upload.userId !== principal.user.id || upload.completedAt === null) {
+          throw new ClawHubError(
+            "INVALID_ARGUMENT",
+            `upload for ${file.path} is missing or incomplete`,
+          );
+        }
+      }
+      if (!(await blobs.has(file.storageId)))
+        throw new ClawHubError("INVALID_ARGUMENT", `unknown storageId for ${file.path}`);
+      return blobs.get(file.storageId);
+    },
+  };
+}
+
+/** Refuses unsafe or hidden publish paths with a clear message. */
+export function checkPublishPath(path: string, limits: SkillLimits): void {
+  const bad = (why: string) =>
+    new ClawHubError("INVALID_ARGUMENT", `invalid file path "${path.slice(0, 200)}": ${why}`);
+  if (typeof path !== "string" || path === "") throw bad("empty");
+  if (Buffer.byteLength(path) > limits.maxPathBytes) throw bad("too long");
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(path)) throw bad("control characters");
+  if (path.includes("\\")) throw bad("backslash");
+  if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) throw bad("absolute path");
+  const segments = path.split("/");
+  if (segments.includes("..")) throw bad("path traversal");
+  if (segments.some((s) => s === "" || s === ".")) throw bad("empty or '.' segment");
+  if (segments.some((s) => s.startsWith("."))) throw bad("hidden files are not published");
+  if (segments.some((s) => Buffer.byteLength(s) > limits.maxSegmentBytes))
+    throw bad("a segment is too long");
+}
+
+/** sha256 of a token, as stored (exposed for tests and tools). */
+export function tokenHash(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}

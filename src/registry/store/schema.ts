@@ -1,0 +1,230 @@
+import type { Generated, Kysely } from "kysely";
+
+/** Tables of the registry database (SQLite and PostgreSQL alike). Times are epoch milliseconds. */
+export interface Database {
+  users: {
+    id: string;
+    handle: string;
+    display_name: string | null;
+    role: "user" | "moderator" | "admin";
+    disabled: number;
+    created_at: number;
+  };
+  tokens: {
+    id: string;
+    user_id: string;
+    name: string;
+    /** sha256 of the whole token: tokens are never stored. */
+    token_hash: string;
+    /** First characters of the token, to tell tokens apart in listings. */
+    prefix: string;
+    created_at: number;
+    expires_at: number | null;
+    revoked_at: number | null;
+    last_used_at: number | null;
+  };
+  skills: {
+    id: string;
+    owner_id: string;
+    slug: string;
+    display_name: string;
+    summary: string | null;
+    created_at: number;
+    updated_at: number;
+    deleted_at: number | null;
+    downloads: Generated<number>;
+    installs: Generated<number>;
+    stars: Generated<number>;
+  };
+  versions: {
+    id: string;
+    skill_id: string;
+    version: string;
+    /** Sortable form of the semver (zero-padded), so the store can order versions in SQL. */
+    sort_key: string;
+    changelog: string;
+    fingerprint: string;
+    integrity: string;
+    zip_sha256: string;
+    zip_size: number;
+    file_count: number;
+    unpacked_size: number;
+    /** JSON of the lenient manifest (description, OpenClaw metadata, warnings...). */
+    manifest: string;
+    publisher_id: string;
+    created_at: number;
+    deleted_at: number | null;
+  };
+  version_files: {
+    version_id: string;
+    path: string;
+    sha256: string;
+    size: number;
+    content_type: string;
+  };
+  tags: {
+    skill_id: string;
+    tag: string;
+    version_id: string;
+    updated_at: number;
+  };
+  stars: {
+    user_id: string;
+    skill_id: string;
+    created_at: number;
+  };
+  uploads: {
+    ticket: string;
+    user_id: string;
+    path: string;
+    sha256: string;
+    size: number;
+    content_type: string;
+    created_at: number;
+    completed_at: number | null;
+  };
+  download_events: {
+    skill_id: string;
+    identity: string;
+    hour: number;
+  };
+  meta: {
+    key: string;
+    value: string;
+  };
+}
+
+/** Schema version this code writes; migrations bring older databases up to it. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * Creates or upgrades the schema. Idempotent and safe to run from several processes at once
+ * (every statement is IF NOT EXISTS), so replicas sharing one PostgreSQL can all start it.
+ */
+export async function migrate(db: Kysely<Database>): Promise<void> {
+  await db.schema
+    .createTable("meta")
+    .ifNotExists()
+    .addColumn("key", "text", (c) => c.primaryKey())
+    .addColumn("value", "text", (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable("users")
+    .ifNotExists()
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("handle", "text", (c) => c.notNull().unique())
+    .addColumn("display_name", "text")
+    .addColumn("role", "text", (c) => c.notNull())
+    .addColumn("disabled", "integer", (c) => c.notNull().defaultTo(0))
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable("tokens")
+    .ifNotExists()
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("user_id", "text", (c) => c.notNull().references("users.id"))
+    .addColumn("name", "text", (c) => c.notNull())
+    .addColumn("token_hash", "text", (c) => c.notNull().unique())
+    .addColumn("prefix", "text", (c) => c.notNull())
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addColumn("expires_at", "bigint")
+    .addColumn("revoked_at", "bigint")
+    .addColumn("last_used_at", "bigint")
+    .execute();
+  await db.schema
+    .createTable("skills")
+    .ifNotExists()
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("owner_id", "text", (c) => c.notNull().references("users.id"))
+    .addColumn("slug", "text", (c) => c.notNull())
+    .addColumn("display_name", "text", (c) => c.notNull())
+    .addColumn("summary", "text")
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addColumn("updated_at", "bigint", (c) => c.notNull())
+    .addColumn("deleted_at", "bigint")
+    .addColumn("downloads", "bigint", (c) => c.notNull().defaultTo(0))
+    .addColumn("installs", "bigint", (c) => c.notNull().defaultTo(0))
+    .addColumn("stars", "bigint", (c) => c.notNull().defaultTo(0))
+    .addUniqueConstraint("skills_owner_slug", ["owner_id", "slug"])
+    .execute();
+  await db.schema.createIndex("skills_slug").ifNotExists().on("skills").column("slug").execute();
+  await db.schema
+    .createTable("versions")
+    .ifNotExists()
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("skill_id", "text", (c) => c.notNull().references("skills.id"))
+    .addColumn("version", "text", (c) => c.notNull())
+    .addColumn("sort_key", "text", (c) => c.notNull())
+    .addColumn("changelog", "text", (c) => c.notNull())
+    .addColumn("fingerprint", "text", (c) => c.notNull())
+    .addColumn("integrity", "text", (c) => c.notNull())
+    .addColumn("zip_sha256", "text", (c) => c.notNull())
+    .addColumn("zip_size", "bigint", (c) => c.notNull())
+    .addColumn("file_count", "integer", (c) => c.notNull())
+    .addColumn("unpacked_size", "bigint", (c) => c.notNull())
+    .addColumn("manifest", "text", (c) => c.notNull())
+    .addColumn("publisher_id", "text", (c) => c.notNull().references("users.id"))
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addColumn("deleted_at", "bigint")
+    // A version number is never reused: deleted versions keep their row.
+    .addUniqueConstraint("versions_skill_version", ["skill_id", "version"])
+    .execute();
+  await db.schema
+    .createIndex("versions_fingerprint")
+    .ifNotExists()
+    .on("versions")
+    .columns(["skill_id", "fingerprint"])
+    .execute();
+  await db.schema
+    .createTable("version_files")
+    .ifNotExists()
+    .addColumn("version_id", "text", (c) => c.notNull().references("versions.id"))
+    .addColumn("path", "text", (c) => c.notNull())
+    .addColumn("sha256", "text", (c) => c.notNull())
+    .addColumn("size", "bigint", (c) => c.notNull())
+    .addColumn("content_type", "text", (c) => c.notNull())
+    .addPrimaryKeyConstraint("version_files_pk", ["version_id", "path"])
+    .execute();
+  await db.schema
+    .createTable("tags")
+    .ifNotExists()
+    .addColumn("skill_id", "text", (c) => c.notNull().references("skills.id"))
+    .addColumn("tag", "text", (c) => c.notNull())
+    .addColumn("version_id", "text", (c) => c.notNull().references("versions.id"))
+    .addColumn("updated_at", "bigint", (c) => c.notNull())
+    .addPrimaryKeyConstraint("tags_pk", ["skill_id", "tag"])
+    .execute();
+  await db.schema
+    .createTable("stars")
+    .ifNotExists()
+    .addColumn("user_id", "text", (c) => c.notNull().references("users.id"))
+    .addColumn("skill_id", "text", (c) => c.notNull().references("skills.id"))
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addPrimaryKeyConstraint("stars_pk", ["user_id", "skill_id"])
+    .execute();
+  await db.schema
+    .createTable("uploads")
+    .ifNotExists()
+    .addColumn("ticket", "text", (c) => c.primaryKey())
+    .addColumn("user_id", "text", (c) => c.notNull().references("users.id"))
+    .addColumn("path", "text", (c) => c.notNull())
+    .addColumn("sha256", "text", (c) => c.notNull())
+    .addColumn("size", "bigint", (c) => c.notNull())
+    .addColumn("content_type", "text", (c) => c.notNull())
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addColumn("completed_at", "bigint")
+    .execute();
+  await db.schema
+    .createTable("download_events")
+    .ifNotExists()
+    .addColumn("skill_id", "text", (c) => c.notNull())
+    .addColumn("identity", "text", (c) => c.notNull())
+    .addColumn("hour", "bigint", (c) => c.notNull())
+    .addPrimaryKeyConstraint("download_events_pk", ["skill_id", "identity", "hour"])
+    .execute();
+  await db
+    .insertInto("meta")
+    .values({ key: "schema_version", value: String(SCHEMA_VERSION) })
+    .onConflict((oc) => oc.column("key").doNothing())
+    .execute();
+}

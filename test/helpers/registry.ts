@@ -1,0 +1,87 @@
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type RunningServer, startRegistryServer } from "../../src/registry/index.ts";
+
+export const OUR_BIN = fileURLToPath(new URL("../../bin/clawhub.js", import.meta.url));
+export const OFFICIAL_BIN = fileURLToPath(
+  new URL("../../node_modules/clawhub-official/bin/clawdhub.js", import.meta.url),
+);
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A registry on a free loopback port with its own data directory, plus an isolated HOME. */
+export interface Sandbox {
+  server: RunningServer;
+  adminToken: string;
+  root: string;
+  home: string;
+  /** Runs a CLI (ours or the official one) with HOME and config isolated in the sandbox. */
+  run(
+    bin: string,
+    args: string[],
+    options?: { cwd?: string; env?: Record<string, string> },
+  ): Promise<Run>;
+  close(): Promise<void>;
+}
+
+export async function createSandbox(
+  options: { rateLimits?: Parameters<typeof startRegistryServer>[0]["rateLimits"] } = {},
+): Promise<Sandbox> {
+  const root = await mkdtemp(join(tmpdir(), "clawhub-e2e-"));
+  const home = join(root, "home");
+  await mkdir(home, { recursive: true });
+  const server = await startRegistryServer({
+    port: 0,
+    dataDir: join(root, "data"),
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+  });
+  if (!server.bootstrap) throw new Error("expected a bootstrap admin on a fresh database");
+  const adminToken = server.bootstrap.token;
+  return {
+    server,
+    adminToken,
+    root,
+    home,
+    run(bin, args, opts = {}) {
+      return new Promise((resolve) => {
+        execFile(
+          process.execPath,
+          [bin, ...args],
+          {
+            cwd: opts.cwd ?? root,
+            env: {
+              PATH: process.env.PATH ?? "",
+              HOME: home,
+              XDG_CONFIG_HOME: join(home, ".config"),
+              XDG_DATA_HOME: join(home, ".local/share"),
+              XDG_CACHE_HOME: join(home, ".cache"),
+              CLAWHUB_REGISTRY: server.url,
+              CLAWHUB_DISABLE_TELEMETRY: "1",
+              NO_COLOR: "1",
+              ...opts.env,
+            },
+            timeout: 60_000,
+          },
+          (error, stdout, stderr) => {
+            resolve({
+              code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
+              stdout,
+              stderr,
+            });
+          },
+        );
+      });
+    },
+    async close() {
+      await server.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
