@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { ClawHubError } from "../errors/index.ts";
+import { resolveLimits, type SkillLimits } from "../skill/index.ts";
 import { createApp } from "./http.ts";
 import type { RateLimitConfig } from "./ratelimit.ts";
 import { createRegistry, type Registry } from "./service.ts";
@@ -18,6 +19,8 @@ export interface ServerOptions {
   db?: string | undefined;
   baseUrl?: string | undefined;
   rateLimits?: Partial<RateLimitConfig>;
+  /** Package limits (default: the documented ones). */
+  limits?: Partial<SkillLimits>;
   trustProxy?: boolean;
   now?: () => number;
   logger?: (line: string) => void;
@@ -38,6 +41,7 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
   const registry = createRegistry({
     store,
     blobs: createFsBlobStore(join(options.dataDir, "blobs")),
+    limits: resolveLimits(options.limits),
     ...(options.now ? { now: options.now } : {}),
   });
   await registry.rebuildIndex();

@@ -31,8 +31,10 @@ export interface Sandbox {
   close(): Promise<void>;
 }
 
+type ServerOptions = Parameters<typeof startRegistryServer>[0];
+
 export async function createSandbox(
-  options: { rateLimits?: Parameters<typeof startRegistryServer>[0]["rateLimits"] } = {},
+  options: Pick<ServerOptions, "rateLimits" | "limits" | "now"> = {},
 ): Promise<Sandbox> {
   const root = await mkdtemp(join(tmpdir(), "clawhub-e2e-"));
   const home = join(root, "home");
@@ -40,7 +42,7 @@ export async function createSandbox(
   const server = await startRegistryServer({
     port: 0,
     dataDir: join(root, "data"),
-    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+    ...options,
   });
   if (!server.bootstrap) throw new Error("expected a bootstrap admin on a fresh database");
   const adminToken = server.bootstrap.token;

@@ -1,0 +1,408 @@
+import { createHash } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createApp, createRegistry, ROUTES } from "../src/registry/index.ts";
+import { createSandbox, type Sandbox } from "./helpers/registry.ts";
+
+const SKILL = (name: string, description = "Counts things in text files.") =>
+  `---\nname: ${name}\ndescription: ${description}\n---\n\n# ${name}\n\nInstructions.\n`;
+
+interface FileSpec {
+  path: string;
+  content: string | Buffer;
+}
+
+function form(payload: Record<string, unknown>, files: FileSpec[]): FormData {
+  const fd = new FormData();
+  fd.set("payload", JSON.stringify(payload));
+  for (const f of files) fd.append("files[]", new Blob([f.content]), f.path);
+  return fd;
+}
+
+let sb: Sandbox;
+let clock = Date.now();
+const api = (path: string, init: RequestInit & { token?: string } = {}) => {
+  const headers = new Headers(init.headers);
+  if (init.token) headers.set("authorization", `Bearer ${init.token}`);
+  return fetch(`${sb.server.url}${path}`, { ...init, headers });
+};
+const publish = (
+  token: string,
+  slug: string,
+  version: string,
+  files?: FileSpec[],
+  extra: Record<string, unknown> = {},
+) =>
+  api("/api/v1/skills", {
+    method: "POST",
+    token,
+    body: form({ slug, version, ...extra }, files ?? [{ path: "SKILL.md", content: SKILL(slug) }]),
+  });
+
+async function createUser(handle: string): Promise<string> {
+  const created = await api("/api/v1/admin/users", {
+    method: "POST",
+    token: sb.adminToken,
+    body: JSON.stringify({ handle }),
+    headers: { "content-type": "application/json" },
+  });
+  expect(created.status).toBe(201);
+  const token = await api("/api/v1/admin/tokens", {
+    method: "POST",
+    token: sb.adminToken,
+    body: JSON.stringify({ handle }),
+    headers: { "content-type": "application/json" },
+  });
+  return ((await token.json()) as { token: string }).token;
+}
+
+beforeAll(async () => {
+  sb = await createSandbox({
+    limits: { maxTotalBytes: 1024 * 1024, maxFileBytes: 512 * 1024 },
+    now: () => clock,
+  });
+});
+afterAll(async () => {
+  await sb?.close();
+});
+
+describe("registry API: publishing", () => {
+  it("publishes with multipart payload + files[] and serves the deterministic archive", async () => {
+    const res = await publish(sb.adminToken, "word-counter", "1.0.0", [
+      { path: "SKILL.md", content: SKILL("word-counter") },
+      { path: "scripts/count.sh", content: '#!/bin/sh\nwc -w "$1"\n' },
+    ]);
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { ok: boolean; version: string; fingerprint: string };
+    expect(body).toMatchObject({ ok: true, version: "1.0.0", publicationStatus: "published" });
+
+    const a = await api("/api/v1/download?slug=word-counter&version=1.0.0");
+    const b = await api("/api/v1/download?slug=word-counter");
+    const bytes = Buffer.from(await a.arrayBuffer());
+    expect(Buffer.from(await b.arrayBuffer()).equals(bytes)).toBe(true);
+    expect(a.headers.get("content-type")).toBe("application/zip");
+    expect(a.headers.get("x-clawhub-artifact-sha256")).toBe(
+      createHash("sha256").update(bytes).digest("hex"),
+    );
+
+    const resolve = await api(`/api/v1/resolve?slug=word-counter&hash=${body.fingerprint}`);
+    expect(await resolve.json()).toEqual({
+      slug: "word-counter",
+      match: { version: "1.0.0" },
+      latestVersion: { version: "1.0.0" },
+    });
+  });
+
+  it("refuses to republish a version (409), also after the skill moved on", async () => {
+    expect((await publish(sb.adminToken, "word-counter", "1.1.0")).status).toBe(201);
+    const again = await publish(sb.adminToken, "word-counter", "1.0.0");
+    expect(again.status).toBe(409);
+    expect(await again.text()).toBe("version 1.0.0 of word-counter already exists");
+  });
+
+  it("lets exactly one of several concurrent publishes of the same version win", async () => {
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => publish(sb.adminToken, "race-skill", "1.0.0")),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 409, 409, 409, 409, 409]);
+    const versions = (await (await api("/api/v1/skills/race-skill/versions")).json()) as {
+      items: unknown[];
+    };
+    expect(versions.items).toHaveLength(1);
+  });
+
+  it("refuses an invalid SKILL.md with the validator's messages (400)", async () => {
+    const res = await publish(sb.adminToken, "bad-skill", "1.0.0", [
+      { path: "SKILL.md", content: "---\nname: bad-skill\n---\n# Only a heading\n" },
+    ]);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toMatch(
+      /^Invalid SKILL\.md:\nSKILL\.md:\d+: description is required .* \[description\.missing\]/,
+    );
+    const missing = await publish(sb.adminToken, "no-skill-md", "1.0.0", [
+      { path: "README.md", content: "hi" },
+    ]);
+    expect(missing.status).toBe(400);
+    expect(await missing.text()).toBe("SKILL.md required at the root of the skill");
+  });
+
+  it("refuses path-traversal and hidden file names (400)", async () => {
+    for (const [path, why] of [
+      ["../evil.sh", "path traversal"],
+      ["/etc/passwd", "absolute path"],
+      ["a\\b", "backslash"],
+      [".env", "hidden files"],
+    ] as const) {
+      const res = await publish(sb.adminToken, "path-skill", "1.0.0", [
+        { path: "SKILL.md", content: SKILL("path-skill") },
+        { path, content: "x" },
+      ]);
+      expect(res.status, path).toBe(400);
+      expect(await res.text()).toContain(why);
+    }
+  });
+
+  it("refuses malformed multipart, a missing payload and bad versions or slugs (400)", async () => {
+    const broken = await api("/api/v1/skills", {
+      method: "POST",
+      token: sb.adminToken,
+      headers: { "content-type": "multipart/form-data; boundary=xyz" },
+      body: '--xyz\r\nContent-Disposition: form-data; name="payload"\r\n\r\n{"slug"',
+    });
+    expect(broken.status).toBe(400);
+    expect(await broken.text()).toBe("Malformed multipart body");
+    const fd = new FormData();
+    fd.append("files[]", new Blob(["x"]), "SKILL.md");
+    const noPayload = await api("/api/v1/skills", {
+      method: "POST",
+      token: sb.adminToken,
+      body: fd,
+    });
+    expect(await noPayload.text()).toBe("multipart field 'payload' (JSON) is required");
+    const badVersion = await publish(sb.adminToken, "ver-skill", "one");
+    expect(badVersion.status).toBe(400);
+    expect(await badVersion.text()).toContain("is not valid semver");
+    const reserved = await publish(sb.adminToken, "admin", "1.0.0");
+    expect(await reserved.text()).toBe('slug "admin" is reserved');
+    const short = await publish(sb.adminToken, "ab", "1.0.0");
+    expect(await short.text()).toContain("use 3-96 characters");
+  });
+
+  it("answers 413 to an oversized upload without reading it all", async () => {
+    const declared = await api("/api/v1/skills", {
+      method: "POST",
+      token: sb.adminToken,
+      headers: {
+        "content-type": "multipart/form-data; boundary=x",
+        "content-length": String(500 * 1024 * 1024),
+      },
+      body: "--x--",
+    }).catch((e: unknown) => e);
+    // undici refuses a lying content-length on its side; either way nothing big was sent.
+    if (declared instanceof Response) expect(declared.status).toBe(413);
+
+    let pulled = 0;
+    const total = 64 * 1024 * 1024;
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (pulled >= total) return controller.close();
+        pulled += chunk.length;
+        controller.enqueue(chunk);
+      },
+    });
+    const res = await fetch(`${sb.server.url}/api/v1/skills`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${sb.adminToken}`,
+        "content-type": "multipart/form-data; boundary=x",
+      },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(await res.text()).toMatch(/^Payload too large/);
+    expect(pulled).toBeLessThan(total / 2);
+  });
+});
+
+describe("registry API: reads, auth and limits", () => {
+  it("answers 404 for unknown skills, versions and files", async () => {
+    for (const path of [
+      "/api/v1/skills/nope-nope",
+      "/api/v1/download?slug=nope-nope",
+      "/api/v1/resolve?slug=nope-nope&hash=00",
+      "/api/v1/skills/word-counter/versions/9.9.9",
+    ]) {
+      const res = await api(path);
+      expect(res.status, path).toBe(404);
+    }
+    expect(await (await api("/api/v1/skills/nope-nope")).text()).toBe("Skill not found");
+    const file = await api("/api/v1/skills/word-counter/file?path=missing.md");
+    expect(file.status).toBe(404);
+  });
+
+  it("gives each 401 its reason: missing, invalid, revoked, expired", async () => {
+    expect(await (await api("/api/v1/whoami")).text()).toBe("Unauthorized: missing token");
+    const invalid = await api("/api/v1/whoami", { token: "clh_not_a_real_token_value" });
+    expect([invalid.status, await invalid.text()]).toEqual([401, "Unauthorized: invalid token"]);
+
+    const created = (await (
+      await api("/api/v1/tokens", {
+        method: "POST",
+        token: sb.adminToken,
+        body: JSON.stringify({ name: "temp", expiresInDays: 1 }),
+        headers: { "content-type": "application/json" },
+      })
+    ).json()) as { token: string; id: string };
+    expect((await api("/api/v1/whoami", { token: created.token })).status).toBe(200);
+    clock += 2 * 86_400_000;
+    const expired = await api("/api/v1/whoami", { token: created.token });
+    expect([expired.status, await expired.text()]).toEqual([401, "Unauthorized: token expired"]);
+
+    const other = (await (
+      await api("/api/v1/tokens", {
+        method: "POST",
+        token: sb.adminToken,
+        body: "{}",
+        headers: { "content-type": "application/json" },
+      })
+    ).json()) as { token: string; id: string };
+    expect(
+      (await api(`/api/v1/admin/tokens/${other.id}`, { method: "DELETE", token: sb.adminToken }))
+        .status,
+    ).toBe(200);
+    const revoked = await api("/api/v1/whoami", { token: other.token });
+    expect([revoked.status, await revoked.text()]).toEqual([401, "Unauthorized: token revoked"]);
+
+    // A bad token on a public read falls back to anonymous access.
+    expect(
+      (await api("/api/v1/skills/word-counter", { token: "clh_bogus_bogus_bogus" })).status,
+    ).toBe(200);
+  });
+
+  it("forbids touching someone else's skill (403) and non-admins using the admin API", async () => {
+    const bob = await createUser("bob");
+    const del = await api("/api/v1/skills/word-counter", { method: "DELETE", token: bob });
+    expect([del.status, await del.text()]).toEqual([
+      403,
+      "Forbidden: @admin/word-counter is not yours",
+    ]);
+    const asAdmin = await publish(bob, "bobs-skill", "1.0.0", undefined, { ownerHandle: "admin" });
+    expect(asAdmin.status).toBe(403);
+    expect((await api("/api/v1/admin/users", { token: bob })).status).toBe(403);
+    // Bob may publish his own skill, even with a slug another owner uses.
+    expect((await publish(bob, "word-counter", "1.0.0")).status).toBe(201);
+    const scoped = (await (await api("/api/v1/skills/word-counter?ownerHandle=bob")).json()) as {
+      owner: { handle: string };
+    };
+    expect(scoped.owner.handle).toBe("bob");
+    const unscoped = (await (await api("/api/v1/skills/word-counter")).json()) as {
+      owner: { handle: string };
+    };
+    expect(unscoped.owner.handle).toBe("admin");
+  });
+
+  it("handles empty, junk and very long search queries", async () => {
+    const empty = await api("/api/v1/search?q=");
+    expect([empty.status, await empty.text()]).toEqual([400, "q is required"]);
+    const long = await api(`/api/v1/search?q=${"a".repeat(600)}`);
+    expect(long.status).toBe(400);
+    expect(await long.text()).toContain("too long");
+    for (const junk of ["%00%01", "';DROP TABLE skills;--", "🦀🦀🦀", "*?[]{}"]) {
+      const res = await api(`/api/v1/search?q=${junk}`);
+      expect(res.status, junk).toBe(200);
+      expect(Array.isArray(((await res.json()) as { results: unknown[] }).results)).toBe(true);
+    }
+    const badLimit = await api("/api/v1/search?q=word&limit=abc");
+    expect(badLimit.status).toBe(400);
+  });
+
+  it("ranks an exact slug first and never returns a deleted skill", async () => {
+    expect(
+      (
+        await publish(sb.adminToken, "counter-tools", "1.0.0", [
+          {
+            path: "SKILL.md",
+            content: SKILL("counter-tools", "Word counter helpers and other counting tools."),
+          },
+        ])
+      ).status,
+    ).toBe(201);
+    const res = (await (await api("/api/v1/search?q=word-counter")).json()) as {
+      results: Array<{ slug: string; ownerHandle: string }>;
+    };
+    expect(res.results[0]?.slug).toBe("word-counter");
+    expect(
+      (await api("/api/v1/skills/counter-tools", { method: "DELETE", token: sb.adminToken }))
+        .status,
+    ).toBe(200);
+    const after = (await (await api("/api/v1/search?q=counting tools")).json()) as {
+      results: Array<{ slug: string }>;
+    };
+    expect(after.results.map((r) => r.slug)).not.toContain("counter-tools");
+    expect((await api("/api/v1/skills/counter-tools")).status).toBe(404);
+    expect(
+      (await api("/api/v1/skills/counter-tools/undelete", { method: "POST", token: sb.adminToken }))
+        .status,
+    ).toBe(200);
+    const back = (await (await api("/api/v1/search?q=counting tools")).json()) as {
+      results: Array<{ slug: string }>;
+    };
+    expect(back.results.map((r) => r.slug)).toContain("counter-tools");
+  });
+
+  it("pages skill listings with a cursor", async () => {
+    type Page = { items: Array<{ slug: string; ownerHandle: string }>; nextCursor: string | null };
+    const id = (i: { slug: string; ownerHandle: string }) => `@${i.ownerHandle}/${i.slug}`;
+    const seen: string[] = [];
+    let cursor: string | null = "";
+    while (cursor !== null) {
+      const page = (await (
+        await api(`/api/v1/skills?limit=2&sort=createdAt${cursor ? `&cursor=${cursor}` : ""}`)
+      ).json()) as Page;
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items.map(id));
+      cursor = page.nextCursor;
+    }
+    const all = (await (await api("/api/v1/skills?limit=200&sort=createdAt")).json()) as Page;
+    expect(seen).toEqual(all.items.map(id));
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.length).toBeGreaterThan(2);
+    expect((await api("/api/v1/skills?cursor=garbage")).status).toBe(400);
+  });
+
+  it("describes every route it serves in /api/v1/openapi.json", async () => {
+    const doc = (await (await api("/api/v1/openapi.json")).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const app = createApp({
+      registry: createRegistry({
+        store: sb.server.registry.store,
+        blobs: { put: async () => "", get: async () => Buffer.alloc(0), has: async () => false },
+      }),
+    });
+    const served = app.routes
+      .filter(
+        (r) =>
+          r.method !== "ALL" &&
+          !r.path.includes("clawdhub.json") &&
+          !r.path.startsWith("/api/cli/whoami"),
+      )
+      .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`);
+    const documented = ROUTES.map((r) => `${r.method} ${r.path}`);
+    for (const route of served) expect(documented, route).toContain(route);
+    for (const route of documented) {
+      const [method = "", path = ""] = route.split(" ");
+      expect(doc.paths[path]?.[method], route).toBeTruthy();
+    }
+  });
+});
+
+describe("registry API: rate limits", () => {
+  it("answers 429 with Retry-After and both header families", async () => {
+    const limited = await createSandbox({ rateLimits: { read: { ip: 3, user: 5 } } });
+    try {
+      const get = () => fetch(`${limited.server.url}/api/v1/skills`);
+      const first = await get();
+      expect(first.headers.get("x-ratelimit-limit")).toBe("3");
+      expect(first.headers.get("ratelimit-remaining")).toBe("2");
+      await get();
+      await get();
+      const res = await get();
+      expect(res.status).toBe(429);
+      expect(await res.text()).toBe("Rate limit exceeded");
+      expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(res.headers.get("ratelimit-remaining")).toBe("0");
+      expect(Number(res.headers.get("x-ratelimit-reset"))).toBeGreaterThan(Date.now() / 1000);
+      // Authenticated callers have their own, larger bucket.
+      const authed = await fetch(`${limited.server.url}/api/v1/skills`, {
+        headers: { authorization: `Bearer ${limited.adminToken}` },
+      });
+      expect(authed.status).toBe(200);
+      expect(authed.headers.get("x-ratelimit-limit")).toBe("5");
+    } finally {
+      await limited.close();
+    }
+  });
+});
