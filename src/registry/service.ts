@@ -154,6 +154,24 @@ export function createRegistry(options: RegistryOptions) {
   const now = options.now ?? Date.now;
   const random = options.random ?? randomBytes;
   const index: SearchIndex = createLexicalIndex();
+  // Replicas sharing a database each keep an index: every search first picks up what other
+  // replicas changed (at most once a second), through skills.changed_at.
+  let watermark = 0;
+  let lastSync = 0;
+  let syncing: Promise<void> | undefined;
+  async function syncIndex(force = false): Promise<void> {
+    if (!force && now() - lastSync < 1000) return;
+    syncing ??= (async () => {
+      const startedAt = now();
+      for (const skill of await store.skillsChangedSince(watermark)) await indexSkill(skill);
+      // Re-read from the same instant next time: a change committed during this pass is seen.
+      watermark = startedAt - 1000;
+      lastSync = startedAt;
+    })().finally(() => {
+      syncing = undefined;
+    });
+    await syncing;
+  }
 
   const manifestOf = (v: VersionRecord): Partial<SkillManifest> & { warnings?: unknown[] } => {
     try {
@@ -244,9 +262,14 @@ export function createRegistry(options: RegistryOptions) {
 
     /** Loads every live skill into the search index (at start-up). */
     async rebuildIndex(): Promise<number> {
+      const startedAt = now();
       for (const skill of await store.allSkills()) await indexSkill(skill);
+      watermark = startedAt;
+      lastSync = startedAt;
       return index.size();
     },
+
+    syncIndex,
 
     // ---- accounts -------------------------------------------------------------------------
 
@@ -580,6 +603,7 @@ export function createRegistry(options: RegistryOptions) {
           "INVALID_ARGUMENT",
           `q is too long (${q.length} characters; the limit is ${MAX_QUERY_LENGTH})`,
         );
+      await syncIndex();
       const hits = index.search(q, {
         limit: Math.min(Math.max(opts.limit ?? 20, 1), 200),
         ...opts,
@@ -656,7 +680,7 @@ export function createRegistry(options: RegistryOptions) {
           "FORBIDDEN",
           `Forbidden: @${skill.ownerHandle}/${skill.slug} is not yours`,
         );
-      await store.setSkillDeleted(skill.id, deleted ? now() : null);
+      await store.setSkillDeleted(skill.id, deleted ? now() : null, now());
       await indexSkill({ ...skill, deletedAt: deleted ? now() : null });
       return { ok: true as const };
     },

@@ -35,7 +35,7 @@ export async function openStore(options: {
 }): Promise<RegistryStore> {
   if (options.db && /^postgres(ql)?:\/\//.test(options.db)) {
     const db = openPostgres(options.db);
-    await migrate(db);
+    await migrate(db, "postgres");
     return createRegistryStore(db, "postgres");
   }
   mkdirSync(options.dataDir, { recursive: true });

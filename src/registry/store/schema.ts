@@ -1,4 +1,4 @@
-import type { Generated, Kysely } from "kysely";
+import { type Generated, type Kysely, sql } from "kysely";
 
 /** Tables of the registry database (SQLite and PostgreSQL alike). Times are epoch milliseconds. */
 export interface Database {
@@ -32,6 +32,8 @@ export interface Database {
     created_at: number;
     updated_at: number;
     deleted_at: number | null;
+    /** Bumped on every change that affects search (publish, delete, undelete, tags). */
+    changed_at: number;
     downloads: Generated<number>;
     installs: Generated<number>;
     stars: Generated<number>;
@@ -97,11 +99,30 @@ export interface Database {
 /** Schema version this code writes; migrations bring older databases up to it. */
 export const SCHEMA_VERSION = 1;
 
+// Any constant: the key of the advisory lock that serialises migrations across replicas.
+const MIGRATION_LOCK = 7_402_518;
+
 /**
- * Creates or upgrades the schema. Idempotent and safe to run from several processes at once
- * (every statement is IF NOT EXISTS), so replicas sharing one PostgreSQL can all start it.
+ * Creates or upgrades the schema. Idempotent; on PostgreSQL it runs under an advisory lock, so
+ * replicas starting at once do not race on CREATE TABLE (IF NOT EXISTS alone is not enough
+ * there: concurrent creations collide in the catalog).
  */
-export async function migrate(db: Kysely<Database>): Promise<void> {
+export async function migrate(
+  db: Kysely<Database>,
+  engine: "sqlite" | "postgres" = "sqlite",
+): Promise<void> {
+  if (engine === "sqlite") return createSchema(db);
+  await db.connection().execute(async (conn) => {
+    await sql`SELECT pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
+    try {
+      await createSchema(conn);
+    } finally {
+      await sql`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
+    }
+  });
+}
+
+async function createSchema(db: Kysely<Database>): Promise<void> {
   await db.schema
     .createTable("meta")
     .ifNotExists()
@@ -142,12 +163,19 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
     .addColumn("created_at", "bigint", (c) => c.notNull())
     .addColumn("updated_at", "bigint", (c) => c.notNull())
     .addColumn("deleted_at", "bigint")
+    .addColumn("changed_at", "bigint", (c) => c.notNull().defaultTo(0))
     .addColumn("downloads", "bigint", (c) => c.notNull().defaultTo(0))
     .addColumn("installs", "bigint", (c) => c.notNull().defaultTo(0))
     .addColumn("stars", "bigint", (c) => c.notNull().defaultTo(0))
     .addUniqueConstraint("skills_owner_slug", ["owner_id", "slug"])
     .execute();
   await db.schema.createIndex("skills_slug").ifNotExists().on("skills").column("slug").execute();
+  await db.schema
+    .createIndex("skills_changed")
+    .ifNotExists()
+    .on("skills")
+    .column("changed_at")
+    .execute();
   await db.schema
     .createTable("versions")
     .ifNotExists()

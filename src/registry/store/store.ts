@@ -42,6 +42,8 @@ export interface SkillRecord {
   downloads: number;
   installs: number;
   stars: number;
+  /** Set by skillsChangedSince. */
+  changedAt?: number;
 }
 
 /** A published version. */
@@ -129,7 +131,9 @@ export interface RegistryStore {
   }): Promise<SkillRecord[]>;
   allSkills(options?: { includeDeleted?: boolean }): Promise<SkillRecord[]>;
   skillById(id: string): Promise<SkillRecord | undefined>;
-  setSkillDeleted(id: string, deletedAt: number | null): Promise<void>;
+  /** Skills (deleted ones included) changed at or after `since`, for replicas to refresh caches. */
+  skillsChangedSince(since: number): Promise<SkillRecord[]>;
+  setSkillDeleted(id: string, deletedAt: number | null, now: number): Promise<void>;
 
   /**
    * Writes a publish atomically: the skill (created on first publish), the version, its files
@@ -405,8 +409,20 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
       const row = await skillQuery(db).where("skills.id", "=", id).executeTakeFirst();
       return row && toSkill(row);
     },
-    async setSkillDeleted(id, deletedAt) {
-      await db.updateTable("skills").set({ deleted_at: deletedAt }).where("id", "=", id).execute();
+    async skillsChangedSince(since) {
+      const rows = await skillQuery(db)
+        .select("skills.changed_at as changed_at")
+        .where("skills.changed_at", ">=", since)
+        .orderBy("skills.changed_at")
+        .execute();
+      return rows.map((r) => ({ ...toSkill(r), changedAt: Number(r.changed_at) }));
+    },
+    async setSkillDeleted(id, deletedAt, now) {
+      await db
+        .updateTable("skills")
+        .set({ deleted_at: deletedAt, changed_at: now })
+        .where("id", "=", id)
+        .execute();
     },
 
     async publish(record) {
@@ -421,7 +437,12 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
           if (existing) {
             await trx
               .updateTable("skills")
-              .set({ display_name: skill.displayName, summary: skill.summary, updated_at: now })
+              .set({
+                display_name: skill.displayName,
+                summary: skill.summary,
+                updated_at: now,
+                changed_at: now,
+              })
               .where("id", "=", skill.id)
               .execute();
           } else {
@@ -436,6 +457,7 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
                 created_at: now,
                 updated_at: now,
                 deleted_at: null,
+                changed_at: now,
               })
               .execute();
           }
@@ -560,6 +582,7 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
       return Object.fromEntries(rows.map((r) => [r.tag, r.version]));
     },
     async setTag(skillId, tag, versionId, now) {
+      await db.updateTable("skills").set({ changed_at: now }).where("id", "=", skillId).execute();
       await db
         .insertInto("tags")
         .values({ skill_id: skillId, tag, version_id: versionId, updated_at: now })

@@ -1,0 +1,275 @@
+/**
+ * The RegistryStore conformance suite: every backend (SQLite, PostgreSQL) must pass it unchanged.
+ * Call it from a test file with a factory that opens a fresh, empty, migrated store.
+ */
+import { randomUUID } from "node:crypto";
+import { afterEach, describe, expect, it } from "vitest";
+import { isClawHubError } from "../../errors/index.ts";
+import type { PublishRecord, RegistryStore, User } from "./store.ts";
+
+export function describeStoreConformance(name: string, open: () => Promise<RegistryStore>): void {
+  describe(`RegistryStore conformance: ${name}`, () => {
+    const opened: RegistryStore[] = [];
+    const fresh = async () => {
+      const s = await open();
+      opened.push(s);
+      return s;
+    };
+    afterEach(async () => {
+      for (const s of opened.splice(0)) await s.close();
+    });
+
+    const user = (handle: string, role: User["role"] = "user"): User => ({
+      id: randomUUID(),
+      handle,
+      displayName: null,
+      role,
+      disabled: false,
+      createdAt: 1000,
+    });
+    const record = (
+      owner: User,
+      slug: string,
+      version: string,
+      skillId: string = randomUUID(),
+      at = 2000,
+    ): PublishRecord => ({
+      skill: { id: skillId, ownerId: owner.id, slug, displayName: slug, summary: `about ${slug}` },
+      version: {
+        id: randomUUID(),
+        version,
+        changelog: "",
+        fingerprint: `fp-${slug}-${version}`,
+        integrity: "sha512-x",
+        zipSha256: "0".repeat(64),
+        zipSize: 10,
+        fileCount: 2,
+        unpackedSize: 20,
+        manifest: "{}",
+        publisherId: owner.id,
+        createdAt: at,
+      },
+      files: [
+        { path: "SKILL.md", sha256: "1".repeat(64), size: 10, contentType: "text/markdown" },
+        {
+          path: "scripts/run.sh",
+          sha256: "2".repeat(64),
+          size: 10,
+          contentType: "text/x-shellscript",
+        },
+      ],
+      tags: ["latest"],
+      now: at,
+    });
+    const expectCode = async (p: Promise<unknown>, code: string) => {
+      const error = await p.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isClawHubError(error) ? error.code : error).toBe(code);
+    };
+
+    it("creates users with unique handles", async () => {
+      const store = await fresh();
+      const alice = await store.createUser(user("alice", "admin"));
+      await expectCode(store.createUser(user("alice")), "ALREADY_EXISTS");
+      expect(await store.userByHandle("alice")).toEqual(alice);
+      expect(await store.userById(alice.id)).toEqual(alice);
+      expect(await store.countUsers()).toBe(1);
+      await store.setUserDisabled(alice.id, true);
+      expect((await store.userByHandle("alice"))?.disabled).toBe(true);
+    });
+
+    it("stores tokens by hash, lists, touches and revokes them", async () => {
+      const store = await fresh();
+      const alice = await store.createUser(user("alice"));
+      const info = {
+        id: randomUUID(),
+        userId: alice.id,
+        name: "cli",
+        prefix: "clh_abcd",
+        createdAt: 5,
+        expiresAt: null,
+        revokedAt: null,
+        lastUsedAt: null,
+      };
+      await store.createToken({ ...info, tokenHash: "h1" });
+      expect(await store.tokenByHash("h1")).toMatchObject({ ...info, user: { handle: "alice" } });
+      expect(await store.tokenByHash("nope")).toBeUndefined();
+      await store.touchToken(info.id, 99);
+      expect((await store.listTokens(alice.id))[0]?.lastUsedAt).toBe(99);
+      expect(await store.revokeToken(info.id, 100)).toBe(true);
+      expect(await store.revokeToken(info.id, 101)).toBe(false);
+      expect((await store.tokenByHash("h1"))?.revokedAt).toBe(100);
+    });
+
+    it("publishes a version with its files and tags in one step", async () => {
+      const store = await fresh();
+      const alice = await store.createUser(user("alice"));
+      const rec = record(alice, "pdf-tools", "1.0.0");
+      await store.publish(rec);
+      const skill = await store.findSkill("pdf-tools");
+      expect(skill).toMatchObject({
+        slug: "pdf-tools",
+        ownerHandle: "alice",
+        summary: "about pdf-tools",
+        downloads: 0,
+      });
+      const v = await store.versionOf(rec.skill.id, "1.0.0");
+      expect(v).toMatchObject({ version: "1.0.0", fileCount: 2, deletedAt: null });
+      expect((await store.filesOf(rec.version.id)).map((f) => f.path)).toEqual([
+        "SKILL.md",
+        "scripts/run.sh",
+      ]);
+      expect(await store.tagsOf(rec.skill.id)).toEqual({ latest: "1.0.0" });
+      expect((await store.versionByFingerprint(rec.skill.id, "fp-pdf-tools-1.0.0"))?.version).toBe(
+        "1.0.0",
+      );
+    });
+
+    it("never reuses a version number, even after deletion", async () => {
+      const store = await fresh();
+      const alice = await store.createUser(user("alice"));
+      const first = record(alice, "pdf-tools", "1.0.0");
+      await store.publish(first);
+      await expectCode(
+        store.publish(record(alice, "pdf-tools", "1.0.0", first.skill.id)),
+        "ALREADY_EXISTS",
+      );
+      await store.setVersionDeleted(first.version.id, 3000);
+      await expectCode(
+        store.publish(record(alice, "pdf-tools", "1.0.0", first.skill.id)),
+        "ALREADY_EXISTS",
+      );
+      expect(await store.listVersions(first.skill.id)).toEqual([]);
+      expect(await store.listVersions(first.skill.id, { includeDeleted: true })).toHaveLength(1);
+    });
+
+    it("lets exactly one of concurrent publishes of the same version succeed, leaving no partial rows", async () => {
+      const store = await fresh();
+      const alice = await store.createUser(user("alice"));
+      const first = record(alice, "race", "0.1.0");
+      await store.publish(first);
+      const attempts = Array.from({ length: 8 }, () =>
+        record(alice, "race", "1.0.0", first.skill.id),
+      );
+      const results = await Promise.allSettled(attempts.map((r) => store.publish(r)));
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      for (const r of results)
+        if (r.status === "rejected")
+          expect(isClawHubError(r.reason) && r.reason.code).toBe("ALREADY_EXISTS");
+      const versions = await store.listVersions(first.skill.id);
+      expect(versions.map((v) => v.version)).toEqual(["1.0.0", "0.1.0"]);
+      const winner = attempts.find((a) => a.version.id === versions[0]?.id);
+      expect(winner).toBeDefined();
+      for (const loser of attempts.filter((a) => a !== winner))
+        expect(await store.filesOf(loser.version.id)).toEqual([]);
+    });
+
+    it("orders versions by semver, not by text or time", async () => {
+      const store = await fresh();
+      const alice = await store.createUser(user("alice"));
+      const skillId = randomUUID();
+      for (const [i, v] of [
+        "1.10.0",
+        "1.2.0",
+        "1.10.0-beta.2",
+        "1.10.0-beta.10",
+        "0.9.0",
+        "2.0.0-rc.1",
+      ].entries()) {
+        await store.publish(record(alice, "sem", v, skillId, 2000 + i));
+      }
+      expect((await store.listVersions(skillId)).map((v) => v.version)).toEqual([
+        "2.0.0-rc.1",
+        "1.10.0",
+        "1.10.0-beta.10",
+        "1.10.0-beta.2",
+        "1.2.0",
+        "0.9.0",
+      ]);
+      expect(
+        (await store.listVersions(skillId, { limit: 2, offset: 1 })).map((v) => v.version),
+      ).toEqual(["1.10.0", "1.10.0-beta.10"]);
+    });
+
+    it("scopes slugs per owner; a bare slug finds its first publisher", async () => {
+      const store = await fresh();
+      const alice = await store.createUser(user("alice"));
+      const bob = await store.createUser(user("bob"));
+      await store.publish(record(alice, "weather", "1.0.0", randomUUID(), 2000));
+      await store.publish(record(bob, "weather", "1.0.0", randomUUID(), 3000));
+      expect((await store.findSkill("weather"))?.ownerHandle).toBe("alice");
+      expect((await store.findSkill("weather", { ownerHandle: "bob" }))?.ownerHandle).toBe("bob");
+      expect(await store.findSkill("weather", { ownerHandle: "carol" })).toBeUndefined();
+    });
+
+    it("hides deleted skills unless asked, and lists and pages by sort order", async () => {
+      const store = await fresh();
+      const alice = await store.createUser(user("alice"));
+      for (const [i, slug] of ["aaa", "bbb", "ccc", "ddd"].entries())
+        await store.publish(record(alice, slug, "1.0.0", randomUUID(), 2000 + i));
+      const ccc = await store.findSkill("ccc");
+      await store.setSkillDeleted(ccc?.id ?? "", 9000, 9000);
+      expect(await store.findSkill("ccc")).toBeUndefined();
+      expect((await store.findSkill("ccc", { includeDeleted: true }))?.deletedAt).toBe(9000);
+      const page1 = await store.listSkills({ sort: "createdAt", limit: 2, offset: 0 });
+      const page2 = await store.listSkills({ sort: "createdAt", limit: 2, offset: 2 });
+      expect([...page1, ...page2].map((s) => s.slug)).toEqual(["ddd", "bbb", "aaa"]);
+      expect((await store.allSkills()).map((s) => s.slug)).toEqual(["aaa", "bbb", "ddd"]);
+      expect(await store.allSkills({ includeDeleted: true })).toHaveLength(4);
+      // Changes are visible to other replicas through changed_at, deletions included.
+      expect((await store.skillsChangedSince(9000)).map((s) => [s.slug, s.deletedAt])).toEqual([
+        ["ccc", 9000],
+      ]);
+      await store.setSkillDeleted(ccc?.id ?? "", null, 9500);
+      expect((await store.skillsChangedSince(9100)).map((s) => [s.slug, s.deletedAt])).toEqual([
+        ["ccc", null],
+      ]);
+    });
+
+    it("counts stars idempotently and downloads once per identity and hour", async () => {
+      const store = await fresh();
+      const alice = await store.createUser(user("alice"));
+      const rec = record(alice, "stats", "1.0.0");
+      await store.publish(rec);
+      expect(await store.addStar(alice.id, rec.skill.id, 1)).toBe(true);
+      expect(await store.addStar(alice.id, rec.skill.id, 2)).toBe(false);
+      expect((await store.findSkill("stats"))?.stars).toBe(1);
+      expect(await store.removeStar(alice.id, rec.skill.id)).toBe(true);
+      expect(await store.removeStar(alice.id, rec.skill.id)).toBe(false);
+      expect((await store.findSkill("stats"))?.stars).toBe(0);
+      expect(await store.recordDownload(rec.skill.id, "ip:1", 10)).toBe(true);
+      expect(await store.recordDownload(rec.skill.id, "ip:1", 10)).toBe(false);
+      expect(await store.recordDownload(rec.skill.id, "ip:1", 11)).toBe(true);
+      expect(await store.recordDownload(rec.skill.id, "ip:2", 11)).toBe(true);
+      await store.recordInstall(rec.skill.id);
+      expect(await store.findSkill("stats")).toMatchObject({ downloads: 3, installs: 1 });
+    });
+
+    it("moves tags and records uploads", async () => {
+      const store = await fresh();
+      const alice = await store.createUser(user("alice"));
+      const one = record(alice, "tagged", "1.0.0");
+      await store.publish(one);
+      const two = record(alice, "tagged", "2.0.0", one.skill.id);
+      await store.publish({ ...two, tags: ["beta"] });
+      expect(await store.tagsOf(one.skill.id)).toEqual({ latest: "1.0.0", beta: "2.0.0" });
+      await store.setTag(one.skill.id, "latest", two.version.id, 5);
+      expect(await store.tagsOf(one.skill.id)).toEqual({ latest: "2.0.0", beta: "2.0.0" });
+      await store.createUpload({
+        ticket: "t1",
+        userId: alice.id,
+        path: "SKILL.md",
+        sha256: "a".repeat(64),
+        size: 3,
+        contentType: "text/markdown",
+        createdAt: 1,
+        completedAt: null,
+      });
+      await store.completeUpload("t1", 7);
+      expect(await store.upload("t1")).toMatchObject({ path: "SKILL.md", size: 3, completedAt: 7 });
+      expect(await store.upload("missing")).toBeUndefined();
+    });
+  });
+}
