@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { ClawHubError } from "../errors/index.ts";
 
 /** Environment variables as the CLI entry received them. */
@@ -22,8 +22,12 @@ export interface ResolvedConfig {
   /** Install directory under the workdir. */
   dir: string;
   configPath: string;
-  /** `$XDG_DATA_HOME` (default data location of `serve` and the download cache). */
+  /** `$XDG_DATA_HOME` (default data location of `serve`). */
   dataHome: string | undefined;
+  /** Download cache: `$CLAWHUB_CACHE_DIR`, else `$XDG_CACHE_HOME/clawhub`, else `~/.cache/clawhub`. */
+  cacheDir: string;
+  /** The user's home directory (`--global` installs). */
+  home: string;
   noInput: boolean;
   /** Where each value came from, for `--verbose` and debugging. */
   sources: Record<"registry" | "token" | "workdir" | "dir", "flag" | "env" | "config" | "default">;
@@ -114,6 +118,10 @@ export async function resolveConfig(options: {
     dir: dir.value,
     configPath: path,
     dataHome: env.XDG_DATA_HOME || (env.HOME ? join(env.HOME, ".local", "share") : undefined),
+    cacheDir:
+      env.CLAWHUB_CACHE_DIR ||
+      join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "clawhub"),
+    home: env.HOME || homedir(),
     noInput: flags.input === false || env.CI === "true" || env.CLAWHUB_NO_INPUT === "1",
     sources: {
       registry: registry.source,
@@ -122,4 +130,24 @@ export async function resolveConfig(options: {
       dir: dir.source,
     },
   };
+}
+
+/**
+ * Updates the config file: sets the given keys, removes those set to undefined. Written
+ * atomically with mode 0600, since it holds the token.
+ */
+export async function updateConfigFile(
+  path: string,
+  patch: Partial<Record<keyof ConfigFile, string | undefined>>,
+): Promise<void> {
+  const current = await readConfigFile(path);
+  const next: Record<string, string> = { ...(current as Record<string, string>) };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) delete next[key];
+    else next[key] = value;
+  }
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+  await rename(tmp, path);
 }

@@ -8,6 +8,7 @@ export {
   type Env,
   type ResolvedConfig,
   resolveConfig,
+  updateConfigFile,
 } from "./config.ts";
 export { buildProgram, EXIT_CODES, type MainOptions, main } from "./main.ts";
 export { type CliIo, createProgress, type Progress } from "./output.ts";

@@ -48,6 +48,10 @@ const VERSION = (() => {
 export async function main(argv: string[], options: MainOptions): Promise<number> {
   const { io, env, cwd } = options;
   const json = argv.includes("--json");
+  if (argv.length === 1 && argv[0] === "--version") {
+    io.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
   let exitCode = 0;
   const program = buildProgram(io, async (spec, args, opts, cmd) => {
     const globals = cmd.optsWithGlobals() as Record<string, unknown>;
@@ -148,7 +152,9 @@ export function buildProgram(io: CliIo, runner: Runner): Command {
     .description(
       "Package manager for AI-agent skills, self-hosted ClawHub registry, and agent hub.",
     )
-    .version(VERSION, "-V, --version")
+    // Only -V here: subcommands have their own --version (publish, inspect, update); a bare
+    // `clawhub --version` is answered in main.
+    .version(VERSION, "-V")
     .exitOverride()
     .showSuggestionAfterError(true)
     .addOption(new Option("--json", "machine-readable output (also for errors)"))
@@ -159,12 +165,13 @@ export function buildProgram(io: CliIo, runner: Runner): Command {
   const groups = new Map<string, Command>();
   for (const spec of COMMANDS) {
     let parent = program;
-    for (const word of spec.path.slice(0, -1)) {
-      let group = groups.get(word);
+    for (const [i, word] of spec.path.slice(0, -1).entries()) {
+      const key = spec.path.slice(0, i + 1).join(" ");
+      let group = groups.get(key);
       if (!group) {
         group = parent.command(word).description(groupDescriptions[word] ?? word);
         group.exitOverride();
-        groups.set(word, group);
+        groups.set(key, group);
       }
       parent = group;
     }
@@ -188,5 +195,8 @@ export function buildProgram(io: CliIo, runner: Runner): Command {
 }
 
 const groupDescriptions: Record<string, string> = {
-  skill: "author skills: init, validate, pack, unpack",
+  skill: "author skills: init, validate, pack, unpack, publish",
+  admin: "administer a registry: users and tokens (admin token required)",
+  user: "users: create, list, disable",
+  token: "tokens: create, list, revoke",
 };

@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   UNAUTHENTICATED: "user",
   FORBIDDEN: "user",
   GONE: "user",
+  LOCAL_MODIFIED: "user",
   RATE_LIMITED: "network",
   NETWORK_ERROR: "network",
   SERVER_ERROR: "network",

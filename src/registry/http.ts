@@ -35,6 +35,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   ALREADY_EXISTS: 409,
+  LOCAL_MODIFIED: 409,
   GONE: 410,
   LIMIT_EXCEEDED: 413,
   RATE_LIMITED: 429,

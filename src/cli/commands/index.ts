@@ -1,15 +1,56 @@
 import type { CommandSpec } from "../command.ts";
+import {
+  adminTokenCreate,
+  adminTokenList,
+  adminTokenRevoke,
+  adminUserCreate,
+  adminUserDisable,
+  adminUserList,
+} from "./admin.ts";
+import { loginCommand, logoutCommand, tokenCommand, whoamiCommand } from "./auth.ts";
+import { exploreCommand, inspectCommand, searchCommand } from "./discover.ts";
+import {
+  installCommand,
+  listCommand,
+  pinCommand,
+  uninstallCommand,
+  unpinCommand,
+  updateCommand,
+} from "./install.ts";
+import { publishAlias, publishCommand, syncCommand } from "./publish.ts";
 import { serveCommand } from "./serve.ts";
 import { skillInit } from "./skill-init.ts";
 import { skillPack } from "./skill-pack.ts";
 import { skillUnpack } from "./skill-unpack.ts";
 import { skillValidate } from "./skill-validate.ts";
 
-/** Every command of the CLI. Adding a command is adding a file and a line here. */
+/** Every command of the CLI. Adding a command is adding a spec and a line here. */
 export const COMMANDS: ReadonlyArray<CommandSpec> = [
   skillInit,
   skillValidate,
   skillPack,
   skillUnpack,
+  publishCommand,
+  publishAlias,
   serveCommand,
+  loginCommand,
+  logoutCommand,
+  whoamiCommand,
+  tokenCommand,
+  searchCommand,
+  exploreCommand,
+  inspectCommand,
+  installCommand,
+  updateCommand,
+  uninstallCommand,
+  listCommand,
+  pinCommand,
+  unpinCommand,
+  syncCommand,
+  adminUserCreate,
+  adminUserList,
+  adminUserDisable,
+  adminTokenCreate,
+  adminTokenList,
+  adminTokenRevoke,
 ];

@@ -1,0 +1,145 @@
+import type { InstallOutcome } from "../../client/index.ts";
+import type { CommandSpec } from "../command.ts";
+import { table } from "../output.ts";
+import { collectAgent, installerFor } from "./shared.ts";
+
+const AGENT_HELP =
+  "--agent openclaw|claude|codex|cursor|agents (repeatable) installs the canonical copy into\n" +
+  ".agents/skills and symlinks it into each agent's skills directory (--copy copies instead);\n" +
+  "--global uses the user's directories (~/.claude/skills...) instead of the project's.";
+
+function withScope(cmd: import("commander").Command): void {
+  cmd.option("--agent <name>", "install for this agent (repeatable)", collectAgent, []);
+  cmd.option("--global", "use the user-level skill directories");
+  cmd.option("--copy", "copy into agent directories instead of symlinking");
+}
+
+function describe(o: InstallOutcome): string {
+  const what = `${o.key}${o.version ? `@${o.version}` : ""}`;
+  if (o.status === "up-to-date") return `${what} is up to date`;
+  if (o.status === "skipped") return `${o.key} skipped: ${o.reason ?? ""}`;
+  const verb =
+    o.status === "updated"
+      ? `Updated ${o.key} ${o.previousVersion ?? "?"} -> ${o.version}`
+      : `Installed ${what}`;
+  const extra = [o.cached ? "from cache" : "", ...o.links.map((l) => `linked ${l}`)].filter(
+    Boolean,
+  );
+  return `${verb} -> ${o.path}${extra.length ? ` (${extra.join("; ")})` : ""}`;
+}
+
+/** `clawhub install <skill...>`. */
+export const installCommand: CommandSpec = {
+  path: ["install"],
+  args: "<skill...>",
+  summary: "install skills: slug, @owner/slug, with @1.2.3, @^1.2 or @tag",
+  help: `Archives are verified (sha512 integrity) before a safe extraction, and cached by hash:\ninstalling the same version again downloads nothing.\n${AGENT_HELP}`,
+  configure(cmd) {
+    cmd.option("-f, --force", "reinstall over an existing install");
+    withScope(cmd);
+  },
+  async run(specs, options, ctx) {
+    const progress = ctx.progress();
+    const outcomes = await installerFor(ctx, options).install(specs, {
+      force: options.force === true,
+      onProgress: (done, total, label) => progress.update(done, total, label),
+    });
+    progress.done();
+    return { data: { installed: outcomes }, text: outcomes.map(describe).join("\n") };
+  },
+};
+
+/** `clawhub update [skill] [--all]`. */
+export const updateCommand: CommandSpec = {
+  path: ["update"],
+  args: "[skill]",
+  summary: "update installed skills to their latest version (refuses to overwrite local changes)",
+  help: "Local changes are detected by fingerprint; --force overwrites them. Pinned skills are skipped.",
+  configure(cmd) {
+    cmd.option("--all", "update every installed skill");
+    cmd.option("--version <version>", "update one skill to this version, range or tag");
+    cmd.option("-f, --force", "overwrite local modifications");
+    withScope(cmd);
+  },
+  async run([key], options, ctx) {
+    const outcomes = await installerFor(ctx, options).update({
+      ...(key ? { key } : {}),
+      all: options.all === true,
+      ...(typeof options.version === "string" ? { version: options.version } : {}),
+      force: options.force === true,
+    });
+    return {
+      data: { updated: outcomes },
+      text: outcomes.map(describe).join("\n") || "Nothing installed.",
+    };
+  },
+};
+
+/** `clawhub uninstall <skill>`. */
+export const uninstallCommand: CommandSpec = {
+  path: ["uninstall"],
+  args: "<skill>",
+  summary: "remove an installed skill, its agent links and its lock entry",
+  configure(cmd) {
+    cmd.option(
+      "-y, --yes",
+      "accepted for compatibility with the official CLI (no prompt is shown)",
+    );
+    withScope(cmd);
+  },
+  async run([key = ""], options, ctx) {
+    const result = await installerFor(ctx, options).uninstall(key);
+    return { data: result, text: `Uninstalled ${result.key}` };
+  },
+};
+
+/** `clawhub list`. */
+export const listCommand: CommandSpec = {
+  path: ["list"],
+  summary: "list installed skills (from .clawhub/lock.json)",
+  configure(cmd) {
+    cmd.option("--global", "the user-level lockfile");
+  },
+  async run(_args, options, ctx) {
+    const lock = await installerFor(ctx, options).list();
+    const rows = Object.entries(lock.skills).map(([key, e]) => [
+      key,
+      e.version ?? "-",
+      e.pinned ? `pinned${e.pinReason ? `: ${e.pinReason}` : ""}` : "",
+      e.agents?.join(",") ?? "",
+    ]);
+    return { data: lock, text: rows.length > 0 ? table(rows) : "No skills installed." };
+  },
+};
+
+/** `clawhub pin <skill>` and `clawhub unpin <skill>`. */
+export const pinCommand: CommandSpec = {
+  path: ["pin"],
+  args: "<skill>",
+  summary: "keep a skill at its installed version (update skips it)",
+  configure(cmd) {
+    cmd.option("--reason <text>", "why it is pinned");
+    cmd.option("--global", "the user-level lockfile");
+  },
+  async run([key = ""], options, ctx) {
+    const entry = await installerFor(ctx, options).setPinned(
+      key,
+      true,
+      typeof options.reason === "string" ? options.reason : undefined,
+    );
+    return { data: entry, text: `Pinned ${key} at ${entry.version}` };
+  },
+};
+
+export const unpinCommand: CommandSpec = {
+  path: ["unpin"],
+  args: "<skill>",
+  summary: "let update move a pinned skill again",
+  configure(cmd) {
+    cmd.option("--global", "the user-level lockfile");
+  },
+  async run([key = ""], options, ctx) {
+    const entry = await installerFor(ctx, options).setPinned(key, false);
+    return { data: entry, text: `Unpinned ${key}` };
+  },
+};

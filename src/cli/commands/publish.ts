@@ -1,0 +1,174 @@
+import { readdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import semver from "semver";
+import { ClawHubError } from "../../errors/index.ts";
+import { findSkillDirs, loadFiles, packSkill } from "../../skill/index.ts";
+import type { CommandContext, CommandSpec } from "../command.ts";
+import { clientFor } from "./shared.ts";
+
+interface PublishOptions {
+  version?: string | undefined;
+  slug?: string | undefined;
+  name?: string | undefined;
+  changelog?: string | undefined;
+  tags?: string[] | undefined;
+  owner?: string | undefined;
+  dryRun?: boolean;
+}
+
+/**
+ * Publishes one folder: packs it locally (lenient validation, limits, ignore rules), asks the
+ * registry whether this exact content is already a version (fingerprint), and publishes the
+ * files with multipart otherwise. Without --version: the next patch of the latest, or 1.0.0.
+ */
+async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOptions) {
+  const packed = await packSkill(dir);
+  const slug = opts.slug ?? packed.manifest.slug;
+  const client = clientFor(ctx, { auth: !opts.dryRun });
+  const resolved = await client
+    .resolve(slug, packed.fingerprint, opts.owner)
+    .catch((error: unknown) => {
+      if (error instanceof ClawHubError && error.code === "NOT_FOUND")
+        return { match: null, latestVersion: null };
+      throw error;
+    });
+  if (resolved.match && !opts.version) {
+    return {
+      slug,
+      version: resolved.match.version,
+      status: "unchanged" as const,
+      fingerprint: packed.fingerprint,
+    };
+  }
+  const latest = resolved.latestVersion?.version;
+  const version =
+    opts.version ?? (latest ? semver.inc(latest, "patch") : (packed.manifest.version ?? "1.0.0"));
+  if (!version || !semver.valid(version))
+    throw new ClawHubError("INVALID_ARGUMENT", `--version must be valid semver, got "${version}"`);
+  if (opts.dryRun)
+    return { slug, version, status: "would-publish" as const, fingerprint: packed.fingerprint };
+  const files = await loadFiles({
+    root: dir,
+    files: packed.files.map((f) => ({
+      path: f.path,
+      absPath: join(dir, f.path),
+      size: f.size,
+      mode: 0o644 as const,
+    })),
+    totalBytes: packed.totalBytes,
+    skipped: [],
+    violations: [],
+  });
+  const result = await client.publish(
+    {
+      slug,
+      version,
+      ...(opts.name ? { displayName: opts.name } : {}),
+      ...(opts.changelog ? { changelog: opts.changelog } : {}),
+      ...(opts.tags ? { tags: opts.tags } : {}),
+      ...(opts.owner ? { ownerHandle: opts.owner.replace(/^@/, "") } : {}),
+    },
+    files.map((f) => ({ path: f.path, data: f.data })),
+  );
+  return {
+    slug,
+    version: result.version,
+    status: "published" as const,
+    fingerprint: packed.fingerprint,
+  };
+}
+
+const csv = (v: unknown) =>
+  typeof v === "string"
+    ? v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
+
+/** `clawhub skill publish <dir>` (alias `clawhub publish`). */
+export const publishCommand: CommandSpec = {
+  path: ["skill", "publish"],
+  args: "<dir>",
+  summary: "publish a skill folder as a new version",
+  help: "Without --version: the next patch of the latest published version (or 1.0.0); content that is\nalready published (same fingerprint) is reported as unchanged.",
+  configure(cmd) {
+    cmd.option("--version <semver>", "version to publish");
+    cmd.option("--slug <slug>", "slug (default: from the folder)");
+    cmd.option("--name <name>", "display name");
+    cmd.option("--changelog <text>", "what changed");
+    cmd.option("--tags <list>", "comma-separated tags", "latest");
+    cmd.option("--owner <handle>", "publish for another owner (admins)");
+    cmd.option("--dry-run", "show what would be published");
+  },
+  async run([dir = "."], options, ctx) {
+    const r = await publishFolder(ctx, resolve(ctx.cwd, dir), {
+      version: options.version as string | undefined,
+      slug: options.slug as string | undefined,
+      name: options.name as string | undefined,
+      changelog: options.changelog as string | undefined,
+      tags: csv(options.tags),
+      owner: options.owner as string | undefined,
+      dryRun: options.dryRun === true,
+    });
+    const text =
+      r.status === "unchanged"
+        ? `OK. ${r.slug}@${r.version} is already published`
+        : r.status === "would-publish"
+          ? `Would publish ${r.slug}@${r.version}`
+          : `OK. Published ${r.slug}@${r.version}`;
+    return { data: r, text };
+  },
+};
+
+/** `clawhub publish <dir>`: the official CLI's legacy alias of `skill publish`. */
+export const publishAlias: CommandSpec = {
+  ...publishCommand,
+  path: ["publish"],
+  summary: "alias of `skill publish`",
+};
+
+/** `clawhub sync`: publishes every new or changed skill under the roots. */
+export const syncCommand: CommandSpec = {
+  path: ["sync"],
+  summary: "publish new or changed local skills (unchanged ones are recognised by fingerprint)",
+  configure(cmd) {
+    cmd.option("--root <dir...>", "folders to scan (default: <workdir>/<dir>)");
+    cmd.option("--dry-run", "only report what would be published");
+    cmd.option("--all", "accepted for compatibility with the official CLI");
+    cmd.option("--bump <level>", "patch|minor|major for changed skills", "patch");
+  },
+  async run(_args, options, ctx) {
+    const roots = Array.isArray(options.root)
+      ? options.root.map((r) => resolve(ctx.cwd, String(r)))
+      : [join(ctx.config.workdir, ctx.config.dir)];
+    for (const r of roots)
+      await readdir(r).catch(() => {
+        throw new ClawHubError("NOT_FOUND", `no such folder: ${r}`);
+      });
+    const dirs = await findSkillDirs(roots);
+    const results = [];
+    for (const dir of dirs) {
+      try {
+        results.push({
+          dir,
+          ...(await publishFolder(ctx, dir, { dryRun: options.dryRun === true })),
+        });
+      } catch (error) {
+        if (!(error instanceof ClawHubError)) throw error;
+        results.push({ dir, status: "failed" as const, error: error.message });
+      }
+    }
+    const lines = results.map((r) =>
+      "error" in r
+        ? `failed     ${r.dir}: ${r.error}`
+        : `${r.status.padEnd(10)} ${r.slug}@${r.version}`,
+    );
+    const failed = results.filter((r) => r.status === "failed").length;
+    return {
+      data: { results },
+      text: lines.join("\n") || "No skills found.",
+      exitCode: failed > 0 ? 1 : 0,
+    };
+  },
+};

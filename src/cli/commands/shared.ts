@@ -1,0 +1,78 @@
+import { join } from "node:path";
+import {
+  AGENTS,
+  type AgentName,
+  createClient,
+  createInstaller,
+  type RegistryClient,
+} from "../../client/index.ts";
+import { ClawHubError } from "../../errors/index.ts";
+import type { CommandContext } from "../command.ts";
+
+/** A registry client for the resolved registry; `auth` requires a token. */
+export function clientFor(
+  ctx: CommandContext,
+  options: { auth?: boolean; token?: string } = {},
+): RegistryClient {
+  const token = options.token ?? ctx.config.token;
+  if (options.auth && !token) {
+    throw new ClawHubError("UNAUTHENTICATED", "not logged in", {
+      hint: "Run `clawhub login --token clh_...` (or set CLAWHUB_TOKEN).",
+    });
+  }
+  return createClient({ registry: ctx.config.registry, token });
+}
+
+/** Commander collector for repeatable `--agent`. */
+export function collectAgent(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Validates `--agent` values. */
+export function agentsOf(values: unknown): AgentName[] {
+  const list = Array.isArray(values) ? values.map(String) : [];
+  for (const a of list) {
+    if (!(a in AGENTS)) {
+      throw new ClawHubError("INVALID_ARGUMENT", `unknown agent "${a}"`, {
+        hint: `Use one of: ${Object.keys(AGENTS).join(", ")}.`,
+      });
+    }
+  }
+  return [...new Set(list)] as AgentName[];
+}
+
+/** The installer for this invocation's workdir, agents and scope. */
+export function installerFor(ctx: CommandContext, options: Record<string, unknown>) {
+  const global = options.global === true;
+  return createInstaller({
+    client: clientFor(ctx),
+    workdir: global ? ctx.config.home : ctx.config.workdir,
+    dir:
+      global && ctx.config.sources.dir === "default" ? join(".agents", "skills") : ctx.config.dir,
+    cacheDir: ctx.config.cacheDir,
+    agents: agentsOf(options.agent),
+    global,
+    copy: options.copy === true,
+    now: ctx.now,
+  });
+}
+
+/** "3 minutes ago"-style age for listings. */
+export function age(ms: number, now: number): string {
+  const s = Math.max(0, Math.round((now - ms) / 1000));
+  if (s < 60) return "just now";
+  const units: Array<[number, string]> = [
+    [86400 * 365, "year"],
+    [86400 * 30, "month"],
+    [86400, "day"],
+    [3600, "hour"],
+    [60, "minute"],
+  ];
+  for (const [size, name] of units) {
+    if (s >= size) {
+      const n = Math.floor(s / size);
+      return `${n} ${name}${n === 1 ? "" : "s"} ago`;
+    }
+  }
+  return "just now";
+}
