@@ -11,7 +11,8 @@ export interface AppOptions {
   registry: Registry;
   /** Public base URL (for discovery and upload URLs); default: the request's own origin. */
   baseUrl?: string;
-  rateLimits?: Partial<RateLimitConfig>;
+  /** Per-minute limits; `false` turns rate limiting off (private registries, benchmarks). */
+  rateLimits?: Partial<RateLimitConfig> | false;
   /** Trust X-Forwarded-For / X-Real-IP for the client address (only behind your own proxy). */
   trustProxy?: boolean;
   now?: () => number;
@@ -204,7 +205,8 @@ const SORTS: Record<string, SkillSort> = {
 export function createApp(options: AppOptions): Hono<Env> {
   const { registry } = options;
   const now = options.now ?? Date.now;
-  const limiter: RateLimiter = createRateLimiter({ ...options.rateLimits, now });
+  const limiter: RateLimiter | undefined =
+    options.rateLimits === false ? undefined : createRateLimiter({ ...options.rateLimits, now });
   const app = new Hono<Env>();
   const limits = registry.limits;
   const maxBody = maxArchiveBytes(limits) + 1024 * 1024;
@@ -255,7 +257,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     }
     c.set("principal", principal);
     // Admins are not rate limited: bulk operations (ingesting a corpus, migrations) run as admin.
-    if (principal?.user.role === "admin") return next();
+    if (principal?.user.role === "admin" || !limiter) return next();
     const bucket =
       c.req.path === "/api/v1/download"
         ? "download"

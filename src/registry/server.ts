@@ -18,7 +18,7 @@ export interface ServerOptions {
   /** `postgres://...` to use PostgreSQL instead of SQLite. */
   db?: string | undefined;
   baseUrl?: string | undefined;
-  rateLimits?: Partial<RateLimitConfig>;
+  rateLimits?: Partial<RateLimitConfig> | false;
   /** Package limits (default: the documented ones). */
   limits?: Partial<SkillLimits>;
   trustProxy?: boolean;
@@ -49,7 +49,7 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
   const app = createApp({
     registry,
     ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
-    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+    ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
     ...(options.trustProxy ? { trustProxy: true } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.logger ? { logger: options.logger } : {}),

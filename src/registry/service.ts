@@ -181,12 +181,17 @@ export function createRegistry(options: RegistryOptions) {
     }
   };
 
+  // What a search result shows, kept beside the index so that searching reads no database row.
+  const listed = new Map<string, { skill: SkillRecord; latest: VersionRecord | undefined }>();
+
   async function indexSkill(skill: SkillRecord): Promise<void> {
     if (skill.deletedAt !== null) {
       index.remove(skill.id);
+      listed.delete(skill.id);
       return;
     }
     const latest = await latestVersion(skill);
+    listed.set(skill.id, { skill, latest });
     const tags = latest ? (manifestOf(latest).metadata?.tags as unknown) : undefined;
     const doc: SearchDocument = {
       id: skill.id,
@@ -605,15 +610,19 @@ export function createRegistry(options: RegistryOptions) {
         );
       await syncIndex();
       const hits = index.search(q, {
-        limit: Math.min(Math.max(opts.limit ?? 20, 1), 200),
         ...opts,
+        limit: Math.min(Math.max(opts.limit ?? 20, 1), 200),
       });
       const out = [];
       for (const hit of hits) {
-        const found = await store.skillById(hit.id);
-        if (!found || found.deletedAt !== null) continue;
-        const latest = await latestVersion(found);
-        out.push({ skill: found, latest, score: hit.score, parts: hit.parts });
+        const entry = listed.get(hit.id);
+        if (entry)
+          out.push({
+            skill: entry.skill,
+            latest: entry.latest,
+            score: hit.score,
+            parts: hit.parts,
+          });
       }
       return out;
     },

@@ -22,6 +22,10 @@ export const serveCommand: CommandSpec = {
       "--trust-proxy",
       "take client addresses from X-Forwarded-For (only behind your own proxy)",
     );
+    cmd.option(
+      "--no-rate-limit",
+      "turn rate limiting off (private registries on a trusted network)",
+    );
   },
   async run(_args, options, ctx) {
     const dataDir = resolve(
@@ -38,6 +42,7 @@ export const serveCommand: CommandSpec = {
       db: typeof options.db === "string" ? options.db : undefined,
       baseUrl: typeof options.baseUrl === "string" ? options.baseUrl : undefined,
       trustProxy: options.trustProxy === true,
+      ...(options.rateLimit === false ? { rateLimits: false as const } : {}),
       logger: (line) => ctx.io.stderr.write(`${line}\n`),
     });
     const lines = [
