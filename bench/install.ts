@@ -12,7 +12,7 @@
  *   npm run bench:install -- [corpus-dir] [--skills 100] [--concurrency 32] [--seconds 5]
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { performance } from "node:perf_hooks";

@@ -22,8 +22,8 @@ describe("multi-replica registry on PostgreSQL", () => {
     dir = await mkdtemp(join(tmpdir(), "clawhub-replicas-"));
     // Start both at once: exactly one of them may bootstrap the admin.
     [a, b] = await Promise.all([
-      startRegistryServer({ port: 0, dataDir: dir, db }),
-      startRegistryServer({ port: 0, dataDir: dir, db }),
+      startRegistryServer({ port: 0, dataDir: dir, db, embedder: "none" }),
+      startRegistryServer({ port: 0, dataDir: dir, db, embedder: "none" }),
     ]);
     const boots = [a.bootstrap, b.bootstrap].filter(Boolean);
     expect(boots).toHaveLength(1);

@@ -28,6 +28,8 @@ export interface ResolvedConfig {
   cacheDir: string;
   /** The user's home directory (`--global` installs). */
   home: string;
+  /** API key of an HTTP embedder (`CLAWHUB_EMBEDDER_KEY`), for `serve --embedder http`. */
+  embedderKey: string | undefined;
   noInput: boolean;
   /** Where each value came from, for `--verbose` and debugging. */
   sources: Record<"registry" | "token" | "workdir" | "dir", "flag" | "env" | "config" | "default">;
@@ -122,6 +124,7 @@ export async function resolveConfig(options: {
       env.CLAWHUB_CACHE_DIR ||
       join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "clawhub"),
     home: env.HOME || homedir(),
+    embedderKey: env.CLAWHUB_EMBEDDER_KEY || undefined,
     noInput: flags.input === false || env.CI === "true" || env.CLAWHUB_NO_INPUT === "1",
     sources: {
       registry: registry.source,

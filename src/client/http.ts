@@ -52,7 +52,7 @@ export interface SearchResult {
   version?: string | null;
   score: number;
   downloads?: number;
-  explain?: { tier: number; bm25: number; popularity: number };
+  explain?: { tier: number; bm25: number; cosine: number | null; popularity: number };
 }
 
 const STATUS_CODES: Record<number, ErrorCode> = {
@@ -167,6 +167,10 @@ export function createClient(options: ClientOptions) {
           explain: opts.explain ? "1" : undefined,
         },
       }),
+    searchStatus: () =>
+      json<{ documents: number; embedded: number; pending: number; embedder: string | null }>(
+        "/api/v1/search/status",
+      ),
     listSkills: (opts: { limit?: number; sort?: string; cursor?: string } = {}) =>
       json<{
         items: Array<NonNullable<SkillDetail["skill"]> & { latestVersion?: { version: string } }>;

@@ -62,6 +62,11 @@ export const ROUTES: ReadonlyArray<{
   },
   {
     method: "get",
+    path: "/api/v1/search/status",
+    summary: "Index status: documents, embedded, pending, embedder",
+  },
+  {
+    method: "get",
     path: "/api/v1/skills",
     summary: "List skills (limit, cursor, sort, prefix, ownerHandle)",
   },
@@ -376,6 +381,11 @@ export function createApp(options: AppOptions): Hono<Env> {
         ...(explain ? { explain: h.parts } : {}),
       })),
     });
+  });
+
+  app.get("/api/v1/search/status", (c) => {
+    const { documents, embedded, pending, embedder } = registry.searchStatus();
+    return c.json({ documents, embedded, pending, embedder });
   });
 
   app.get("/api/v1/skills", async (c) => {

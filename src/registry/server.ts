@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { ClawHubError } from "../errors/index.ts";
+import { createLocalEmbedder, type Embedder } from "../search/index.ts";
 import { resolveLimits, type SkillLimits } from "../skill/index.ts";
 import { createApp } from "./http.ts";
 import type { RateLimitConfig } from "./ratelimit.ts";
@@ -22,6 +23,8 @@ export interface ServerOptions {
   /** Package limits (default: the documented ones). */
   limits?: Partial<SkillLimits>;
   trustProxy?: boolean;
+  /** Embedder for semantic search: "local" (default, the bundled model), "none", or an instance. */
+  embedder?: Embedder | "local" | "none" | undefined;
   now?: () => number;
   logger?: (line: string) => void;
 }
@@ -42,6 +45,13 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
     store,
     blobs: createFsBlobStore(join(options.dataDir, "blobs")),
     limits: resolveLimits(options.limits),
+    embedder:
+      options.embedder === "none"
+        ? undefined
+        : options.embedder === undefined || options.embedder === "local"
+          ? createLocalEmbedder()
+          : options.embedder,
+    ...(options.logger ? { logger: options.logger } : {}),
     ...(options.now ? { now: options.now } : {}),
   });
   await registry.rebuildIndex();

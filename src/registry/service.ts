@@ -2,10 +2,10 @@ import { createHash, randomBytes, randomUUID } from "node:crypto";
 import semver from "semver";
 import { ClawHubError } from "../errors/index.ts";
 import {
-  createLexicalIndex,
+  createSearchEngine,
+  documentText,
+  type Embedder,
   MAX_QUERY_LENGTH,
-  type SearchDocument,
-  type SearchIndex,
 } from "../search/index.ts";
 import {
   createZip,
@@ -58,6 +58,9 @@ export interface RegistryOptions {
   limits?: SkillLimits;
   now?: () => number;
   random?: (bytes: number) => Buffer;
+  /** Embeds skills for semantic search; without one, search is lexical only. */
+  embedder?: Embedder | undefined;
+  logger?: (line: string) => void;
 }
 
 /** Slugs nobody may publish: they would shadow routes or impersonate the project. */
@@ -153,7 +156,14 @@ export function createRegistry(options: RegistryOptions) {
   const limits = options.limits ?? DEFAULT_LIMITS;
   const now = options.now ?? Date.now;
   const random = options.random ?? randomBytes;
-  const index: SearchIndex = createLexicalIndex();
+  const engine = createSearchEngine({
+    embedder: options.embedder,
+    vectors: {
+      getVectors: (id, hashes) => store.getVectors(id, hashes),
+      putVectors: (id, rows) => store.putVectors(id, rows, now()),
+    },
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
   // Replicas sharing a database each keep an index: every search first picks up what other
   // replicas changed (at most once a second), through skills.changed_at.
   let watermark = 0;
@@ -186,23 +196,29 @@ export function createRegistry(options: RegistryOptions) {
 
   async function indexSkill(skill: SkillRecord): Promise<void> {
     if (skill.deletedAt !== null) {
-      index.remove(skill.id);
+      engine.remove(skill.id);
       listed.delete(skill.id);
       return;
     }
     const latest = await latestVersion(skill);
     listed.set(skill.id, { skill, latest });
     const tags = latest ? (manifestOf(latest).metadata?.tags as unknown) : undefined;
-    const doc: SearchDocument = {
+    const tagList = Array.isArray(tags) ? tags.map(String) : [];
+    engine.upsert({
       id: skill.id,
       slug: skill.slug,
       ownerHandle: skill.ownerHandle,
       displayName: skill.displayName,
       summary: skill.summary ?? "",
-      tags: Array.isArray(tags) ? tags.map(String) : [],
+      tags: tagList,
       downloads: skill.downloads,
-    };
-    index.upsert(doc);
+      text: documentText({
+        displayName: skill.displayName,
+        slug: skill.slug,
+        summary: skill.summary ?? "",
+        tags: tagList,
+      }),
+    });
   }
 
   async function latestVersion(skill: SkillRecord): Promise<VersionRecord | undefined> {
@@ -262,7 +278,7 @@ export function createRegistry(options: RegistryOptions) {
 
   return {
     store,
-    index,
+    engine,
     limits,
 
     /** Loads every live skill into the search index (at start-up). */
@@ -271,8 +287,11 @@ export function createRegistry(options: RegistryOptions) {
       for (const skill of await store.allSkills()) await indexSkill(skill);
       watermark = startedAt;
       lastSync = startedAt;
-      return index.size();
+      return engine.status().documents;
     },
+
+    /** Index status: documents, how many are embedded, how many wait, and the embedder. */
+    searchStatus: () => engine.status(),
 
     syncIndex,
 
@@ -609,7 +628,7 @@ export function createRegistry(options: RegistryOptions) {
           `q is too long (${q.length} characters; the limit is ${MAX_QUERY_LENGTH})`,
         );
       await syncIndex();
-      const hits = index.search(q, {
+      const hits = await engine.search(q, {
         ...opts,
         limit: Math.min(Math.max(opts.limit ?? 20, 1), 200),
       });

@@ -1,4 +1,30 @@
-/** Search: the SearchIndex interface and its lexical engine (semantic ranking plugs in here). */
+/**
+ * Search: one engine for the registry (published skills) and, later, the hub (live capabilities).
+ * Lexical tiers and BM25 answer at once; embeddings (local model or an OpenAI-compatible service)
+ * add meaning in the background.
+ */
+export {
+  createHttpEmbedder,
+  createLocalEmbedder,
+  type Embedder,
+  type HttpEmbedderOptions,
+  type LocalEmbedderOptions,
+  normalize,
+  truncate,
+} from "./embedder.ts";
+export {
+  createSearchEngine,
+  DEFAULT_WEIGHTS,
+  documentText,
+  type EngineDocument,
+  type EngineHit,
+  type EngineOptions,
+  type EngineStatus,
+  type RankingMode,
+  type RankingWeights,
+  type SearchEngine,
+  type VectorStore,
+} from "./engine.ts";
 export {
   createLexicalIndex,
   FIELD_WEIGHTS,
@@ -9,3 +35,4 @@ export {
   type SearchOptions,
   tokenize,
 } from "./lexical.ts";
+export { createVectorIndex, type VectorIndex } from "./vectors.ts";

@@ -56,6 +56,16 @@ const B = 0.75;
 const POPULARITY_WEIGHT = 0.02;
 const POPULARITY_CAP = 0.2;
 
+/**
+ * English function words: they say nothing about what a skill does, so queries do not rank by
+ * them ("send an email" is about sending email). A query made only of them keeps them.
+ */
+export const STOP_WORDS = new Set(
+  "a an and are as at be but by can could do does for from how i in into is it its me my of on or our please should so that the their them then there these this those to use using want we what when where which who why will with would you your".split(
+    " ",
+  ),
+);
+
 /** Lowercased word tokens (Unicode letters and digits). */
 export function tokenize(text: string): string[] {
   return (
@@ -119,7 +129,9 @@ export function createLexicalIndex(): SearchIndex {
     size: () => docs.size,
     search(query, options = {}) {
       const q = query.trim().toLowerCase();
-      const tokens = [...new Set(tokenize(q))].slice(0, MAX_QUERY_TOKENS);
+      const all = [...new Set(tokenize(q))];
+      const meaningful = all.filter((t) => !STOP_WORDS.has(t));
+      const tokens = (meaningful.length > 0 ? meaningful : all).slice(0, MAX_QUERY_TOKENS);
       if (tokens.length === 0) return [];
       const n = docs.size;
       const avg = (f: Field) => (n > 0 ? totals[f] / n : 0) || 1;

@@ -34,7 +34,7 @@ export interface Sandbox {
 type ServerOptions = Parameters<typeof startRegistryServer>[0];
 
 export async function createSandbox(
-  options: Pick<ServerOptions, "rateLimits" | "limits" | "now"> = {},
+  options: Pick<ServerOptions, "rateLimits" | "limits" | "now" | "embedder"> = {},
 ): Promise<Sandbox> {
   const root = await mkdtemp(join(tmpdir(), "clawhub-e2e-"));
   const home = join(root, "home");
@@ -42,6 +42,9 @@ export async function createSandbox(
   const server = await startRegistryServer({
     port: 0,
     dataDir: join(root, "data"),
+    // Lexical search unless a test asks for embeddings: loading the model in every sandbox
+    // would only cost CPU (semantic search has its own tests).
+    embedder: "none",
     ...options,
   });
   if (!server.bootstrap) throw new Error("expected a bootstrap admin on a fresh database");

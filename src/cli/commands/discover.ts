@@ -1,3 +1,4 @@
+import { ClawHubError } from "../../errors/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
 import { age, clientFor } from "./shared.ts";
@@ -5,16 +6,26 @@ import { age, clientFor } from "./shared.ts";
 /** `clawhub search <query...>`. */
 export const searchCommand: CommandSpec = {
   path: ["search"],
-  args: "<query...>",
+  args: "[query...]",
   summary: "search the registry",
   configure(cmd) {
     cmd.option("--limit <n>", "results", "20");
     cmd.option("--owner <handle>", "only this owner's skills");
     cmd.option("--exact", "only exact slug or name matches");
-    cmd.option("--explain", "show each score part (tier, BM25, popularity)");
+    cmd.option("--explain", "show each score part (tier, BM25, cosine, popularity)");
+    cmd.option("--status", "show the index status (documents, embedded, pending, embedder)");
   },
   async run(words, options, ctx) {
+    if (options.status) {
+      const s = await clientFor(ctx).searchStatus();
+      const complete = s.pending === 0 ? "complete" : `${s.pending} pending`;
+      return {
+        data: s,
+        text: `${s.documents} documents, ${s.embedded} embedded (${complete}), embedder: ${s.embedder ?? "none (lexical only)"}`,
+      };
+    }
     const q = words.join(" ");
+    if (!q.trim()) throw new ClawHubError("USAGE", "a query is required (or --status)");
     const { results } = await clientFor(ctx).search(q, {
       limit: Number(options.limit) || 20,
       ...(typeof options.owner === "string"
@@ -28,7 +39,7 @@ export const searchCommand: CommandSpec = {
       r.ownerHandle ? `@${r.ownerHandle}` : "",
       r.displayName ?? "",
       options.explain && r.explain
-        ? `score ${r.score.toFixed(3)} = tier ${r.explain.tier} + bm25 ${r.explain.bm25.toFixed(2)} + popularity ${r.explain.popularity.toFixed(3)}`
+        ? `score ${r.score.toFixed(3)} = tier ${r.explain.tier} + bm25 ${r.explain.bm25.toFixed(2)} + cosine ${r.explain.cosine === null ? "-" : r.explain.cosine.toFixed(3)} + popularity ${r.explain.popularity.toFixed(3)}`
         : `score ${r.score.toFixed(3)}`,
     ]);
     return { data: { results }, text: rows.length > 0 ? table(rows) : "No skills found." };

@@ -1,6 +1,8 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
+import { ClawHubError } from "../../errors/index.ts";
 import { startRegistryServer } from "../../registry/index.ts";
+import { createHttpEmbedder, type Embedder } from "../../search/index.ts";
 import type { CommandSpec } from "../command.ts";
 
 /** `clawhub serve`: the self-hosted registry (ClawHub API v1). Runs until interrupted. */
@@ -26,6 +28,16 @@ export const serveCommand: CommandSpec = {
       "--no-rate-limit",
       "turn rate limiting off (private registries on a trusted network)",
     );
+    cmd.option(
+      "--embedder <kind>",
+      "semantic search: local (bundled model), http (OpenAI-compatible), none",
+      "local",
+    );
+    cmd.option(
+      "--embedder-url <url>",
+      "with --embedder http: API base, e.g. http://127.0.0.1:11434/v1",
+    );
+    cmd.option("--embedder-model <name>", "with --embedder http: model name");
   },
   async run(_args, options, ctx) {
     const dataDir = resolve(
@@ -43,6 +55,7 @@ export const serveCommand: CommandSpec = {
       baseUrl: typeof options.baseUrl === "string" ? options.baseUrl : undefined,
       trustProxy: options.trustProxy === true,
       ...(options.rateLimit === false ? { rateLimits: false as const } : {}),
+      embedder: embedderOf(options, ctx.config.embedderKey),
       logger: (line) => ctx.io.stderr.write(`${line}\n`),
     });
     const lines = [
@@ -65,3 +78,26 @@ export const serveCommand: CommandSpec = {
     return { data: undefined, text: "" };
   },
 };
+
+function embedderOf(
+  options: Record<string, unknown>,
+  apiKey: string | undefined,
+): Embedder | "local" | "none" {
+  const kind = String(options.embedder ?? "local");
+  if (kind === "local" || kind === "none") return kind;
+  if (kind !== "http")
+    throw new ClawHubError(
+      "INVALID_ARGUMENT",
+      `unknown --embedder "${kind}": use local, http or none`,
+    );
+  if (typeof options.embedderUrl !== "string" || typeof options.embedderModel !== "string") {
+    throw new ClawHubError(
+      "INVALID_ARGUMENT",
+      "--embedder http needs --embedder-url and --embedder-model",
+      {
+        hint: "The API key, if any, comes from CLAWHUB_EMBEDDER_KEY.",
+      },
+    );
+  }
+  return createHttpEmbedder({ url: options.embedderUrl, model: options.embedderModel, apiKey });
+}

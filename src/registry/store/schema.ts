@@ -94,6 +94,15 @@ export interface Database {
     key: string;
     value: string;
   };
+  embeddings: {
+    /** sha256 of the embedded text. */
+    content_hash: string;
+    embedder_id: string;
+    dimensions: number;
+    /** Float32 little-endian. */
+    vector: Uint8Array;
+    created_at: number;
+  };
 }
 
 /** Schema version this code writes; migrations bring older databases up to it. */
@@ -111,18 +120,18 @@ export async function migrate(
   db: Kysely<Database>,
   engine: "sqlite" | "postgres" = "sqlite",
 ): Promise<void> {
-  if (engine === "sqlite") return createSchema(db);
+  if (engine === "sqlite") return createSchema(db, engine);
   await db.connection().execute(async (conn) => {
     await sql`SELECT pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
     try {
-      await createSchema(conn);
+      await createSchema(conn, engine);
     } finally {
       await sql`SELECT pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
     }
   });
 }
 
-async function createSchema(db: Kysely<Database>): Promise<void> {
+async function createSchema(db: Kysely<Database>, engine: "sqlite" | "postgres"): Promise<void> {
   await db.schema
     .createTable("meta")
     .ifNotExists()
@@ -249,6 +258,16 @@ async function createSchema(db: Kysely<Database>): Promise<void> {
     .addColumn("identity", "text", (c) => c.notNull())
     .addColumn("hour", "bigint", (c) => c.notNull())
     .addPrimaryKeyConstraint("download_events_pk", ["skill_id", "identity", "hour"])
+    .execute();
+  await db.schema
+    .createTable("embeddings")
+    .ifNotExists()
+    .addColumn("content_hash", "text", (c) => c.notNull())
+    .addColumn("embedder_id", "text", (c) => c.notNull())
+    .addColumn("dimensions", "integer", (c) => c.notNull())
+    .addColumn("vector", engine === "postgres" ? "bytea" : "blob", (c) => c.notNull())
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addPrimaryKeyConstraint("embeddings_pk", ["embedder_id", "content_hash"])
     .execute();
   await db
     .insertInto("meta")

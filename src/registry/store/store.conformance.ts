@@ -247,6 +247,29 @@ export function describeStoreConformance(name: string, open: () => Promise<Regis
       expect(await store.findSkill("stats")).toMatchObject({ downloads: 3, installs: 1 });
     });
 
+    it("stores vectors by embedder and content hash, exactly", async () => {
+      const store = await fresh();
+      const v1 = new Float32Array([0.5, -0.25, 1e-7, 3.4028234663852886e38]);
+      const v2 = new Float32Array([1, 2, 3, 4]);
+      await store.putVectors(
+        "model-a",
+        [
+          { hash: "h1", vector: v1 },
+          { hash: "h2", vector: v2 },
+        ],
+        1,
+      );
+      await store.putVectors("model-a", [{ hash: "h1", vector: v2 }], 2); // kept: same text, same vector
+      await store.putVectors("model-b", [{ hash: "h1", vector: v2 }], 3);
+      const a = await store.getVectors("model-a", ["h1", "h2", "h3"]);
+      expect([...a.keys()].sort()).toEqual(["h1", "h2"]);
+      expect(Array.from(a.get("h1") ?? [])).toEqual(Array.from(v1));
+      expect(Array.from((await store.getVectors("model-b", ["h1"])).get("h1") ?? [])).toEqual(
+        Array.from(v2),
+      );
+      expect((await store.getVectors("model-c", ["h1"])).size).toBe(0);
+    });
+
     it("moves tags and records uploads", async () => {
       const store = await fresh();
       const alice = await store.createUser(user("alice"));

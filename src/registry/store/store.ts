@@ -162,6 +162,15 @@ export interface RegistryStore {
   recordDownload(skillId: string, identity: string, hour: number): Promise<boolean>;
   recordInstall(skillId: string): Promise<void>;
 
+  /** Stored vectors of an embedder, by content hash (missing hashes are absent from the map). */
+  getVectors(embedderId: string, hashes: string[]): Promise<Map<string, Float32Array>>;
+  /** Stores vectors; an existing (embedder, hash) row is kept (same text, same vector). */
+  putVectors(
+    embedderId: string,
+    rows: Array<{ hash: string; vector: Float32Array }>,
+    now: number,
+  ): Promise<void>;
+
   createUpload(upload: UploadRecord): Promise<void>;
   upload(ticket: string): Promise<UploadRecord | undefined>;
   completeUpload(ticket: string, now: number): Promise<void>;
@@ -657,6 +666,47 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
         .set((eb) => ({ installs: eb("installs", "+", 1) }))
         .where("id", "=", skillId)
         .execute();
+    },
+
+    async getVectors(embedderId, hashes) {
+      const out = new Map<string, Float32Array>();
+      for (let i = 0; i < hashes.length; i += 500) {
+        const rows = await db
+          .selectFrom("embeddings")
+          .select(["content_hash", "vector", "dimensions"])
+          .where("embedder_id", "=", embedderId)
+          .where("content_hash", "in", hashes.slice(i, i + 500))
+          .execute();
+        for (const r of rows) {
+          // Copy into an aligned buffer: driver buffers may be views at odd offsets.
+          const bytes = new Uint8Array(r.vector);
+          out.set(
+            r.content_hash,
+            new Float32Array(
+              bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + Number(r.dimensions) * 4),
+            ),
+          );
+        }
+      }
+      return out;
+    },
+    async putVectors(embedderId, rows, now) {
+      for (let i = 0; i < rows.length; i += 100) {
+        const values = rows.slice(i, i + 100).map((r) => ({
+          content_hash: r.hash,
+          embedder_id: embedderId,
+          dimensions: r.vector.length,
+          vector: Buffer.from(r.vector.buffer, r.vector.byteOffset, r.vector.byteLength),
+          created_at: now,
+        }));
+        if (values.length > 0) {
+          await db
+            .insertInto("embeddings")
+            .values(values)
+            .onConflict((oc) => oc.columns(["embedder_id", "content_hash"]).doNothing())
+            .execute();
+        }
+      }
     },
 
     async createUpload(upload) {

