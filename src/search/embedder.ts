@@ -1,3 +1,4 @@
+import { Worker } from "node:worker_threads";
 import { ClawHubError } from "../errors/index.ts";
 
 /**
@@ -33,8 +34,13 @@ export function truncate(text: string, max: number): string {
 export interface LocalEmbedderOptions {
   /** Characters kept per text (the model's cost grows with length). Default 600. */
   maxChars?: number;
-  /** Texts per model call. Default 32. */
+  /** Texts per model call (grouped by length). Default 16. */
   batchSize?: number;
+  /**
+   * Run the model on this thread. Default false: a worker thread runs it, because inference is
+   * synchronous WebAssembly that would otherwise stall every request while a batch computes.
+   */
+  inProcess?: boolean;
 }
 
 /**
@@ -43,8 +49,9 @@ export interface LocalEmbedderOptions {
  * lazily, once per process, on the TensorFlow.js WASM backend (SIMD where the CPU has it).
  */
 export function createLocalEmbedder(options: LocalEmbedderOptions = {}): Embedder {
+  if (!options.inProcess) return createWorkerEmbedder(options);
   const maxChars = options.maxChars ?? 600;
-  const batchSize = options.batchSize ?? 32;
+  const batchSize = options.batchSize ?? 16;
   let model: Promise<{ embed(input: string[]): Promise<number[][]> }> | undefined;
   const load = () => {
     model ??= (async () => {
@@ -63,13 +70,17 @@ export function createLocalEmbedder(options: LocalEmbedderOptions = {}): Embedde
     dimensions: 512,
     async embed(texts) {
       const m = await load();
-      const out: Float32Array[] = [];
-      for (let i = 0; i < texts.length; i += batchSize) {
-        const batch = texts
-          .slice(i, i + batchSize)
-          .map((t) => truncate(t.replace(/\s+/g, " ").trim(), maxChars) || " ");
-        const vectors = await m.embed(batch);
-        for (const v of vectors) out.push(normalize(v));
+      const prepared = texts.map((t) => truncate(t.replace(/\s+/g, " ").trim(), maxChars) || " ");
+      // A batch is padded to its longest text, so texts of similar length are batched together
+      // (measured on the corpus: unsorted batches of 16 are slower than one text at a time).
+      const order = prepared
+        .map((_, i) => i)
+        .sort((a, b) => (prepared[a] as string).length - (prepared[b] as string).length);
+      const out = new Array<Float32Array>(texts.length);
+      for (let i = 0; i < order.length; i += batchSize) {
+        const slice = order.slice(i, i + batchSize);
+        const vectors = await m.embed(slice.map((j) => prepared[j] as string));
+        for (const [k, v] of vectors.entries()) out[slice[k] as number] = normalize(v);
       }
       return out;
     },
@@ -166,6 +177,65 @@ export function createHttpEmbedder(options: HttpEmbedderOptions): Embedder {
         }
       }
       return out;
+    },
+  };
+}
+
+/**
+ * The local embedder on a worker thread, started on first use. The worker is unref'd, so an idle
+ * embedder never keeps a process alive; a crashed worker fails the pending calls and is started
+ * again on the next one.
+ */
+function createWorkerEmbedder(options: LocalEmbedderOptions): Embedder {
+  const maxChars = options.maxChars ?? 600;
+  let worker: Worker | undefined;
+  let nextId = 0;
+  const waiting = new Map<
+    number,
+    { resolve: (v: Float32Array[]) => void; reject: (e: Error) => void }
+  >();
+  const start = () => {
+    if (worker) return worker;
+    // The worker file sits beside this one: .ts when running from source, .js when built.
+    const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+    const w = new Worker(new URL(`./embed-worker${ext}`, import.meta.url), {
+      workerData: { maxChars },
+    });
+    w.unref();
+    w.on("message", (msg: { id: number; vectors?: Float32Array[]; error?: string }) => {
+      const p = waiting.get(msg.id);
+      if (!p) return;
+      waiting.delete(msg.id);
+      if (waiting.size === 0) w.unref();
+      if (msg.error !== undefined)
+        p.reject(new ClawHubError("INTERNAL", `local embedder: ${msg.error}`));
+      else p.resolve(msg.vectors ?? []);
+    });
+    const failAll = (error: Error) => {
+      worker = undefined;
+      for (const p of waiting.values()) p.reject(error);
+      waiting.clear();
+    };
+    w.on("error", failAll);
+    w.on("exit", (code) =>
+      failAll(new ClawHubError("INTERNAL", `local embedder worker exited (${code})`)),
+    );
+    worker = w;
+    return w;
+  };
+  return {
+    id: `use-lite-512/${maxChars}`,
+    dimensions: 512,
+    embed(texts) {
+      if (texts.length === 0) return Promise.resolve([]);
+      const w = start();
+      const id = nextId++;
+      // Keep the process alive while a call is in flight, not while idle.
+      w.ref();
+      return new Promise((resolve, reject) => {
+        waiting.set(id, { resolve, reject });
+        w.postMessage({ id, texts });
+      });
     },
   };
 }
