@@ -52,7 +52,14 @@ export interface SearchResult {
   version?: string | null;
   score: number;
   downloads?: number;
-  explain?: { tier: number; bm25: number; cosine: number | null; popularity: number };
+  explain?: {
+    tier: number;
+    bm25: number;
+    cosine: number | null;
+    /** Absent from servers older than semantic feedback. */
+    feedback?: number;
+    popularity: number;
+  };
 }
 
 const STATUS_CODES: Record<number, ErrorCode> = {

@@ -164,6 +164,30 @@ describe("search engine ranking", () => {
     expect(engine.status()).toMatchObject({ embedded: 0, pending: 6, lastError: "model crashed" });
   });
 
+  it("lifts skills named like the nearest matches by meaning (semantic feedback)", async () => {
+    const engine = await engineWith(corpus);
+    // "rain" shares no word with any skill; by meaning it is nearest the weather skills, whose
+    // names then find each other by words.
+    const hits = await engine.search("rain");
+    const parts = new Map(hits.map((h) => [h.id, h.parts]));
+    expect(parts.get("2")?.feedback).toBeGreaterThan(0);
+    expect(parts.get("3")?.feedback).toBeGreaterThan(0);
+    expect(parts.get("4")?.feedback ?? 0).toBe(0);
+    expect(
+      hits
+        .slice(0, 2)
+        .map((h) => h.id)
+        .sort(),
+    ).toEqual(["2", "3"]);
+    const without = createSearchEngine({ embedder: testEmbedder(), weights: { feedback: 0 } });
+    for (const d of corpus) without.upsert(d);
+    await without.idle();
+    const plain = await without.search("rain");
+    const lifted = (id: string) =>
+      (hits.find((h) => h.id === id)?.score ?? 0) - (plain.find((h) => h.id === id)?.score ?? 0);
+    expect(lifted("2")).toBeGreaterThan(0);
+  });
+
   it("ranks by one signal alone for the baselines", async () => {
     const engine = await engineWith(corpus);
     const bm25 = await engine.search("severe alerts", { ranking: "bm25" });

@@ -19,10 +19,12 @@ export interface VectorStore {
 }
 
 /**
- * Weights of the hybrid score. Within a tier, relevance = bm25 * bm25/(bm25 + bm25Saturation)
- * + cosine * max(0, cos) + a popularity prior of popularity * ln(1 + downloads), capped at
- * popularityCap. Provisional values, chosen by hand on a handful of paraphrases; the relevance
- * benchmark (bench/search-quality.ts, not written yet) is to replace them with measured ones.
+ * Weights of the hybrid score. Within a tier (exact slug or name 3; every query word in slug or
+ * name 2; else 0), relevance = the fusion of BM25 and the cosine + feedback * fb/(fb +
+ * bm25Saturation), where fb is the BM25 of the skill against the display names of the
+ * `feedbackDocs` nearest skills by meaning; plus popularity * ln(1 + downloads), capped at
+ * popularityCap. The defaults are the best setting of the grid search in
+ * bench/search-quality.ts (80 judged queries over the real corpus); docs/search.md has the table.
  */
 export interface RankingWeights {
   bm25: number;
@@ -32,12 +34,47 @@ export interface RankingWeights {
   popularityCap: number;
   /** Vector-only candidates below this cosine are dropped. */
   minCosine: number;
+  /**
+   * How the two signals combine within a tier: "linear" adds the saturated BM25 and the cosine;
+   * "relative" scales each signal by the query's best (the cosine above minCosine), so the best
+   * match by meaning gets full credit even when cosines are low in absolute terms;
+   * "rrf" (reciprocal rank fusion) adds 1/(rrfK + rank) of each, so an incidental word match
+   * cannot outweigh a strong match by meaning on scale alone.
+   */
+  fusion: "linear" | "rrf" | "relative";
+  rrfK: number;
+  /**
+   * Exponent of query coverage applied to the BM25 part: a skill matching one incidental word of
+   * a long paraphrase keeps little of its BM25, one matching every word keeps all of it. 0: off.
+   */
+  coveragePower: number;
+  /**
+   * Query-adaptive weighting: the BM25 weight is multiplied by (best coverage among the
+   * candidates) ^ adaptivePower, the rest going to the cosine. A keyword query that some skill
+   * matches fully keeps full BM25 weight; a paraphrase whose words match nothing well is ranked
+   * by meaning. 0: off.
+   */
+  adaptivePower: number;
+  /**
+   * Semantic feedback: the weight of a second BM25 over the display names of the
+   * `feedbackDocs` nearest skills by meaning (saturated like BM25). 0: off.
+   */
+  feedback: number;
+  feedbackDocs: number;
 }
 
 export const DEFAULT_WEIGHTS: RankingWeights = {
-  bm25: 0.45,
-  cosine: 0.55,
+  // Chosen by bench/search-quality.ts: the only family that beat both BM25 alone and embeddings
+  // alone overall and on paraphrases was rank fusion with semantic feedback.
+  fusion: "rrf",
+  rrfK: 60,
+  bm25: 0.3,
+  cosine: 0.7,
   bm25Saturation: 4,
+  feedback: 0.2,
+  feedbackDocs: 3,
+  coveragePower: 0,
+  adaptivePower: 0,
   popularity: 0.01,
   popularityCap: 0.05,
   // Unrelated sentences score about 0 to 0.2 with the bundled model; paraphrases 0.25 to 0.6.
@@ -48,7 +85,14 @@ export const DEFAULT_WEIGHTS: RankingWeights = {
 export interface EngineHit {
   id: string;
   score: number;
-  parts: { tier: number; bm25: number; cosine: number | null; popularity: number };
+  /** `feedback`: BM25 of the document against the nearest skills' names (semantic feedback). */
+  parts: {
+    tier: number;
+    bm25: number;
+    cosine: number | null;
+    feedback: number;
+    popularity: number;
+  };
 }
 
 /** What an operator sees of the index. */
@@ -218,16 +262,29 @@ export function createSearchEngine(options: EngineOptions = {}) {
       const ranking = opts.ranking ?? "hybrid";
       const limit = opts.limit ?? 20;
       const offset = opts.offset ?? 0;
+      // Candidates: the best lexical matches (every higher tier comes first) and the nearest
+      // vectors; documents outside both cannot plausibly reach the first pages, and bounding the
+      // set keeps a query's cost flat as the index grows.
       const want = Math.max(100, offset + limit);
-      const lex = new Map(
-        lexical.search(q, { ...opts, limit: 10_000, offset: 0 }).map((h) => [h.id, h.parts]),
-      );
       if (opts.mode === "exact") {
-        return [...lex]
-          .filter(([, p]) => p.tier === 3)
-          .slice(offset, offset + limit)
-          .map(([id, p]) => ({ id, score: 3, parts: { ...p, tier: 3, cosine: null } }));
+        return lexical
+          .match(q, { ...opts, mode: "exact" })
+          .hits(offset, limit)
+          .map((h) => ({
+            id: h.id,
+            score: 3,
+            parts: {
+              tier: 3,
+              bm25: h.parts.bm25,
+              cosine: null,
+              feedback: 0,
+              popularity: h.parts.popularity,
+            },
+          }));
       }
+      // The query vector first: a lexical match is read synchronously, before any other query.
+      const qv = ranking === "bm25" ? undefined : await embedQuery(q);
+      const lex = lexical.match(q, opts);
       const accept = (id: string) => {
         const d = docs.get(id);
         if (!d) return false;
@@ -235,17 +292,75 @@ export function createSearchEngine(options: EngineOptions = {}) {
         if (opts.nonSuspiciousOnly && d.suspicious) return false;
         return true;
       };
-      const qv = ranking === "bm25" ? undefined : await embedQuery(q);
-      const semantic = qv && vectors ? vectors.topK(qv, want, accept) : [];
+      // Every vector belongs to an indexed document, so only filters need a per-row check.
+      const filtering = Boolean(opts.ownerHandle) || opts.nonSuspiciousOnly === true;
+      const semantic = qv && vectors ? vectors.topK(qv, want, filtering ? accept : undefined) : [];
       const candidates = new Set<string>([
-        ...(ranking === "embedding" ? [] : lex.keys()),
-        ...semantic.filter((s) => s.score >= weights.minCosine).map((s) => s.id),
+        ...(ranking === "embedding" ? [] : lex.hits(0, 2 * want).map((h) => h.id)),
+        // Ranked by meaning alone (the baseline), no floor: the cosine order is the whole answer.
+        ...semantic
+          .filter((s) => ranking === "embedding" || s.score >= weights.minCosine)
+          .map((s) => s.id),
       ]);
-      const hits: EngineHit[] = [];
+      // Read what is needed of the match now: a feedback match below replaces it.
+      const lexParts = new Map([...candidates].map((id) => [id, lex.get(id)]));
+      const bestCoverage = lex.bestCoverage;
+      // Semantic feedback: the display names of the nearest skills by meaning, as a second word
+      // query; skills that share their vocabulary (near-duplicates, same domain) rise together.
+      const feedback = new Map<string, number>();
+      const near = semantic
+        .filter((s) => s.score >= weights.minCosine)
+        .slice(0, weights.feedbackDocs);
+      if (ranking === "hybrid" && near.length > 0 && weights.feedback > 0) {
+        const text = near.map(({ id }) => docs.get(id)?.displayName ?? "").join(" ");
+        const fb = lexical.match(text, {
+          ...opts,
+          prefix: false,
+          maxDocFrequency: Math.max(100, 0.1 * docs.size),
+        });
+        for (const h of fb.hits(0, want)) candidates.add(h.id);
+        for (const id of candidates) {
+          if (!lexParts.has(id)) lexParts.set(id, undefined);
+          const b = fb.get(id)?.bm25 ?? 0;
+          if (b > 0) feedback.set(id, b);
+        }
+      }
+      // Ranks of each signal among the candidates, for rank fusion (1 = best).
+      // Equal values share a rank ("1224" ranking), so ties in one signal stay ties.
+      const rankOf = (values: Array<[string, number]>) => {
+        const sorted = values.filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]);
+        const ranks = new Map<string, number>();
+        sorted.forEach(([id, v], i) => {
+          const prev = sorted[i - 1];
+          ranks.set(id, prev && prev[1] === v ? (ranks.get(prev[0]) as number) : i + 1);
+        });
+        return ranks;
+      };
+      const bm25Rank = rankOf([...candidates].map((id) => [id, lexParts.get(id)?.bm25 ?? 0]));
+      const cosRank = rankOf(
+        qv && vectors ? [...candidates].map((id) => [id, vectors?.score(id, qv) ?? 0]) : [],
+      );
+      const rrfMax = 1 / (weights.rrfK + 1);
+      const bm25Weight =
+        weights.adaptivePower > 0
+          ? weights.bm25 * bestCoverage ** weights.adaptivePower
+          : weights.bm25;
+      const cosineWeight = weights.bm25 + weights.cosine - bm25Weight;
+      const scored: Array<{
+        id: string;
+        tier: number;
+        bm25: number;
+        saturated: number;
+        lexPart: number;
+        cos: number | null;
+        popularity: number;
+      }> = [];
+      let maxLex = 0;
+      let maxCos = 0;
       for (const id of candidates) {
         const doc = docs.get(id);
         if (!doc || !accept(id)) continue;
-        const p = lex.get(id);
+        const p = lexParts.get(id);
         const cos = qv && vectors ? (vectors.score(id, qv) ?? null) : null;
         const tier = ranking === "embedding" ? 0 : p && p.tier >= 2 ? p.tier : 0;
         const bm25 = ranking === "embedding" ? 0 : (p?.bm25 ?? 0);
@@ -253,16 +368,47 @@ export function createSearchEngine(options: EngineOptions = {}) {
           weights.popularityCap,
           weights.popularity * Math.log1p(Math.max(0, doc.downloads)),
         );
-        const lexPart = bm25 / (bm25 + weights.bm25Saturation);
-        const relevance =
-          ranking === "bm25"
-            ? lexPart
-            : ranking === "embedding"
-              ? Math.max(0, cos ?? 0)
-              : weights.bm25 * lexPart + weights.cosine * Math.max(0, cos ?? 0);
-        const score = tier + (relevance + popularity) / (1 + weights.popularityCap);
-        hits.push({ id, score, parts: { tier, bm25, cosine: cos, popularity } });
+        const saturated = bm25 / (bm25 + weights.bm25Saturation);
+        const lexPart =
+          weights.coveragePower > 0
+            ? saturated * (p?.coverage ?? 0) ** weights.coveragePower
+            : saturated;
+        maxLex = Math.max(maxLex, lexPart);
+        maxCos = Math.max(maxCos, cos ?? 0);
+        scored.push({ id, tier, bm25, saturated, lexPart, cos, popularity });
       }
+      const rrf = (rank: number | undefined) =>
+        rank === undefined ? 0 : 1 / (weights.rrfK + rank) / rrfMax;
+      const hits: EngineHit[] = scored.map(
+        ({ id, tier, bm25, saturated, lexPart, cos, popularity }) => {
+          const cosine = Math.max(0, cos ?? 0);
+          const fused =
+            weights.fusion === "rrf"
+              ? bm25Weight * rrf(bm25Rank.get(id)) + cosineWeight * rrf(cosRank.get(id))
+              : weights.fusion === "relative"
+                ? bm25Weight * (maxLex > 0 ? lexPart / maxLex : 0) +
+                  cosineWeight *
+                    (maxCos > weights.minCosine
+                      ? Math.max(0, cosine - weights.minCosine) / (maxCos - weights.minCosine)
+                      : 0)
+                : bm25Weight * lexPart + cosineWeight * cosine;
+          const fb = feedback.get(id) ?? 0;
+          const feedbackPart = weights.feedback * (fb / (fb + weights.bm25Saturation));
+          // The baselines rank by one signal alone: saturation keeps BM25's order.
+          const relevance =
+            ranking === "bm25"
+              ? saturated
+              : ranking === "embedding"
+                ? cosine
+                : fused + feedbackPart;
+          const score = tier + (relevance + popularity) / (1 + weights.popularityCap);
+          return {
+            id,
+            score,
+            parts: { tier, bm25, cosine: cos, feedback: fb, popularity },
+          };
+        },
+      );
       hits.sort(
         (a, b) =>
           b.score - a.score ||

@@ -28,11 +28,15 @@ export {
 export {
   createLexicalIndex,
   FIELD_WEIGHTS,
+  type LexicalMatch,
+  MAX_PREFIX_EXPANSIONS,
   MAX_QUERY_LENGTH,
+  type MatchOptions,
   type SearchDocument,
   type SearchHit,
   type SearchIndex,
   type SearchOptions,
+  stem,
   tokenize,
 } from "./lexical.ts";
 export { createVectorIndex, type VectorIndex } from "./vectors.ts";

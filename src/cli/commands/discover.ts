@@ -12,7 +12,10 @@ export const searchCommand: CommandSpec = {
     cmd.option("--limit <n>", "results", "20");
     cmd.option("--owner <handle>", "only this owner's skills");
     cmd.option("--exact", "only exact slug or name matches");
-    cmd.option("--explain", "show each score part (tier, BM25, cosine, popularity)");
+    cmd.option(
+      "--explain",
+      "show each score part (tier, BM25, cosine, semantic feedback, popularity)",
+    );
     cmd.option("--status", "show the index status (documents, embedded, pending, embedder)");
   },
   async run(words, options, ctx) {
@@ -39,7 +42,7 @@ export const searchCommand: CommandSpec = {
       r.ownerHandle ? `@${r.ownerHandle}` : "",
       r.displayName ?? "",
       options.explain && r.explain
-        ? `score ${r.score.toFixed(3)} = tier ${r.explain.tier} + bm25 ${r.explain.bm25.toFixed(2)} + cosine ${r.explain.cosine === null ? "-" : r.explain.cosine.toFixed(3)} + popularity ${r.explain.popularity.toFixed(3)}`
+        ? `score ${r.score.toFixed(3)}: tier ${r.explain.tier}, bm25 ${r.explain.bm25.toFixed(2)}, cosine ${r.explain.cosine === null ? "-" : r.explain.cosine.toFixed(3)}, feedback ${(r.explain.feedback ?? 0).toFixed(2)}, popularity ${r.explain.popularity.toFixed(3)}`
         : `score ${r.score.toFixed(3)}`,
     ]);
     return { data: { results }, text: rows.length > 0 ? table(rows) : "No skills found." };
