@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   INVALID_ARGUMENT: "usage",
   NOT_FOUND: "user",
   ALREADY_EXISTS: "user",
+  CONFLICT: "user",
   INVALID_SKILL: "user",
   LIMIT_EXCEEDED: "user",
   CONFIG_INVALID: "user",

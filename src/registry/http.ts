@@ -36,6 +36,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   NOT_FOUND: 404,
   ALREADY_EXISTS: 409,
+  CONFLICT: 409,
   LOCAL_MODIFIED: 409,
   GONE: 410,
   LIMIT_EXCEEDED: 413,

@@ -1,0 +1,261 @@
+import { randomUUID } from "node:crypto";
+import { ClawHubError } from "../errors/index.ts";
+import { createLocks } from "./locks.ts";
+import {
+  type ControlPlane,
+  type Job,
+  KEY_PATTERN,
+  type Kv,
+  type KvEntry,
+  type KvWatch,
+  type Message,
+  type WorkQueue,
+} from "./types.ts";
+
+/** Options of {@link createMemoryControlPlane}. */
+export interface MemoryControlPlaneOptions {
+  now?: () => number;
+}
+
+const checkKey = (key: string) => {
+  if (!KEY_PATTERN.test(key))
+    throw new ClawHubError(
+      "INVALID_ARGUMENT",
+      `invalid control-plane key: ${JSON.stringify(key)}`,
+      {
+        hint: "Keys are dot-separated tokens of letters, digits, _ = / and -.",
+      },
+    );
+};
+const under = (key: string, prefix: string) =>
+  prefix === "" || key === prefix || key.startsWith(prefix.endsWith(".") ? prefix : `${prefix}.`);
+// Values are copied in and out, as a networked store would: no caller shares an object with it.
+const copy = <T>(value: T): T =>
+  value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+
+/** Whether a NATS-style pattern (`*` one token, final `>` one or more) matches a subject. */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split(".");
+  const s = subject.split(".");
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === ">") return i === p.length - 1 && s.length > i;
+    if (i >= s.length) return false;
+    if (p[i] !== "*" && p[i] !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
+
+/**
+ * The in-process control plane, the default of a single `clawhub serve`: everything in memory,
+ * the same semantics as the clustered one (see the conformance suite).
+ */
+export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}): ControlPlane {
+  const now = options.now ?? Date.now;
+  let revision = 0;
+  const entries = new Map<string, KvEntry>();
+  const watchers = new Set<{ prefix: string; push: (e: KvEntry) => void; stop: () => void }>();
+  const subscriptions = new Set<{ pattern: string; handler: (m: Message) => void }>();
+  const queues = new Map<string, WorkQueue>();
+  let closed = false;
+  const open = () => {
+    if (closed) throw new ClawHubError("INTERNAL", "the control plane is closed");
+  };
+
+  const write = (key: string, value: unknown, operation: KvEntry["operation"]) => {
+    const entry: KvEntry = { key, value: copy(value), revision: ++revision, operation };
+    entries.set(key, entry);
+    for (const w of watchers)
+      if (under(key, w.prefix)) w.push({ ...entry, value: copy(entry.value) });
+    return entry.revision;
+  };
+  const live = (key: string) => {
+    const e = entries.get(key);
+    return e && e.operation === "put" ? e : undefined;
+  };
+
+  const kv: Kv = {
+    async get<T>(key: string) {
+      open();
+      checkKey(key);
+      const e = live(key);
+      return e ? ({ ...e, value: copy(e.value) } as KvEntry<T>) : undefined;
+    },
+    async put(key, value) {
+      open();
+      checkKey(key);
+      return write(key, value, "put");
+    },
+    async create(key, value) {
+      open();
+      checkKey(key);
+      if (live(key)) throw new ClawHubError("ALREADY_EXISTS", `key ${key} exists`);
+      return write(key, value, "put");
+    },
+    async update(key, value, expected) {
+      open();
+      checkKey(key);
+      const current = live(key)?.revision;
+      if (current !== expected)
+        throw new ClawHubError(
+          "CONFLICT",
+          `key ${key} is at revision ${current ?? "none"}, not ${expected}`,
+          { details: { key, expected, current: current ?? null } },
+        );
+      return write(key, value, "put");
+    },
+    async delete(key, opts = {}) {
+      open();
+      checkKey(key);
+      const current = live(key);
+      if (opts.revision !== undefined && current?.revision !== opts.revision)
+        throw new ClawHubError("CONFLICT", `key ${key} changed since revision ${opts.revision}`);
+      if (current) write(key, undefined, "delete");
+    },
+    async keys(prefix = "") {
+      open();
+      return [...entries.values()]
+        .filter((e) => e.operation === "put" && under(e.key, prefix))
+        .map((e) => e.key)
+        .sort();
+    },
+    watch<T>(opts: { prefix?: string; initial?: boolean } = {}): KvWatch<T> {
+      open();
+      const buffer: KvEntry<T>[] = [];
+      let wake: (() => void) | undefined;
+      let stopped = false;
+      const watcher = {
+        prefix: opts.prefix ?? "",
+        push: (e: KvEntry) => {
+          buffer.push(e as KvEntry<T>);
+          wake?.();
+        },
+        stop: () => stop(),
+      };
+      if (opts.initial) {
+        for (const e of [...entries.values()].sort((a, b) => a.revision - b.revision))
+          if (e.operation === "put" && under(e.key, watcher.prefix))
+            buffer.push({ ...(e as KvEntry<T>), value: copy(e.value as T) });
+      }
+      watchers.add(watcher);
+      const stop = () => {
+        stopped = true;
+        watchers.delete(watcher);
+        wake?.();
+      };
+      return {
+        stop,
+        async *[Symbol.asyncIterator]() {
+          try {
+            while (!stopped) {
+              const next = buffer.shift();
+              if (next) {
+                yield next;
+                continue;
+              }
+              await new Promise<void>((r) => {
+                wake = r;
+              });
+              wake = undefined;
+            }
+          } finally {
+            stop();
+          }
+        },
+      };
+    },
+  };
+
+  function createQueue<T>(): WorkQueue<T> {
+    interface Item {
+      id: string;
+      data: T;
+      attempt: number;
+      availableAt: number;
+      token: number;
+    }
+    const items: Item[] = [];
+    let tokens = 0;
+    return {
+      async push(data) {
+        open();
+        const item = { id: randomUUID(), data: copy(data), attempt: 0, availableAt: 0, token: 0 };
+        items.push(item);
+        return item.id;
+      },
+      async pull(opts = {}) {
+        open();
+        const t = now();
+        const item = items.find((i) => i.availableAt <= t);
+        if (!item) return undefined;
+        item.attempt++;
+        item.availableAt = t + (opts.ackWaitMs ?? 30_000);
+        const token = ++tokens;
+        item.token = token;
+        // Only the latest delivery may settle a job: a late ack of an expired one is ignored.
+        const settle = (fn: () => void) => async () => {
+          if (item.token === token) fn();
+        };
+        const job: Job<T> = {
+          id: item.id,
+          data: copy(item.data),
+          attempt: item.attempt,
+          ack: settle(() => {
+            const at = items.indexOf(item);
+            if (at >= 0) items.splice(at, 1);
+          }),
+          nak: async (delayMs = 0) =>
+            settle(() => {
+              item.availableAt = now() + delayMs;
+              item.token = 0;
+            })(),
+        };
+        return job;
+      },
+      async size() {
+        return items.length;
+      },
+    };
+  }
+
+  return {
+    kv,
+    locks: createLocks(kv, { now }),
+    async publish(subject, data) {
+      open();
+      const message = { subject, data };
+      for (const s of [...subscriptions])
+        if (subjectMatches(s.pattern, subject))
+          // Delivered asynchronously and in order, as over a network; a failing handler does
+          // not stop the others.
+          queueMicrotask(() => {
+            if (!subscriptions.has(s)) return;
+            try {
+              s.handler({ subject, data: copy(message.data) });
+            } catch {
+              // A subscriber's failure is its own; the publisher and the others go on.
+            }
+          });
+    },
+    subscribe<T>(pattern: string, handler: (m: Message<T>) => void) {
+      open();
+      const s = { pattern, handler: handler as (m: Message) => void };
+      subscriptions.add(s);
+      return { unsubscribe: () => subscriptions.delete(s) };
+    },
+    queue<T>(name: string) {
+      open();
+      checkKey(name);
+      let q = queues.get(name);
+      if (!q) {
+        q = createQueue<T>() as WorkQueue;
+        queues.set(name, q);
+      }
+      return q as WorkQueue<T>;
+    },
+    async close() {
+      closed = true;
+      for (const w of [...watchers]) w.stop();
+      subscriptions.clear();
+    },
+  };
+}
