@@ -320,6 +320,8 @@ export function createSearchEngine(options: EngineOptions = {}) {
         });
         for (const h of fb.hits(0, want)) candidates.add(h.id);
         for (const id of candidates) {
+          // A skill found by feedback alone, outside the best lexical matches, counts no BM25:
+          // the first match is gone by now, and its share there was too small to rank.
           if (!lexParts.has(id)) lexParts.set(id, undefined);
           const b = fb.get(id)?.bm25 ?? 0;
           if (b > 0) feedback.set(id, b);
