@@ -18,7 +18,7 @@ import { basename, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { createClient } from "../src/client/index.ts";
-import { findSkillDirs, loadFiles, packSkill, slugFromFolder } from "../src/skill/index.ts";
+import { findSkillDirs, packSkill, slugFromFolder } from "../src/skill/index.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string, fallback: number) => {
@@ -101,22 +101,7 @@ try {
     seen.add(slug);
     try {
       const packed = await packSkill(dir);
-      const files = await loadFiles({
-        root: dir,
-        files: packed.files.map((f) => ({
-          path: f.path,
-          absPath: join(dir, f.path),
-          size: f.size,
-          mode: 0o644 as const,
-        })),
-        totalBytes: packed.totalBytes,
-        skipped: [],
-        violations: [],
-      });
-      await client.publish(
-        { slug, version: "1.0.0" },
-        files.map((f) => ({ path: f.path, data: f.data })),
-      );
+      await client.publish({ slug, version: "1.0.0" }, packed.contents);
       slugs.push(slug);
     } catch {
       // a skill the registry refuses is simply not part of the set

@@ -15,7 +15,7 @@ import { basename, relative, sep } from "node:path";
 import { performance } from "node:perf_hooks";
 import { createClient } from "../src/client/index.ts";
 import { isClawHubError } from "../src/errors/index.ts";
-import { findSkillDirs, loadFiles, packSkill, slugFromFolder } from "../src/skill/index.ts";
+import { findSkillDirs, packSkill, slugFromFolder } from "../src/skill/index.ts";
 
 const args = process.argv.slice(2);
 const opt = (name: string) => {
@@ -96,18 +96,6 @@ async function worker(): Promise<void> {
     const job = jobs[next++] as Job;
     try {
       const packed = await packSkill(job.dir);
-      const files = await loadFiles({
-        root: job.dir,
-        files: packed.files.map((f) => ({
-          path: f.path,
-          absPath: `${job.dir}/${f.path}`,
-          size: f.size,
-          mode: 0o644 as const,
-        })),
-        totalBytes: packed.totalBytes,
-        skipped: [],
-        violations: [],
-      });
       await client.publish(
         {
           slug: job.slug,
@@ -115,7 +103,7 @@ async function worker(): Promise<void> {
           ownerHandle: job.owner,
           displayName: packed.manifest.displayName,
         },
-        files.map((f) => ({ path: f.path, data: f.data })),
+        packed.contents,
       );
       accepted.push(job);
     } catch (error) {

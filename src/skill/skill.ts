@@ -140,6 +140,8 @@ export interface PackedSkill {
   /** The ClawHub file-set fingerprint. */
   fingerprint: string;
   files: FileHash[];
+  /** The bytes packed, per file: what a publish uploads, read once with the rest. */
+  contents: Array<{ path: string; data: Buffer }>;
   totalBytes: number;
 }
 
@@ -180,6 +182,7 @@ export async function packSkill(dir: string, options: SkillOptions = {}): Promis
     integrity: integrityOf(zip),
     fingerprint: fingerprintOf(files),
     files,
+    contents: loaded.map((f) => ({ path: f.path, data: f.data })),
     totalBytes: loaded.reduce((n, f) => n + f.size, 0),
   };
 }

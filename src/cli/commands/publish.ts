@@ -2,7 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import semver from "semver";
 import { ClawHubError } from "../../errors/index.ts";
-import { findSkillDirs, loadFiles, packSkill } from "../../skill/index.ts";
+import { findSkillDirs, packSkill } from "../../skill/index.ts";
 import type { CommandContext, CommandSpec } from "../command.ts";
 import { clientFor } from "./shared.ts";
 
@@ -47,18 +47,6 @@ async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOpti
     throw new ClawHubError("INVALID_ARGUMENT", `--version must be valid semver, got "${version}"`);
   if (opts.dryRun)
     return { slug, version, status: "would-publish" as const, fingerprint: packed.fingerprint };
-  const files = await loadFiles({
-    root: dir,
-    files: packed.files.map((f) => ({
-      path: f.path,
-      absPath: join(dir, f.path),
-      size: f.size,
-      mode: 0o644 as const,
-    })),
-    totalBytes: packed.totalBytes,
-    skipped: [],
-    violations: [],
-  });
   const result = await client.publish(
     {
       slug,
@@ -68,7 +56,7 @@ async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOpti
       ...(opts.tags ? { tags: opts.tags } : {}),
       ...(opts.owner ? { ownerHandle: opts.owner.replace(/^@/, "") } : {}),
     },
-    files.map((f) => ({ path: f.path, data: f.data })),
+    packed.contents,
   );
   return {
     slug,
