@@ -339,9 +339,11 @@ export function createSearchEngine(options: EngineOptions = {}) {
         return ranks;
       };
       const bm25Rank = rankOf([...candidates].map((id) => [id, lexParts.get(id)?.bm25 ?? 0]));
-      const cosRank = rankOf(
-        qv && vectors ? [...candidates].map((id) => [id, vectors?.score(id, qv) ?? 0]) : [],
+      // Each candidate's cosine, computed once for the rank and the score.
+      const cosines = new Map<string, number | null>(
+        [...candidates].map((id) => [id, qv && vectors ? (vectors.score(id, qv) ?? null) : null]),
       );
+      const cosRank = rankOf(qv && vectors ? [...cosines].map(([id, c]) => [id, c ?? 0]) : []);
       const rrfMax = 1 / (weights.rrfK + 1);
       const bm25Weight =
         weights.adaptivePower > 0
@@ -363,7 +365,7 @@ export function createSearchEngine(options: EngineOptions = {}) {
         const doc = docs.get(id);
         if (!doc || !accept(id)) continue;
         const p = lexParts.get(id);
-        const cos = qv && vectors ? (vectors.score(id, qv) ?? null) : null;
+        const cos = cosines.get(id) ?? null;
         const tier = ranking === "embedding" ? 0 : p && p.tier >= 2 ? p.tier : 0;
         const bm25 = ranking === "embedding" ? 0 : (p?.bm25 ?? 0);
         const popularity = Math.min(
