@@ -34,7 +34,17 @@ export const ERROR_CODES = {
   FORBIDDEN: "user",
   GONE: "user",
   LOCAL_MODIFIED: "user",
+  /** Input does not match a capability's JSON Schema (details.errors lists each problem). */
+  SCHEMA_INVALID: "user",
+  /** An agent's task failed; details.retryable says whether another attempt may succeed. */
+  TASK_FAILED: "user",
+  CANCELLED: "user",
   RATE_LIMITED: "network",
+  /** Every capable agent's queue is full: retry after details.retryAfterMs. */
+  RESOURCE_EXHAUSTED: "network",
+  DEADLINE_EXCEEDED: "network",
+  /** No agent can take the task now (none connected for it, or all draining). */
+  UNAVAILABLE: "network",
   NETWORK_ERROR: "network",
   SERVER_ERROR: "network",
   UNSAFE_ARCHIVE: "security",

@@ -45,6 +45,12 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   SERVER_ERROR: 502,
   IO_ERROR: 500,
   INTERNAL: 500,
+  SCHEMA_INVALID: 400,
+  TASK_FAILED: 502,
+  CANCELLED: 499,
+  RESOURCE_EXHAUSTED: 429,
+  DEADLINE_EXCEEDED: 504,
+  UNAVAILABLE: 503,
 };
 
 /** The routes served, for /api/v1/openapi.json (a test checks every route is listed). */

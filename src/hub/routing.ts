@@ -1,0 +1,162 @@
+/**
+ * Routing: which agent gets a task. A pure function of the candidates' state, so the formula is
+ * tested directly and documented in docs/hub.md.
+ *
+ * 1. Filter: the agent serves a matching capability (by name, or by meaning with a similarity
+ *    at or above the threshold, checked by the caller of {@link route}), carries every
+ *    required label, is not draining, the circuit of its capability is not open, and it has
+ *    room: a free concurrency slot or space in its bounded queue.
+ * 2. Score: higher is better,
+ *      score = w.similarity * similarity
+ *            - w.load       * load
+ *            - w.kvCache    * kvCacheUtilization
+ *            - w.vram       * vramUsed / vramTotal
+ *            + w.affinity   * (agent served this session last)
+ *    where load = u / (1 + u) and u = pending / maxConcurrency, pending being the larger of the
+ *    hub's own count (running + queued on this agent) and the agent's reported
+ *    in-flight + queue depth (it may also serve other hubs).
+ * 3. Pick the best score; ties go to fewer pending tasks, then to the agent dispatched to least
+ *    recently (round robin among equals), then to the smaller agent id.
+ */
+
+/** Weights of the routing score. */
+export interface RoutingWeights {
+  similarity: number;
+  load: number;
+  kvCache: number;
+  vram: number;
+  affinity: number;
+}
+
+/**
+ * Defaults: meaning first; a fully loaded agent (u -> infinity) loses 0.5, one busy slot
+ * (u = 1) 0.25; session affinity (0.15) beats a small load difference but not a busy agent.
+ */
+export const DEFAULT_ROUTING_WEIGHTS: RoutingWeights = {
+  similarity: 1,
+  load: 0.5,
+  kvCache: 0.2,
+  vram: 0.1,
+  affinity: 0.15,
+};
+
+/** One agent able to serve the task, as the router sees it. */
+export interface RouteCandidate {
+  agentId: string;
+  capability: string;
+  /** 1 for a call by name; the capability's similarity to the query otherwise. */
+  similarity: number;
+  labels: Readonly<Record<string, string>>;
+  /** Tasks of this capability running on the agent (hub's count). */
+  running: number;
+  maxConcurrency: number;
+  /** Tasks waiting in the agent's queue (hub's count) and its limit. */
+  queued: number;
+  queueLimit: number;
+  /** The agent's own telemetry (0 when not reported). */
+  reportedInFlight: number;
+  reportedQueueDepth: number;
+  kvCacheUtilization: number;
+  vramUsedBytes: number;
+  vramTotalBytes: number;
+  draining: boolean;
+  circuitOpen: boolean;
+  lastDispatchAt: number;
+}
+
+/** What a route asks for. */
+export interface RouteRequest {
+  labels?: Readonly<Record<string, string>>;
+  /** The agent that served this call's session last, if any. */
+  affinityAgentId?: string | undefined;
+  /** Agents to avoid (already tried by this call) unless no other can serve. */
+  avoid?: ReadonlySet<string>;
+  weights?: Partial<RoutingWeights>;
+}
+
+/** Why a candidate was filtered out. */
+export type RejectReason = "labels" | "draining" | "circuit-open" | "full";
+
+/** The decision, with the ranking and the rejections, for `call --explain` and tests. */
+export interface RouteDecision {
+  chosen: ScoredCandidate | undefined;
+  ranked: ScoredCandidate[];
+  rejected: Array<{ agentId: string; capability: string; reason: RejectReason }>;
+}
+
+/** A candidate that passed the filter, with its score and load. */
+export interface ScoredCandidate extends RouteCandidate {
+  score: number;
+  pending: number;
+  load: number;
+}
+
+/** The load of a candidate in [0, 1): u / (1 + u), u = pending / maxConcurrency. */
+export function loadOf(candidate: RouteCandidate): { pending: number; load: number } {
+  const pending = Math.max(
+    candidate.running + candidate.queued,
+    candidate.reportedInFlight + candidate.reportedQueueDepth,
+  );
+  const u = pending / Math.max(1, candidate.maxConcurrency);
+  return { pending, load: u / (1 + u) };
+}
+
+/** The score of one candidate (see the module comment). */
+export function scoreOf(
+  candidate: RouteCandidate,
+  request: RouteRequest = {},
+): { score: number; pending: number; load: number } {
+  const w = { ...DEFAULT_ROUTING_WEIGHTS, ...request.weights };
+  const { pending, load } = loadOf(candidate);
+  const vram =
+    candidate.vramTotalBytes > 0
+      ? Math.min(1, candidate.vramUsedBytes / candidate.vramTotalBytes)
+      : 0;
+  const kv = Math.min(1, Math.max(0, candidate.kvCacheUtilization));
+  const affinity = request.affinityAgentId === candidate.agentId ? 1 : 0;
+  const score =
+    w.similarity * candidate.similarity -
+    w.load * load -
+    w.kvCache * kv -
+    w.vram * vram +
+    w.affinity * affinity;
+  return { score, pending, load };
+}
+
+/** True when the agent can take one more task of this capability (now or queued). */
+export function hasRoom(candidate: RouteCandidate): boolean {
+  return candidate.running < candidate.maxConcurrency || candidate.queued < candidate.queueLimit;
+}
+
+/** Filters, scores and picks (see the module comment). */
+export function route(
+  candidates: readonly RouteCandidate[],
+  request: RouteRequest = {},
+): RouteDecision {
+  const rejected: RouteDecision["rejected"] = [];
+  const passed: ScoredCandidate[] = [];
+  for (const c of candidates) {
+    let reason: RejectReason | undefined;
+    const labels = request.labels ?? {};
+    if (Object.entries(labels).some(([k, v]) => c.labels[k] !== v)) reason = "labels";
+    else if (c.draining) reason = "draining";
+    else if (c.circuitOpen) reason = "circuit-open";
+    else if (!hasRoom(c)) reason = "full";
+    if (reason) {
+      rejected.push({ agentId: c.agentId, capability: c.capability, reason });
+      continue;
+    }
+    passed.push({ ...c, ...scoreOf(c, request) });
+  }
+  const avoid = request.avoid;
+  const fresh = avoid?.size ? passed.filter((c) => !avoid.has(c.agentId)) : passed;
+  const pool = fresh.length > 0 ? fresh : passed;
+  const ranked = [...pool].sort(
+    (a, b) =>
+      b.score - a.score ||
+      a.pending - b.pending ||
+      a.lastDispatchAt - b.lastDispatchAt ||
+      (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0),
+  );
+  return { chosen: ranked[0], ranked, rejected };
+}

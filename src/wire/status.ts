@@ -1,0 +1,94 @@
+import * as grpc from "@grpc/grpc-js";
+import { ClawHubError, ERROR_CODES, type ErrorCode } from "../errors/index.ts";
+
+/** gRPC status per ClawHub code; the exact ClawHub code also travels in `clawhub-code`. */
+const STATUS: Partial<Record<ErrorCode, grpc.status>> = {
+  USAGE: grpc.status.INVALID_ARGUMENT,
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
+  SCHEMA_INVALID: grpc.status.INVALID_ARGUMENT,
+  NOT_FOUND: grpc.status.NOT_FOUND,
+  ALREADY_EXISTS: grpc.status.ALREADY_EXISTS,
+  CONFLICT: grpc.status.ABORTED,
+  UNAUTHENTICATED: grpc.status.UNAUTHENTICATED,
+  FORBIDDEN: grpc.status.PERMISSION_DENIED,
+  RESOURCE_EXHAUSTED: grpc.status.RESOURCE_EXHAUSTED,
+  RATE_LIMITED: grpc.status.RESOURCE_EXHAUSTED,
+  DEADLINE_EXCEEDED: grpc.status.DEADLINE_EXCEEDED,
+  CANCELLED: grpc.status.CANCELLED,
+  UNAVAILABLE: grpc.status.UNAVAILABLE,
+  NETWORK_ERROR: grpc.status.UNAVAILABLE,
+  TASK_FAILED: grpc.status.UNKNOWN,
+};
+
+/**
+ * The server side's one mapping of errors to gRPC: status code, message, and metadata carrying
+ * the ClawHub code, hint, retry-after and details.
+ */
+export function toGrpcError(error: ClawHubError): Partial<grpc.StatusObject> {
+  const metadata = new grpc.Metadata();
+  metadata.set("clawhub-code", error.code);
+  if (error.hint) metadata.set("clawhub-hint", error.hint);
+  const retryAfter = error.details?.retryAfterMs;
+  if (typeof retryAfter === "number") metadata.set("retry-after-ms", String(retryAfter));
+  if (error.details)
+    metadata.set("clawhub-details-bin", Buffer.from(JSON.stringify(error.details)));
+  return {
+    code: STATUS[error.code] ?? grpc.status.INTERNAL,
+    details: error.message,
+    metadata,
+  };
+}
+
+function first(metadata: grpc.Metadata | undefined, key: string): string | undefined {
+  const value = metadata?.get(key)[0];
+  return value === undefined ? undefined : String(value);
+}
+
+/** The client side's one mapping of a gRPC error back to a ClawHubError. */
+export function fromGrpcError(error: unknown, what = "the hub"): ClawHubError {
+  const e = error as Partial<grpc.ServiceError>;
+  if (typeof e?.code !== "number") {
+    return new ClawHubError("INTERNAL", String((error as Error)?.message ?? error), {
+      cause: error,
+    });
+  }
+  const metadata = e.metadata;
+  const named = first(metadata, "clawhub-code");
+  const hint = first(metadata, "clawhub-hint");
+  let details: Record<string, unknown> | undefined;
+  const rawDetails = metadata?.get("clawhub-details-bin")[0];
+  if (rawDetails instanceof Buffer) {
+    try {
+      details = JSON.parse(rawDetails.toString("utf8")) as Record<string, unknown>;
+    } catch {
+      details = undefined;
+    }
+  }
+  const retryAfter = first(metadata, "retry-after-ms");
+  if (retryAfter) details = { ...details, retryAfterMs: Number(retryAfter) };
+  const message = e.details || e.message || "request failed";
+  if (named && named in ERROR_CODES) {
+    return new ClawHubError(named as ErrorCode, message, {
+      cause: error,
+      ...(hint ? { hint } : {}),
+      ...(details ? { details } : {}),
+    });
+  }
+  const byStatus: Partial<Record<grpc.status, [ErrorCode, string | undefined]>> = {
+    [grpc.status.UNAVAILABLE]: [
+      "NETWORK_ERROR",
+      `Is ${what} running? Start one with \`clawhub hub\` or pass --hub host:port.`,
+    ],
+    [grpc.status.DEADLINE_EXCEEDED]: ["DEADLINE_EXCEEDED", "Give the call a longer --timeout."],
+    [grpc.status.CANCELLED]: ["CANCELLED", undefined],
+    [grpc.status.RESOURCE_EXHAUSTED]: ["RESOURCE_EXHAUSTED", "Retry after a moment."],
+    [grpc.status.UNIMPLEMENTED]: ["NETWORK_ERROR", `Is that address ${what}?`],
+  };
+  const [code, fallbackHint] = byStatus[e.code as grpc.status] ?? ["SERVER_ERROR", undefined];
+  const finalHint = hint ?? fallbackHint;
+  return new ClawHubError(code, message.replace(/^\d+ [A-Z_]+: /, ""), {
+    cause: error,
+    ...(finalHint ? { hint: finalHint } : {}),
+    ...(details ? { details } : {}),
+  });
+}

@@ -1,0 +1,62 @@
+import { createHub, type Hub, type HubOptions } from "../../src/hub/index.ts";
+import {
+  type Agent,
+  type AgentOptions,
+  createAgent,
+  createHubClient,
+  type HubClient,
+} from "../../src/sdk/index.ts";
+
+/** A hub on a free loopback port, with helpers that stop everything they started. */
+export interface HubSandbox {
+  hub: Hub;
+  client: HubClient;
+  agent(options: Omit<AgentOptions, "hub">): Agent;
+  /** Starts a hub on the same port again (after `hub.close()`). */
+  restart(options?: HubOptions): Promise<Hub>;
+  close(): Promise<void>;
+}
+
+export async function createHubSandbox(options: HubOptions = {}): Promise<HubSandbox> {
+  let hub = await createHub({ port: 0, heartbeatIntervalMs: 200, ...options });
+  const port = hub.port;
+  const client = createHubClient({ hub: hub.address });
+  const agents: Agent[] = [];
+  return {
+    get hub() {
+      return hub;
+    },
+    client,
+    agent(opts) {
+      const agent = createAgent({
+        hub: `127.0.0.1:${port}`,
+        handleSignals: false,
+        reconnect: { initialMs: 50, maxMs: 200 },
+        ...opts,
+      });
+      agents.push(agent);
+      return agent;
+    },
+    async restart(extra = {}) {
+      hub = await createHub({ port, heartbeatIntervalMs: 200, ...options, ...extra });
+      return hub;
+    },
+    async close() {
+      await Promise.all(agents.map((a) => a.stop()));
+      client.close();
+      await hub.close();
+    },
+  };
+}
+
+/** Resolves when `check` holds (polled every 10 ms), or rejects after `timeoutMs`. */
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 5000,
+): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
