@@ -88,6 +88,7 @@ try {
     join(work, "data"),
     "--json",
     "--no-rate-limit",
+    "--no-hub",
   ]);
   const info = JSON.parse(server.line) as { url: string; bootstrap: { token: string } };
   const token = info.bootstrap.token;

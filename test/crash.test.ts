@@ -19,7 +19,19 @@ function startServe(dataDir: string): Promise<Started> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [OUR_BIN, "serve", "--port", "0", "--data", dataDir, "--json", "--embedder", "none"],
+      [
+        OUR_BIN,
+        "serve",
+        "--port",
+        "0",
+        "--hub-port",
+        "0",
+        "--data",
+        dataDir,
+        "--json",
+        "--embedder",
+        "none",
+      ],
       { stdio: ["ignore", "pipe", "pipe"] },
     );
     let out = "";

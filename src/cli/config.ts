@@ -12,6 +12,8 @@ export interface ConfigFile {
   token?: string;
   workdir?: string;
   dir?: string;
+  /** `host:port` of the hub that `agents`, `discover` and `call` talk to. */
+  hub?: string;
 }
 
 /** Configuration resolved once at the CLI edge and passed down to commands. */
@@ -28,6 +30,8 @@ export interface ResolvedConfig {
   cacheDir: string;
   /** The user's home directory (`--global` installs). */
   home: string;
+  /** The hub (`host:port`): `--hub` > `CLAWHUB_HUB` > config `hub` > 127.0.0.1:7070. */
+  hub: string;
   /** API key of an HTTP embedder (`CLAWHUB_EMBEDDER_KEY`), for `serve --embedder http`. */
   embedderKey: string | undefined;
   noInput: boolean;
@@ -41,7 +45,11 @@ export interface ConfigFlags {
   workdir?: string | undefined;
   dir?: string | undefined;
   input?: boolean | undefined;
+  hub?: string | undefined;
 }
+
+/** Where a hub listens unless told otherwise. */
+export const DEFAULT_HUB = "127.0.0.1:7070";
 
 /** The public registry, the official CLI's default. */
 export const DEFAULT_REGISTRY = "https://clawhub.ai";
@@ -71,7 +79,7 @@ async function readConfigFile(path: string): Promise<ConfigFile> {
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed))
       throw new Error("not an object");
     const out: ConfigFile = {};
-    for (const key of ["registry", "token", "workdir", "dir"] as const) {
+    for (const key of ["registry", "token", "workdir", "dir", "hub"] as const) {
       const value = (parsed as Record<string, unknown>)[key];
       if (typeof value === "string" && value !== "") out[key] = value;
     }
@@ -124,6 +132,7 @@ export async function resolveConfig(options: {
       env.CLAWHUB_CACHE_DIR ||
       join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), ".cache"), "clawhub"),
     home: env.HOME || homedir(),
+    hub: flags.hub || env.CLAWHUB_HUB || file.hub || DEFAULT_HUB,
     embedderKey: env.CLAWHUB_EMBEDDER_KEY || undefined,
     noInput: flags.input === false || env.CI === "true" || env.CLAWHUB_NO_INPUT === "1",
     sources: {

@@ -61,6 +61,7 @@ export async function main(argv: string[], options: MainOptions): Promise<number
         workdir: globals.workdir as string | undefined,
         dir: globals.dir as string | undefined,
         input: globals.input as boolean | undefined,
+        hub: globals.hub as string | undefined,
       },
       env,
       cwd,

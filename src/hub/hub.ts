@@ -1190,7 +1190,6 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   );
   sweeper.unref();
   const address = `${host.includes(":") ? `[${host}]` : host}:${port}`;
-  log(`hub ${hubId} listening on ${address}`);
 
   return {
     id: hubId,

@@ -86,7 +86,12 @@ export function fromGrpcError(error: unknown, what = "the hub"): ClawHubError {
   };
   const [code, fallbackHint] = byStatus[e.code as grpc.status] ?? ["SERVER_ERROR", undefined];
   const finalHint = hint ?? fallbackHint;
-  return new ClawHubError(code, message.replace(/^\d+ [A-Z_]+: /, ""), {
+  const cause = /\b(ECONNREFUSED|ENOTFOUND|ECONNRESET|ETIMEDOUT|EHOSTUNREACH)\b/.exec(message)?.[1];
+  const text =
+    e.code === grpc.status.UNAVAILABLE && cause
+      ? `cannot reach ${what} (${cause})`
+      : message.replace(/^\d+ [A-Z_]+: /, "");
+  return new ClawHubError(code, text, {
     cause: error,
     ...(finalHint ? { hint: finalHint } : {}),
     ...(details ? { details } : {}),

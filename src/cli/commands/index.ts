@@ -9,6 +9,7 @@ import {
 } from "./admin.ts";
 import { loginCommand, logoutCommand, tokenCommand, whoamiCommand } from "./auth.ts";
 import { exploreCommand, inspectCommand, searchCommand } from "./discover.ts";
+import { agentsCommand, callCommand, discoverCommand, hubCommand } from "./hub.ts";
 import {
   installCommand,
   listCommand,
@@ -53,4 +54,8 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   adminTokenCreate,
   adminTokenList,
   adminTokenRevoke,
+  hubCommand,
+  agentsCommand,
+  discoverCommand,
+  callCommand,
 ];

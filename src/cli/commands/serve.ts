@@ -1,19 +1,25 @@
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
-import { ClawHubError } from "../../errors/index.ts";
+import { createHub, type Hub } from "../../hub/index.ts";
 import { startRegistryServer } from "../../registry/index.ts";
-import { createHttpEmbedder, type Embedder } from "../../search/index.ts";
+import { createLocalEmbedder } from "../../search/index.ts";
 import type { CommandSpec } from "../command.ts";
+import { embedderOf, embedderOptions } from "./shared.ts";
 
-/** `clawhub serve`: the self-hosted registry (ClawHub API v1). Runs until interrupted. */
+/**
+ * `clawhub serve`: the self-hosted registry (ClawHub API v1) and, unless `--no-hub`, the hub
+ * agents connect to. Runs until interrupted.
+ */
 export const serveCommand: CommandSpec = {
   path: ["serve"],
-  summary: "run a self-hosted ClawHub registry (API v1) until interrupted",
+  summary: "run a self-hosted ClawHub registry (API v1) and the agent hub until interrupted",
   help:
     "Data: a SQLite database and content-addressed blobs under --data (default $XDG_DATA_HOME/clawhub).\n" +
     "--db postgres://... keeps the database in PostgreSQL (several serve processes may share it\n" +
     "together with one --data directory for the blobs). On the first start of an empty database an\n" +
-    "`admin` user is created and its token printed once.",
+    "`admin` user is created and its token printed once.\n" +
+    "The hub (gRPC, for agents and `clawhub call`) listens on --hub-port (default 7070) on the same\n" +
+    "host; --no-hub runs the registry alone.",
   configure(cmd) {
     cmd.option("--host <host>", "address to listen on", "127.0.0.1");
     cmd.option("--port <port>", "port to listen on (0: any free port)", "3000");
@@ -28,16 +34,9 @@ export const serveCommand: CommandSpec = {
       "--no-rate-limit",
       "turn rate limiting off (private registries on a trusted network)",
     );
-    cmd.option(
-      "--embedder <kind>",
-      "semantic search: local (bundled model), http (OpenAI-compatible), none",
-      "local",
-    );
-    cmd.option(
-      "--embedder-url <url>",
-      "with --embedder http: API base, e.g. http://127.0.0.1:11434/v1",
-    );
-    cmd.option("--embedder-model <name>", "with --embedder http: model name");
+    embedderOptions(cmd);
+    cmd.option("--hub-port <port>", "port of the agent hub (0: any free port)", "7070");
+    cmd.option("--no-hub", "do not start the agent hub");
   },
   async run(_args, options, ctx) {
     const dataDir = resolve(
@@ -47,6 +46,9 @@ export const serveCommand: CommandSpec = {
         : join(ctx.config.dataHome ?? join(homedir(), ".local/share"), "clawhub"),
     );
     const port = Number(options.port);
+    // One model instance serves both halves: registry search and capability search.
+    const chosen = embedderOf(options, ctx.config.embedderKey);
+    const embedder = chosen === "local" ? createLocalEmbedder() : chosen;
     const server = await startRegistryServer({
       host: String(options.host),
       port: Number.isInteger(port) ? port : 3000,
@@ -55,11 +57,28 @@ export const serveCommand: CommandSpec = {
       baseUrl: typeof options.baseUrl === "string" ? options.baseUrl : undefined,
       trustProxy: options.trustProxy === true,
       ...(options.rateLimit === false ? { rateLimits: false as const } : {}),
-      embedder: embedderOf(options, ctx.config.embedderKey),
+      embedder,
       logger: (line) => ctx.io.stderr.write(`${line}\n`),
     });
+    let hub: Hub | undefined;
+    if (options.hub !== false) {
+      try {
+        hub = await createHub({
+          host: String(options.host),
+          port: Number(options.hubPort),
+          embedder: embedder === "none" ? undefined : embedder,
+          logger: (line) => ctx.io.stderr.write(`${line}\n`),
+        });
+      } catch (error) {
+        await server.close();
+        throw error;
+      }
+    }
     const lines = [
       `ClawHub registry listening on ${server.url} (data: ${dataDir}${options.db ? `, db: ${String(options.db).replace(/\/\/[^@]*@/, "//***@")}` : ""})`,
+      hub
+        ? `ClawHub hub listening on ${hub.address} (agents: --hub ${hub.address})`
+        : "Hub not started (--no-hub)",
     ];
     if (server.bootstrap) {
       lines.push(
@@ -70,34 +89,12 @@ export const serveCommand: CommandSpec = {
     }
     ctx.io.stdout.write(
       ctx.json
-        ? `${JSON.stringify({ url: server.url, dataDir, bootstrap: server.bootstrap ?? null })}\n`
+        ? `${JSON.stringify({ url: server.url, hub: hub?.address ?? null, dataDir, bootstrap: server.bootstrap ?? null })}\n`
         : `${lines.join("\n")}\n`,
     );
     await ctx.waitForShutdown();
+    await hub?.close();
     await server.close();
     return { data: undefined, text: "" };
   },
 };
-
-function embedderOf(
-  options: Record<string, unknown>,
-  apiKey: string | undefined,
-): Embedder | "local" | "none" {
-  const kind = String(options.embedder ?? "local");
-  if (kind === "local" || kind === "none") return kind;
-  if (kind !== "http")
-    throw new ClawHubError(
-      "INVALID_ARGUMENT",
-      `unknown --embedder "${kind}": use local, http or none`,
-    );
-  if (typeof options.embedderUrl !== "string" || typeof options.embedderModel !== "string") {
-    throw new ClawHubError(
-      "INVALID_ARGUMENT",
-      "--embedder http needs --embedder-url and --embedder-model",
-      {
-        hint: "The API key, if any, comes from CLAWHUB_EMBEDDER_KEY.",
-      },
-    );
-  }
-  return createHttpEmbedder({ url: options.embedderUrl, model: options.embedderModel, apiKey });
-}

@@ -7,6 +7,7 @@ import {
   type RegistryClient,
 } from "../../client/index.ts";
 import { ClawHubError } from "../../errors/index.ts";
+import { createHttpEmbedder, type Embedder } from "../../search/index.ts";
 import type { CommandContext } from "../command.ts";
 
 /** A registry client for the resolved registry; `auth` requires a token. */
@@ -75,4 +76,42 @@ export function age(ms: number, now: number): string {
     }
   }
   return "just now";
+}
+
+/** The embedder chosen by `--embedder` (shared by `serve` and `hub`). */
+export function embedderOf(
+  options: Record<string, unknown>,
+  apiKey: string | undefined,
+): Embedder | "local" | "none" {
+  const kind = String(options.embedder ?? "local");
+  if (kind === "local" || kind === "none") return kind;
+  if (kind !== "http")
+    throw new ClawHubError(
+      "INVALID_ARGUMENT",
+      `unknown --embedder "${kind}": use local, http or none`,
+    );
+  if (typeof options.embedderUrl !== "string" || typeof options.embedderModel !== "string") {
+    throw new ClawHubError(
+      "INVALID_ARGUMENT",
+      "--embedder http needs --embedder-url and --embedder-model",
+      {
+        hint: "The API key, if any, comes from CLAWHUB_EMBEDDER_KEY.",
+      },
+    );
+  }
+  return createHttpEmbedder({ url: options.embedderUrl, model: options.embedderModel, apiKey });
+}
+
+/** Adds the `--embedder` options (shared by `serve` and `hub`). */
+export function embedderOptions(cmd: import("commander").Command): void {
+  cmd.option(
+    "--embedder <kind>",
+    "semantic search: local (bundled model), http (OpenAI-compatible), none",
+    "local",
+  );
+  cmd.option(
+    "--embedder-url <url>",
+    "with --embedder http: API base, e.g. http://127.0.0.1:11434/v1",
+  );
+  cmd.option("--embedder-model <name>", "with --embedder http: model name");
 }

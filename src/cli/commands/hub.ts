@@ -1,0 +1,283 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { ClawHubError } from "../../errors/index.ts";
+import { createHub } from "../../hub/index.ts";
+import {
+  type CallResult,
+  createHubClient,
+  type HubClient,
+  isTensor,
+  toFloat32,
+} from "../../sdk/index.ts";
+import { createLocalEmbedder } from "../../search/index.ts";
+import type { CommandContext, CommandSpec } from "../command.ts";
+import { table } from "../output.ts";
+import { age, embedderOf, embedderOptions } from "./shared.ts";
+
+const hubOption = (cmd: import("commander").Command) =>
+  cmd.option(
+    "--hub <host:port>",
+    "the hub to talk to (default: $CLAWHUB_HUB, config, 127.0.0.1:7070)",
+  );
+
+async function withClient<T>(
+  ctx: CommandContext,
+  fn: (client: HubClient) => Promise<T>,
+): Promise<T> {
+  const client = createHubClient({ hub: ctx.config.hub });
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+/** Typed arrays and tensors as plain number lists, for printing. */
+export function printable(value: unknown): unknown {
+  return JSON.parse(
+    JSON.stringify(value, (_key, v: unknown) =>
+      v instanceof Float32Array || isTensor(v) ? Array.from(toFloat32(v as Float32Array)) : v,
+    ),
+  );
+}
+
+/** `clawhub hub`: the hub alone (`clawhub serve` also starts one). */
+export const hubCommand: CommandSpec = {
+  path: ["hub"],
+  summary: "run the agent hub (gRPC) until interrupted",
+  help:
+    "Agents connect with the SDK (`clawhub/sdk`, createAgent) and register capabilities; callers use\n" +
+    "`clawhub call`, `clawhub discover` and `clawhub agents`. State, locks and events live in the\n" +
+    "in-process control plane. See docs/hub.md.",
+  configure(cmd) {
+    cmd.option("--host <host>", "address to listen on", "127.0.0.1");
+    cmd.option("--port <port>", "port to listen on (0: any free port)", "7070");
+    cmd.option("--queue-limit <n>", "tasks queued per agent beyond those running", "32");
+    cmd.option("--heartbeat <ms>", "agent heartbeat interval", "2000");
+    embedderOptions(cmd);
+  },
+  async run(_args, options, ctx) {
+    const chosen = embedderOf(options, ctx.config.embedderKey);
+    const hub = await createHub({
+      host: String(options.host),
+      port: Number(options.port),
+      queueLimit: positive(options.queueLimit, "--queue-limit"),
+      heartbeatIntervalMs: positive(options.heartbeat, "--heartbeat"),
+      embedder: chosen === "none" ? undefined : chosen === "local" ? createLocalEmbedder() : chosen,
+      logger: (line) => ctx.io.stderr.write(`${line}\n`),
+    });
+    ctx.io.stdout.write(
+      ctx.json
+        ? `${JSON.stringify({ hub: hub.address, id: hub.id })}\n`
+        : `ClawHub hub listening on ${hub.address}\nAgents and callers: --hub ${hub.address} (or CLAWHUB_HUB=${hub.address})\n`,
+    );
+    await ctx.waitForShutdown();
+    await hub.close();
+    return { data: undefined, text: "" };
+  },
+};
+
+function positive(value: unknown, flag: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new ClawHubError(
+      "INVALID_ARGUMENT",
+      `${flag} must be a positive integer, got "${String(value)}"`,
+    );
+  return n;
+}
+
+/** `clawhub agents`: agents connected to the hub. */
+export const agentsCommand: CommandSpec = {
+  path: ["agents"],
+  summary: "list the agents connected to the hub, with their load",
+  configure(cmd) {
+    hubOption(cmd);
+  },
+  async run(_args, _options, ctx) {
+    const agents = await withClient(ctx, (c) => c.agents());
+    const now = ctx.now();
+    const rows = agents.map((a) => [
+      a.name,
+      a.agentId,
+      a.capabilities.map((c) => c.name).join(","),
+      `${a.inFlight}/${a.queued}`,
+      Object.entries(a.labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",") || "-",
+      a.draining ? "draining" : age(a.lastHeartbeatUnixMs, now),
+    ]);
+    return {
+      data: agents,
+      text:
+        agents.length === 0
+          ? `No agents connected to ${ctx.config.hub}.`
+          : table([
+              ["NAME", "ID", "CAPABILITIES", "RUNNING/QUEUED", "LABELS", "HEARTBEAT"],
+              ...rows,
+            ]),
+    };
+  },
+};
+
+/** `clawhub discover "<need>"`: capabilities of connected agents, by meaning. */
+export const discoverCommand: CommandSpec = {
+  path: ["discover"],
+  args: "<need...>",
+  summary: "find capabilities of connected agents by meaning",
+  configure(cmd) {
+    hubOption(cmd);
+    cmd.option("--limit <n>", "matches to show", "10");
+  },
+  async run(args, options, ctx) {
+    const query = args.join(" ");
+    const matches = await withClient(ctx, (c) =>
+      c.discover(query, { limit: positive(options.limit, "--limit") }),
+    );
+    const data = matches.map((m) => ({
+      name: m.capability.name,
+      description: m.capability.description,
+      similarity: Number(m.similarity.toFixed(3)),
+      score: Number(m.score.toFixed(3)),
+      agents: m.agentIds,
+      input: m.capability.inputSchema ? (JSON.parse(m.capability.inputSchema) as unknown) : null,
+      output: m.capability.outputSchema ? (JSON.parse(m.capability.outputSchema) as unknown) : null,
+      maxConcurrency: m.capability.maxConcurrency,
+      contextLimit: m.capability.contextLimit || null,
+    }));
+    return {
+      data,
+      text:
+        data.length === 0
+          ? `No capability matches "${query}".`
+          : table([
+              ["CAPABILITY", "SIMILARITY", "AGENTS", "DESCRIPTION"],
+              ...data.map((d) => [
+                d.name,
+                d.similarity.toFixed(2),
+                String(d.agents.length),
+                d.description.length > 70 ? `${d.description.slice(0, 69)}…` : d.description,
+              ]),
+            ]),
+    };
+  },
+};
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function pairs(
+  values: unknown,
+  flag: string,
+  parse: (v: string) => unknown,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const item of Array.isArray(values) ? (values as string[]) : []) {
+    const eq = item.indexOf("=");
+    if (eq <= 0)
+      throw new ClawHubError("INVALID_ARGUMENT", `${flag} takes key=value, got "${item}"`);
+    out[item.slice(0, eq)] = parse(item.slice(eq + 1));
+  }
+  return out;
+}
+
+function jsonOrString(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Parses `30s`, `2m`, `500ms` or plain milliseconds. */
+export function durationMs(value: unknown, flag: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(value).trim());
+  if (!m)
+    throw new ClawHubError(
+      "INVALID_ARGUMENT",
+      `${flag}: "${String(value)}" is not a duration (e.g. 500ms, 30s, 2m)`,
+    );
+  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "ms") as "ms"];
+  return Math.round(Number(m[1]) * scale);
+}
+
+/** `clawhub call`: run one capability through the hub. */
+export const callCommand: CommandSpec = {
+  path: ["call"],
+  args: "[capability]",
+  summary: "call a capability by name (or --query by meaning) and print its output",
+  help:
+    "Examples:\n" +
+    '  clawhub call text.stats --input \'{"text":"Hello world"}\'\n' +
+    '  clawhub call --query "summarise a document" --input-file doc.json --timeout 30s\n' +
+    "Exit codes: 0 ok, 1 task failed or input refused, 3 hub unreachable, busy (retry-after) or timed out.",
+  configure(cmd) {
+    hubOption(cmd);
+    cmd.option("--query <need>", "pick the capability by meaning instead of by name");
+    cmd.option("--input <json>", "the input, as JSON");
+    cmd.option("--input-file <file>", "read the input from a JSON file");
+    cmd.option("--timeout <duration>", "deadline of the call, e.g. 30s (default: the hub's, 5m)");
+    cmd.option("--label <key=value>", "only agents with this label (repeatable)", collect);
+    cmd.option("--param <key=value>", "a call parameter, JSON or text (repeatable)", collect);
+    cmd.option("--attempts <n>", "attempts in all, on other agents after a failure (default 3)");
+    cmd.option("--session <id>", "prefer the agent that served this session last");
+    cmd.option("--idempotency-key <key>", "the same on every attempt (default: random)");
+  },
+  async run(args, options, ctx) {
+    const capability = args[0];
+    const query = typeof options.query === "string" ? options.query : undefined;
+    if (Boolean(capability) === Boolean(query))
+      throw new ClawHubError(
+        "USAGE",
+        "give a capability name or --query, not both and not neither",
+        {
+          hint: '`clawhub discover "<need>"` lists capabilities.',
+        },
+      );
+    if (options.input !== undefined && options.inputFile !== undefined)
+      throw new ClawHubError("USAGE", "give --input or --input-file, not both");
+    let input: unknown = null;
+    const raw =
+      typeof options.inputFile === "string"
+        ? await readFile(resolve(ctx.cwd, options.inputFile), "utf8")
+        : typeof options.input === "string"
+          ? options.input
+          : undefined;
+    if (raw !== undefined) {
+      try {
+        input = JSON.parse(raw);
+      } catch (error) {
+        throw new ClawHubError(
+          "INVALID_ARGUMENT",
+          `the input is not valid JSON: ${(error as Error).message}`,
+          {
+            cause: error,
+            hint: `Quote it for the shell: --input '{"text":"..."}'`,
+          },
+        );
+      }
+    }
+    const result: CallResult = await withClient(ctx, (client) =>
+      client.call(query ? { query } : { capability: capability as string }, input, {
+        ...(options.timeout !== undefined
+          ? { timeoutMs: durationMs(options.timeout, "--timeout") }
+          : {}),
+        labels: pairs(options.label, "--label", String) as Record<string, string>,
+        params: pairs(options.param, "--param", jsonOrString),
+        ...(options.attempts !== undefined
+          ? { maxAttempts: positive(options.attempts, "--attempts") }
+          : {}),
+        ...(typeof options.session === "string" ? { session: options.session } : {}),
+        ...(typeof options.idempotencyKey === "string"
+          ? { idempotencyKey: options.idempotencyKey }
+          : {}),
+      }),
+    );
+    const output = printable(result.output);
+    return {
+      data: { ...result, output },
+      text: typeof output === "string" ? output : JSON.stringify(output, null, 2),
+    };
+  },
+};
