@@ -119,6 +119,16 @@ export const tensor = {
   },
 };
 
+let halfTable: Float32Array | undefined;
+/** All 65,536 half values, built on first use (256 KiB): widening is then one lookup each. */
+function halves(): Float32Array {
+  if (!halfTable) {
+    halfTable = new Float32Array(65536);
+    for (let i = 0; i < 65536; i++) halfTable[i] = fromHalf(i);
+  }
+  return halfTable;
+}
+
 /** The values of any tensor as float32 (dequantised, widened). */
 export function toFloat32(value: Tensor | Float32Array): Float32Array {
   if (value instanceof Float32Array) return value;
@@ -126,7 +136,8 @@ export function toFloat32(value: Tensor | Float32Array): Float32Array {
   const out = new Float32Array(value.data.length);
   if (value.dtype === "float16") {
     const data = value.data as Uint16Array;
-    for (let i = 0; i < data.length; i++) out[i] = fromHalf(data[i] as number);
+    const table = halves();
+    for (let i = 0; i < data.length; i++) out[i] = table[data[i] as number] as number;
   } else {
     const data = value.data as Int8Array;
     for (let i = 0; i < data.length; i++) out[i] = (data[i] as number) * value.scale;

@@ -1,0 +1,201 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { OUR_BIN, type Run } from "./helpers/registry.ts";
+
+const RUNNER = fileURLToPath(new URL("../examples/agents/run.ts", import.meta.url));
+
+/** Starts a long-running child and resolves with it once a stdout line matches. */
+function startChild(
+  args: string[],
+  ready: RegExp,
+  env: Record<string, string> = {},
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NO_COLOR: "1", ...env },
+  });
+  let out = "";
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout?.on("data", (d: Buffer) => {
+      out += d.toString();
+      const match = ready.exec(out);
+      if (match) resolve({ child, match });
+    });
+    child.once("exit", (code) =>
+      reject(new Error(`${args.join(" ")} exited with ${code}\n${out}${err}`)),
+    );
+  });
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.once("exit", (code) => resolve(code));
+  });
+}
+
+describe("hub through the CLI, with the example agents", () => {
+  let hubAddress = "";
+  let hub: ChildProcess;
+  const agents: ChildProcess[] = [];
+  let llm: Server;
+  const llmRequests: Array<{
+    model: string;
+    temperature: number;
+    messages: Array<{ content: string }>;
+  }> = [];
+
+  const cli = (args: string[]) =>
+    new Promise<Run>((resolve) => {
+      execFile(
+        process.execPath,
+        [OUR_BIN, ...args],
+        { env: { ...process.env, CLAWHUB_HUB: hubAddress, NO_COLOR: "1" }, timeout: 60_000 },
+        (error, stdout, stderr) =>
+          resolve({
+            code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
+            stdout,
+            stderr,
+          }),
+      );
+    });
+  const json = async <T>(args: string[]): Promise<T> => {
+    const r = await cli([...args, "--json"]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as T;
+  };
+
+  beforeAll(async () => {
+    // A small OpenAI-compatible chat endpoint: answers with the prompt reversed.
+    llm = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        const parsed = JSON.parse(body) as (typeof llmRequests)[number];
+        llmRequests.push(parsed);
+        const prompt = parsed.messages.at(-1)?.content ?? "";
+        res.writeHead(200, { "content-type": "application/json" }).end(
+          JSON.stringify({
+            choices: [{ message: { role: "assistant", content: [...prompt].reverse().join("") } }],
+            usage: { prompt_tokens: 11, completion_tokens: 7, total_tokens: 18 },
+          }),
+        );
+      });
+    });
+    await new Promise<void>((r) => llm.listen(0, "127.0.0.1", r));
+    const llmUrl = `http://127.0.0.1:${(llm.address() as AddressInfo).port}/v1`;
+
+    const started = await startChild(
+      [OUR_BIN, "hub", "--port", "0", "--json", "--heartbeat", "200"],
+      /"hub":"([^"]+)"/,
+    );
+    hub = started.child;
+    hubAddress = started.match[1] as string;
+    for (const names of [
+      ["text-stats", "summarizer"],
+      ["chunker", "llm"],
+    ]) {
+      const a = await startChild([RUNNER, ...names, "--hub", hubAddress], /ready/, {
+        CLAWHUB_LLM_URL: llmUrl,
+        CLAWHUB_LLM_MODEL: "fake-model",
+      });
+      agents.push(a.child);
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const child of [...agents, hub]) child?.kill("SIGKILL");
+    llm?.close();
+  });
+
+  it("lists the connected agents and their capabilities", async () => {
+    const list = await json<Array<{ name: string; capabilities: Array<{ name: string }> }>>([
+      "agents",
+    ]);
+    expect(list.map((a) => a.name).sort()).toEqual(["chunker", "llm", "summarizer", "text-stats"]);
+    const text = await cli(["agents"]);
+    expect(text.stdout).toMatch(/NAME\s+ID\s+CAPABILITIES/);
+    expect(text.stdout).toContain("text.stats,text.keywords");
+  });
+
+  it("discovers capabilities by meaning with the bundled model", async () => {
+    const top = async (need: string) =>
+      (await json<Array<{ name: string; similarity: number }>>(["discover", need]))[0]?.name;
+    expect(await top("condense a long report into a few key sentences")).toBe("text.summarize");
+    expect(await top("break a big file into smaller pieces for retrieval")).toBe("doc.chunk");
+    expect(await top("ask a language model a question")).toBe("llm.chat");
+    expect(await top("how many words are in my essay")).toBe("text.stats");
+  }, 60_000);
+
+  it("calls by name and by query, and prints the output", async () => {
+    const stats = await json<{ output: { words: number; sentences: number }; capability: string }>([
+      "call",
+      "text.stats",
+      "--input",
+      JSON.stringify({ text: "One two three. Four five!" }),
+    ]);
+    expect(stats.output).toMatchObject({ words: 5, sentences: 2 });
+    const byQuery = await json<{ capability: string; output: { summary: string } }>([
+      "call",
+      "--query",
+      "summarise this document",
+      "--input",
+      JSON.stringify({
+        text: "Cats sleep a lot. Cats purr. Dogs bark at cats. Birds sing.",
+        sentences: 1,
+      }),
+    ]);
+    expect(byQuery.capability).toBe("text.summarize");
+    expect(byQuery.output.summary).toContain("Cats");
+    const plain = await cli(["call", "doc.chunk", "--input", JSON.stringify({ text: "a\n\nb" })]);
+    expect(plain.code).toBe(0);
+    expect(JSON.parse(plain.stdout)).toEqual({ chunks: [{ index: 0, text: "a\n\nb", tokens: 3 }] });
+  }, 60_000);
+
+  it("refuses schema-invalid input with exit code 1 and every error", async () => {
+    const r = await cli(["call", "text.stats", "--input", '{"txt":"x"}', "--json"]);
+    expect(r.code).toBe(1);
+    const body = JSON.parse(r.stdout) as {
+      error: { code: string; details: { errors: unknown[] } };
+    };
+    expect(body.error.code).toBe("SCHEMA_INVALID");
+    expect(body.error.details.errors).toHaveLength(2);
+    const usage = await cli(["call", "--input", "{}"]);
+    expect(usage.code).toBe(2);
+  });
+
+  it("runs the language-model agent against an OpenAI-compatible endpoint, with parameters and usage", async () => {
+    const r = await json<{
+      output: { text: string; model: string };
+      usage: { totalTokens: number };
+    }>([
+      "call",
+      "llm.chat",
+      "--input",
+      JSON.stringify({ prompt: "hello" }),
+      "--param",
+      "temperature=0.7",
+      "--param",
+      "promptSuffix=!",
+    ]);
+    expect(r.output).toEqual({ text: "!olleh", model: "fake-model" });
+    expect(r.usage.totalTokens).toBe(18);
+    expect(llmRequests.at(-1)).toMatchObject({ model: "fake-model", temperature: 0.7 });
+  });
+
+  it("drains an agent process on SIGTERM", async () => {
+    const extra = await startChild(
+      [RUNNER, "text-stats", "--hub", hubAddress, "--id-prefix", "extra"],
+      /ready/,
+    );
+    await expect.poll(async () => (await json<unknown[]>(["agents"])).length).toBe(5);
+    extra.child.kill("SIGTERM");
+    expect(await exited(extra.child)).toBe(0);
+    await expect.poll(async () => (await json<unknown[]>(["agents"])).length).toBe(4);
+  });
+});
