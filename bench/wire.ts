@@ -52,7 +52,7 @@ const payloads: Array<{
       if (kind === "json")
         return { ids: rows.map((_, i) => `doc-${i}`), embeddings: rows.map((r) => Array.from(r)) };
       const flat = new Float32Array(64 * 512);
-      rows.forEach((r, i) => flat.set(r, i * 512));
+      for (const [i, r] of rows.entries()) flat.set(r, i * 512);
       return {
         ids: rows.map((_, i) => `doc-${i}`),
         embeddings:
