@@ -102,3 +102,11 @@ describe("routing formula", () => {
     expect(pick.chosen?.agentId).toBe("cool");
   });
 });
+
+describe("routing explanation", () => {
+  it("ranks every candidate only when asked", () => {
+    const cands = [base("a", { running: 2 }), base("b"), base("c", { running: 1 })];
+    expect(route(cands).ranked.map((c) => c.agentId)).toEqual(["b"]);
+    expect(route(cands, { explain: true }).ranked.map((c) => c.agentId)).toEqual(["b", "c", "a"]);
+  });
+});

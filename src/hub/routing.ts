@@ -72,6 +72,8 @@ export interface RouteRequest {
   /** Agents to avoid (already tried by this call) unless no other can serve. */
   avoid?: ReadonlySet<string>;
   weights?: Partial<RoutingWeights>;
+  /** Rank every candidate (default: only the pick is computed). */
+  explain?: boolean;
 }
 
 /** Why a candidate was filtered out. */
@@ -80,6 +82,7 @@ export type RejectReason = "labels" | "draining" | "circuit-open" | "full";
 /** The decision, with the ranking and the rejections, for `call --explain` and tests. */
 export interface RouteDecision {
   chosen: ScoredCandidate | undefined;
+  /** Every candidate in order with `explain`; otherwise just the pick. */
   ranked: ScoredCandidate[];
   rejected: Array<{ agentId: string; capability: string; reason: RejectReason }>;
 }
@@ -128,6 +131,16 @@ export function hasRoom(candidate: RouteCandidate): boolean {
   return candidate.running < candidate.maxConcurrency || candidate.queued < candidate.queueLimit;
 }
 
+/** Negative when `a` ranks before `b`: score, then fewer pending, then round robin, then id. */
+function better(a: ScoredCandidate, b: ScoredCandidate): number {
+  return (
+    b.score - a.score ||
+    a.pending - b.pending ||
+    a.lastDispatchAt - b.lastDispatchAt ||
+    (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0)
+  );
+}
+
 /** Filters, scores and picks (see the module comment). */
 export function route(
   candidates: readonly RouteCandidate[],
@@ -151,12 +164,9 @@ export function route(
   const avoid = request.avoid;
   const fresh = avoid?.size ? passed.filter((c) => !avoid.has(c.agentId)) : passed;
   const pool = fresh.length > 0 ? fresh : passed;
-  const ranked = [...pool].sort(
-    (a, b) =>
-      b.score - a.score ||
-      a.pending - b.pending ||
-      a.lastDispatchAt - b.lastDispatchAt ||
-      (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0),
-  );
-  return { chosen: ranked[0], ranked, rejected };
+  // One pass finds the pick (routing runs on every call); the full order only when asked.
+  let chosen: ScoredCandidate | undefined;
+  for (const c of pool) if (!chosen || better(c, chosen) < 0) chosen = c;
+  const ranked = request.explain ? [...pool].sort(better) : chosen ? [chosen] : [];
+  return { chosen, ranked, rejected };
 }
