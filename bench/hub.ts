@@ -15,7 +15,7 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { createAgent, createHubClient } from "../src/sdk/index.ts";
+import { type Agent, createAgent, createHubClient } from "../src/sdk/index.ts";
 import {
   CHANNEL_OPTIONS,
   decodePayload,
@@ -40,7 +40,7 @@ else await caller();
 
 async function worker([hub = "", nats = "", agentsArg = "1"]: string[]): Promise<void> {
   const n = Number(agentsArg);
-  const agents = [];
+  const agents: Agent[] = [];
   for (let i = 0; i < n; i++) {
     const agent = createAgent({ hub, name: `echo-${i}`, handleSignals: false });
     agent.capability(
@@ -54,7 +54,12 @@ async function worker([hub = "", nats = "", agentsArg = "1"]: string[]): Promise
   if (nats) {
     for (let i = 0; i < n; i++) {
       const nc = await connect({ servers: nats });
-      nc.subscribe("echo", { queue: "echo", callback: (_err, msg) => msg.respond(msg.data) });
+      nc.subscribe("echo", {
+        queue: "echo",
+        callback: (_err, msg) => {
+          msg.respond(msg.data);
+        },
+      });
       natsConnections.push(nc);
     }
   }
