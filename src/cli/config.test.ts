@@ -27,7 +27,12 @@ describe("config resolution", () => {
     const file = join(work, "config.json");
     await writeFile(
       file,
-      JSON.stringify({ registry: "http://file", token: "clh_file", dir: "from-file" }),
+      JSON.stringify({
+        registry: "http://file",
+        token: "clh_file",
+        dir: "from-file",
+        hub: "file:1",
+      }),
     );
     const env = { CLAWHUB_CONFIG_PATH: file };
 
@@ -37,6 +42,7 @@ describe("config resolution", () => {
       token: "clh_file",
       dir: "from-file",
       workdir: work,
+      hub: "file:1",
     });
     expect(fromFile.sources).toEqual({
       registry: "config",
@@ -52,9 +58,11 @@ describe("config resolution", () => {
         CLAWHUB_REGISTRY: "http://env/",
         CLAWHUB_TOKEN: "clh_env",
         CLAWHUB_WORKDIR: "sub",
+        CLAWHUB_HUB: "env:2",
       },
       cwd: work,
     });
+    expect(fromEnv.hub).toBe("env:2");
     expect(fromEnv).toMatchObject({
       registry: "http://env",
       token: "clh_env",
@@ -62,10 +70,11 @@ describe("config resolution", () => {
     });
 
     const fromFlag = await resolveConfig({
-      flags: { registry: "http://flag", workdir: "/abs" },
-      env: { ...env, CLAWHUB_REGISTRY: "http://env" },
+      flags: { registry: "http://flag", workdir: "/abs", hub: "flag:3" },
+      env: { ...env, CLAWHUB_REGISTRY: "http://env", CLAWHUB_HUB: "env:2" },
       cwd: work,
     });
+    expect(fromFlag.hub).toBe("flag:3");
     expect(fromFlag).toMatchObject({ registry: "http://flag", workdir: "/abs" });
     expect(fromFlag.sources.registry).toBe("flag");
 
@@ -79,6 +88,7 @@ describe("config resolution", () => {
       token: undefined,
       dir: "skills",
       noInput: false,
+      hub: "127.0.0.1:7070",
     });
   });
 
