@@ -1,4 +1,13 @@
 import { randomUUID } from "node:crypto";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { ClawHubError } from "../errors/index.ts";
 import { createLocks } from "./locks.ts";
 import {
@@ -15,6 +24,12 @@ import {
 /** Options of {@link createMemoryControlPlane}. */
 export interface MemoryControlPlaneOptions {
   now?: () => number;
+  /**
+   * Keep the KV (and so locks, agent records and workflow journals) in this append-only file:
+   * every change is written before the call returns, so it survives the process (kill -9
+   * included; not a power cut: there is no fsync per write). Compacted on every open.
+   */
+  file?: string | undefined;
 }
 
 const checkKey = (key: string) => {
@@ -32,6 +47,36 @@ const under = (key: string, prefix: string) =>
 // Values are copied in and out, as a networked store would: no caller shares an object with it.
 const copy = <T>(value: T): T =>
   value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+
+/**
+ * Reads a journal into `entries` (a torn last line from a crash is skipped), rewrites it
+ * compacted (live keys only), and returns the highest revision.
+ */
+function loadJournal(file: string, entries: Map<string, KvEntry>): number {
+  let revision = 0;
+  if (existsSync(file)) {
+    for (const line of readFileSync(file, "utf8").split("\n")) {
+      if (!line) continue;
+      let rec: { k: string; v: unknown; r: number; d?: number };
+      try {
+        rec = JSON.parse(line) as typeof rec;
+      } catch {
+        continue;
+      }
+      revision = Math.max(revision, rec.r);
+      if (rec.d) entries.delete(rec.k);
+      else entries.set(rec.k, { key: rec.k, value: rec.v, revision: rec.r, operation: "put" });
+    }
+  }
+  const lines = [...entries.values()]
+    .sort((a, b) => a.revision - b.revision)
+    .map((e) => `${JSON.stringify({ k: e.key, v: e.value, r: e.revision })}\n`);
+  // The highest revision must survive compaction even when its key was deleted.
+  lines.push(`${JSON.stringify({ k: "_meta.revision", v: revision, r: revision, d: 1 })}\n`);
+  writeFileSync(`${file}.tmp`, lines.join(""));
+  renameSync(`${file}.tmp`, file);
+  return revision;
+}
 
 /** Whether a NATS-style pattern (`*` one token, final `>` one or more) matches a subject. */
 export function subjectMatches(pattern: string, subject: string): boolean {
@@ -61,8 +106,19 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
     if (closed) throw new ClawHubError("INTERNAL", "the control plane is closed");
   };
 
+  let journal: number | undefined;
+  if (options.file) {
+    revision = loadJournal(options.file, entries);
+    journal = openSync(options.file, "a");
+  }
   const write = (key: string, value: unknown, operation: KvEntry["operation"]) => {
     const entry: KvEntry = { key, value: copy(value), revision: ++revision, operation };
+    if (journal !== undefined) {
+      writeSync(
+        journal,
+        `${JSON.stringify({ k: key, v: entry.value, r: entry.revision, d: operation === "delete" ? 1 : undefined })}\n`,
+      );
+    }
     entries.set(key, entry);
     for (const w of watchers)
       if (under(key, w.prefix)) w.push({ ...entry, value: copy(entry.value) });
@@ -253,6 +309,7 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
       return q as WorkQueue<T>;
     },
     async close() {
+      if (!closed && journal !== undefined) closeSync(journal);
       closed = true;
       for (const w of [...watchers]) w.stop();
       subscriptions.clear();

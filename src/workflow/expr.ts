@@ -1,0 +1,230 @@
+import { ClawHubError } from "../errors/index.ts";
+
+/**
+ * Workflow expressions: `${{ ... }}` inside strings of a node's `input` and in `when`.
+ * Paths (`inputs.topic`, `nodes.triage.output.topics[0]`, `item`), literals, comparisons
+ * (== != < <= > >=), `&&`, `||`, `!`, parentheses, and a few functions: length(x),
+ * join(list, sep), pluck(list, "field"), sum(list). Nothing else: no code runs.
+ */
+
+export type Expr =
+  | { kind: "literal"; value: unknown }
+  | { kind: "path"; root: string; steps: Array<string | number> }
+  | { kind: "not"; arg: Expr }
+  | { kind: "binary"; op: string; left: Expr; right: Expr }
+  | { kind: "call"; name: string; args: Expr[] };
+
+const FUNCTIONS: Record<string, (...args: unknown[]) => unknown> = {
+  length: (x) =>
+    Array.isArray(x) || typeof x === "string"
+      ? x.length
+      : x && typeof x === "object"
+        ? Object.keys(x).length
+        : 0,
+  join: (list, sep) =>
+    Array.isArray(list)
+      ? list
+          .map((v) => (typeof v === "string" ? v : JSON.stringify(v)))
+          .join(typeof sep === "string" ? sep : ",")
+      : "",
+  pluck: (list, field) =>
+    Array.isArray(list)
+      ? list.map((v) =>
+          v && typeof v === "object" ? (v as Record<string, unknown>)[String(field)] : undefined,
+        )
+      : [],
+  sum: (list) =>
+    Array.isArray(list) ? list.reduce((a: number, v) => a + (typeof v === "number" ? v : 0), 0) : 0,
+};
+
+/** Parses one expression (without the `${{ }}`); throws INVALID_ARGUMENT with the position. */
+export function parseExpr(source: string): Expr {
+  let i = 0;
+  const fail = (message: string): never => {
+    throw new ClawHubError("INVALID_ARGUMENT", `${message} at column ${i + 1} of "${source}"`);
+  };
+  const ws = () => {
+    while (i < source.length && /\s/.test(source[i] as string)) i++;
+  };
+  const peek = (s: string) => {
+    ws();
+    return source.startsWith(s, i);
+  };
+  const eat = (s: string) => {
+    if (peek(s)) {
+      i += s.length;
+      return true;
+    }
+    return false;
+  };
+  const or = (): Expr => {
+    let left = and();
+    while (eat("||")) left = { kind: "binary", op: "||", left, right: and() };
+    return left;
+  };
+  const and = (): Expr => {
+    let left = cmp();
+    while (eat("&&")) left = { kind: "binary", op: "&&", left, right: cmp() };
+    return left;
+  };
+  const cmp = (): Expr => {
+    const left = unary();
+    for (const op of ["==", "!=", "<=", ">=", "<", ">"]) {
+      if (eat(op)) return { kind: "binary", op, left, right: unary() };
+    }
+    return left;
+  };
+  const unary = (): Expr => (eat("!") ? { kind: "not", arg: unary() } : primary());
+  const primary = (): Expr => {
+    ws();
+    if (eat("(")) {
+      const e = or();
+      if (!eat(")")) fail("expected )");
+      return e;
+    }
+    const ch = source[i];
+    if (ch === "'" || ch === '"') {
+      const end = source.indexOf(ch, i + 1);
+      if (end < 0) fail("unterminated string");
+      const value = source.slice(i + 1, end);
+      i = end + 1;
+      return { kind: "literal", value };
+    }
+    const num = /^-?\d+(\.\d+)?/.exec(source.slice(i));
+    if (num) {
+      i += num[0].length;
+      return { kind: "literal", value: Number(num[0]) };
+    }
+    const id = /^[A-Za-z_][A-Za-z0-9_-]*/.exec(source.slice(i));
+    if (!id) return fail("expected a value");
+    i += id[0].length;
+    const name = id[0];
+    if (name === "true" || name === "false") return { kind: "literal", value: name === "true" };
+    if (name === "null") return { kind: "literal", value: null };
+    if (peek("(")) {
+      eat("(");
+      if (!FUNCTIONS[name]) fail(`unknown function ${name}()`);
+      const args: Expr[] = [];
+      if (!eat(")")) {
+        do args.push(or());
+        while (eat(","));
+        if (!eat(")")) fail("expected )");
+      }
+      return { kind: "call", name, args };
+    }
+    const steps: Array<string | number> = [];
+    for (;;) {
+      if (source[i] === ".") {
+        i++;
+        const key = /^[A-Za-z0-9_-]+/.exec(source.slice(i));
+        if (!key) fail("expected a name after .");
+        i += (key as RegExpExecArray)[0].length;
+        steps.push((key as RegExpExecArray)[0]);
+      } else if (source[i] === "[") {
+        const idx = /^\[(\d+)\]/.exec(source.slice(i));
+        if (!idx) fail("expected [index]");
+        i += (idx as RegExpExecArray)[0].length;
+        steps.push(Number((idx as RegExpExecArray)[1]));
+      } else break;
+    }
+    return { kind: "path", root: name, steps };
+  };
+  const expr = or();
+  ws();
+  if (i < source.length) fail("unexpected text");
+  return expr;
+}
+
+/** Every path an expression reads. */
+export function pathsOf(expr: Expr): Array<{ root: string; steps: Array<string | number> }> {
+  switch (expr.kind) {
+    case "path":
+      return [expr];
+    case "not":
+      return pathsOf(expr.arg);
+    case "binary":
+      return [...pathsOf(expr.left), ...pathsOf(expr.right)];
+    case "call":
+      return expr.args.flatMap(pathsOf);
+    default:
+      return [];
+  }
+}
+
+/** Evaluates against a scope (`inputs`, `nodes`, `item`...); missing paths are undefined. */
+export function evaluate(expr: Expr, scope: Record<string, unknown>): unknown {
+  switch (expr.kind) {
+    case "literal":
+      return expr.value;
+    case "path": {
+      let v: unknown = scope[expr.root];
+      for (const step of expr.steps) {
+        if (v === null || typeof v !== "object") return undefined;
+        v = (v as Record<string | number, unknown>)[step];
+      }
+      return v;
+    }
+    case "not":
+      return !evaluate(expr.arg, scope);
+    case "call":
+      return (FUNCTIONS[expr.name] as (...a: unknown[]) => unknown)(
+        ...expr.args.map((a) => evaluate(a, scope)),
+      );
+    case "binary": {
+      if (expr.op === "&&") return evaluate(expr.left, scope) && evaluate(expr.right, scope);
+      if (expr.op === "||") return evaluate(expr.left, scope) || evaluate(expr.right, scope);
+      const a = evaluate(expr.left, scope) as number;
+      const b = evaluate(expr.right, scope) as number;
+      switch (expr.op) {
+        case "==":
+          return JSON.stringify(a) === JSON.stringify(b);
+        case "!=":
+          return JSON.stringify(a) !== JSON.stringify(b);
+        case "<":
+          return a < b;
+        case "<=":
+          return a <= b;
+        case ">":
+          return a > b;
+        default:
+          return a >= b;
+      }
+    }
+  }
+}
+
+const TEMPLATE = /\$\{\{([\s\S]*?)\}\}/g;
+
+/** The expressions inside a template string, parsed. */
+export function templateExprs(text: string): Expr[] {
+  return [...text.matchAll(TEMPLATE)].map((m) => parseExpr((m[1] as string).trim()));
+}
+
+/**
+ * Renders a template value: strings are interpolated (a string that is exactly one `${{ }}`
+ * keeps the value's type), arrays and objects recursively.
+ */
+export function render(value: unknown, scope: Record<string, unknown>): unknown {
+  if (typeof value === "string") {
+    const whole = /^\$\{\{([\s\S]*?)\}\}$/.exec(value.trim());
+    if (whole && !(whole[1] as string).includes("}}"))
+      return evaluate(parseExpr((whole[1] as string).trim()), scope);
+    return value.replace(TEMPLATE, (_m, src: string) => {
+      const v = evaluate(parseExpr(src.trim()), scope);
+      return v === undefined || v === null ? "" : typeof v === "string" ? v : JSON.stringify(v);
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => render(v, scope));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, render(v, scope)]));
+  }
+  return value;
+}
+
+/** Every expression in a template value (strings inside arrays and objects too). */
+export function exprsIn(value: unknown): Expr[] {
+  if (typeof value === "string") return templateExprs(value);
+  if (Array.isArray(value)) return value.flatMap(exprsIn);
+  if (value && typeof value === "object") return Object.values(value).flatMap(exprsIn);
+  return [];
+}
