@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { chunk } from "../examples/agents/chunker.ts";
 import { summarize } from "../examples/agents/summarizer.ts";
 import { estimateTokens, sentences } from "../examples/agents/text.ts";
 import { keywords } from "../examples/agents/text-stats.ts";
+import { chunk } from "../src/workflow/index.ts";
 
 const paragraphs = Array.from(
   { length: 12 },

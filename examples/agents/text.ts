@@ -32,7 +32,4 @@ export function sentences(text: string): string[] {
     .filter((s) => s.length > 0);
 }
 
-/** Rough token count as language models count them: ~4 characters or 0.75 words per token. */
-export function estimateTokens(text: string): number {
-  return Math.ceil(Math.max(text.length / 4, words(text).length / 0.75));
-}
+export { estimateTokens } from "../../src/workflow/index.ts";

@@ -31,6 +31,14 @@ import {
   type WireUsage,
 } from "../wire/index.ts";
 import {
+  type CapabilityInfo,
+  createWorkflowEngine,
+  type RunView,
+  validateWorkflow,
+  type WorkflowEngine,
+  type WorkflowEngineOptions,
+} from "../workflow/index.ts";
+import {
   DEFAULT_ROUTING_WEIGHTS,
   type RouteCandidate,
   type RouteDecision,
@@ -72,6 +80,13 @@ export interface HubOptions {
   now?: () => number;
   newId?: () => string;
   logger?: (line: string) => void;
+  /** Workflow engine settings (breakers, bulkheads); false: no WorkflowService. */
+  workflows?: false | Pick<WorkflowEngineOptions, "breaker" | "bulkhead">;
+  /**
+   * How long a workflow task waits for an agent serving its capability to connect (after a hub
+   * restart agents need a moment to reconnect). Default 30 s.
+   */
+  capabilityWaitMs?: number;
 }
 
 /** A call as the hub's in-process API takes it. */
@@ -128,6 +143,10 @@ export interface Hub {
   agents(): WireAgentInfo[];
   /** Resolves when capabilities registered so far are searchable by meaning. */
   idle(): Promise<void>;
+  /** What is known of each connected capability (schemas, context limit). */
+  catalog(): Map<string, CapabilityInfo>;
+  /** The workflow engine (runs are journaled in the control plane). */
+  readonly workflows: WorkflowEngine | undefined;
   /** Stops accepting, ends every agent stream and call, and stops the server. */
   close(): Promise<void>;
 }
@@ -1152,12 +1171,180 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
       .sort((a, b) => a.name.localeCompare(b.name) || a.agentId.localeCompare(b.agentId));
   }
 
+  // ---- workflows --------------------------------------------------------------------------
+
+  function catalog(): Map<string, CapabilityInfo> {
+    const out = new Map<string, CapabilityInfo>();
+    for (const name of providers.keys()) {
+      const spec = specOf(name);
+      if (!spec) continue;
+      let limit = 0;
+      for (const id of providers.get(name) ?? []) {
+        const l = sessions.get(id)?.capabilities.get(name)?.spec.contextLimit ?? 0;
+        if (l > 0) limit = limit === 0 ? l : Math.min(limit, l);
+      }
+      out.set(name, {
+        inputSchema: spec.inputSchema
+          ? (JSON.parse(spec.inputSchema) as Record<string, unknown>)
+          : undefined,
+        outputSchema: spec.outputSchema
+          ? (JSON.parse(spec.outputSchema) as Record<string, unknown>)
+          : undefined,
+        contextLimit: limit || undefined,
+      });
+    }
+    return out;
+  }
+
+  const capabilityWaitMs = options.capabilityWaitMs ?? 30_000;
+  async function waitForCapability(
+    name: string,
+    until: number,
+    signal: AbortSignal,
+  ): Promise<void> {
+    while (!providers.has(name) && now() < until && !signal.aborted && !closing) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  const workflows =
+    options.workflows === false
+      ? undefined
+      : createWorkflowEngine({
+          ...options.workflows,
+          controlPlane: cp,
+          now,
+          newId,
+          logger: log,
+          emit: (kind, data) => emit(kind, data),
+          runner: {
+            async call(req) {
+              if (req.capability) {
+                const limit = Math.min(
+                  req.deadline ?? Number.POSITIVE_INFINITY,
+                  now() + capabilityWaitMs,
+                );
+                await waitForCapability(req.capability, limit, req.signal);
+              }
+              const outcome = await call({
+                capability: req.capability,
+                query: req.query,
+                input: req.input,
+                params: req.params,
+                idempotencyKey: req.idempotencyKey,
+                deadline: req.deadline,
+                signal: req.signal,
+                // The workflow's own retry policy decides about further attempts.
+                maxAttempts: 1,
+              });
+              return {
+                output: decodePayload(outcome.output),
+                tokens: outcome.usage.totalTokens,
+                agentId: outcome.agentId,
+              };
+            },
+            contextLimits() {
+              const out: Record<string, number> = {};
+              for (const [name, info] of catalog())
+                if (info.contextLimit) out[name] = info.contextLimit;
+              return out;
+            },
+          },
+        });
+
+  const json = (value: unknown) => ({ json: Buffer.from(JSON.stringify(value ?? null)) });
+  const parseJson = (bytes: Uint8Array, what: string): unknown => {
+    if (!bytes || bytes.byteLength === 0) return undefined;
+    try {
+      return JSON.parse(Buffer.from(bytes).toString("utf8"));
+    } catch (error) {
+      throw new ClawHubError("INVALID_ARGUMENT", `${what} is not valid JSON`, { cause: error });
+    }
+  };
+  const needEngine = () => {
+    if (!workflows) throw new ClawHubError("UNAVAILABLE", "workflows are turned off on this hub");
+    return workflows;
+  };
+  const inputSchemas = createSchemaCache();
+  const workflowService = {
+    ValidateFlow: unary<{ specJson: Uint8Array }, { json: Buffer }>(async (req) => {
+      const spec = validateWorkflow(parseJson(req.specJson, "the workflow"), catalog());
+      return json({ valid: true, name: spec.name, nodes: spec.nodes.length });
+    }),
+    StartRun: unary<{ specJson: Uint8Array; inputsJson: Uint8Array }, { json: Buffer }>(
+      async (req) => {
+        const engine = needEngine();
+        const spec = validateWorkflow(parseJson(req.specJson, "the workflow"), catalog());
+        const inputs = (parseJson(req.inputsJson, "the inputs") ?? {}) as Record<string, unknown>;
+        if (spec.inputs) {
+          const problems = inputSchemas.compile(
+            JSON.stringify(spec.inputs),
+            `workflow "${spec.name}" inputs`,
+          )(inputs);
+          if (problems.length > 0)
+            throw new ClawHubError(
+              "SCHEMA_INVALID",
+              `inputs do not match the workflow's inputs schema: ${describeProblems(problems)}`,
+              {
+                details: { errors: problems },
+              },
+            );
+        }
+        return json(await engine.start(spec, inputs));
+      },
+    ),
+    GetRun: unary<{ runId: string }, { json: Buffer }>(async (req) => {
+      const view = await needEngine().get(req.runId);
+      if (!view)
+        throw new ClawHubError("NOT_FOUND", `no run ${req.runId}`, {
+          hint: "`clawhub runs list` shows the runs.",
+        });
+      return json(view);
+    }),
+    ListRuns: unary<{ runId: string }, { json: Buffer }>(async () =>
+      json(await needEngine().list()),
+    ),
+    CancelRun: unary<{ runId: string }, { json: Buffer }>(async (req) =>
+      json(await needEngine().cancel(req.runId)),
+    ),
+    ResumeRun: unary<{ runId: string }, { json: Buffer }>(async (req) =>
+      json(await needEngine().resume(req.runId)),
+    ),
+    WatchRun(stream: grpc.ServerWritableStream<{ runId: string }, { json: Buffer }>) {
+      const fail = (error: unknown) =>
+        stream.emit(
+          "error",
+          Object.assign(new Error("watch failed"), toGrpcError(toClawHubError(error))),
+        );
+      (async () => {
+        const engine = needEngine();
+        let view: RunView | undefined = await engine.get(stream.request.runId);
+        if (!view) throw new ClawHubError("NOT_FOUND", `no run ${stream.request.runId}`);
+        if (view.status === "running") {
+          await engine.resume(stream.request.runId);
+          const stop = engine.watch(stream.request.runId, (v) => {
+            stream.write(json(v));
+            if (v.status !== "running") {
+              stop();
+              stream.end();
+            }
+          });
+          stream.on("cancelled", stop);
+          view = await engine.get(stream.request.runId);
+        }
+        stream.write(json(view));
+        if (view?.status !== "running") stream.end();
+      })().catch(fail);
+    },
+  };
+
   // ---- server -------------------------------------------------------------------------------
 
   const protocol = hubProtocol();
   const server = new grpc.Server(CHANNEL_OPTIONS);
   server.addService(protocol.AgentService.service, { Connect: onConnect });
   server.addService(protocol.CallerService.service, callerService);
+  server.addService(protocol.WorkflowService.service, workflowService);
   const host = options.host ?? "127.0.0.1";
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
@@ -1189,6 +1376,11 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     Math.max(50, Math.min(heartbeatIntervalMs, 1000)),
   );
   sweeper.unref();
+  // Runs the journal shows as running continue; their tasks wait for agents to reconnect.
+  if (workflows) {
+    const resumed = await workflows.recover();
+    if (resumed.length > 0) log(`hub: resumed ${resumed.length} workflow run(s) from the journal`);
+  }
   const address = `${host.includes(":") ? `[${host}]` : host}:${port}`;
 
   return {
@@ -1199,10 +1391,13 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     discover: (query, opts) => discover(query, opts),
     agents,
     idle: () => engine.idle(),
+    catalog,
+    workflows,
     async close() {
       if (closing) return;
       closing = true;
       clearInterval(sweeper);
+      await workflows?.close();
       for (const state of [...calls])
         finish(state, new ClawHubError("UNAVAILABLE", "the hub is shutting down"));
       for (const session of [...sessions.values()]) drop(session, "hub shutting down");

@@ -15,6 +15,7 @@ import {
   type WireHubEvent,
   type WireUsage,
 } from "../wire/index.ts";
+import type { RunView } from "../workflow/index.ts";
 
 /** Options of {@link createHubClient}. */
 export interface HubClientOptions {
@@ -69,7 +70,27 @@ export interface HubClient {
   agents(): Promise<AgentInfo[]>;
   /** Streams hub events whose kind matches `filter` (`task.>`, `agent.connected`; default all). */
   events(handler: (event: HubEvent) => void, options?: { filter?: string }): { stop(): void };
+  /** Workflows run by the hub: specs are objects as parsed from YAML/JSON (or built with `workflow()`). */
+  flows: {
+    validate(spec: unknown): Promise<{ valid: true; name: string; nodes: number }>;
+    start(spec: unknown, inputs?: Record<string, unknown>): Promise<RunView>;
+    get(runId: string): Promise<RunView>;
+    list(): Promise<RunSummary[]>;
+    cancel(runId: string): Promise<RunView>;
+    resume(runId: string): Promise<RunView>;
+    /** Calls `onUpdate` on every change and resolves with the final view. */
+    watch(runId: string, onUpdate?: (view: RunView) => void): Promise<RunView>;
+  };
   close(): void;
+}
+
+/** A run in `flows.list()`. */
+export interface RunSummary {
+  runId: string;
+  name: string;
+  status: string;
+  createdAt: number;
+  endedAt: number | null;
 }
 
 type Unary<Req, Res> = (
@@ -78,6 +99,17 @@ type Unary<Req, Res> = (
   options: grpc.CallOptions,
   callback: (error: grpc.ServiceError | null, response: Res) => void,
 ) => grpc.ClientUnaryCall;
+
+type JsonUnary<Req> = Unary<Req, { json: Uint8Array }>;
+interface WorkflowStub extends grpc.Client {
+  ValidateFlow: JsonUnary<{ specJson: Uint8Array }>;
+  StartRun: JsonUnary<{ specJson: Uint8Array; inputsJson: Uint8Array }>;
+  GetRun: JsonUnary<{ runId: string }>;
+  ListRuns: JsonUnary<{ runId: string }>;
+  CancelRun: JsonUnary<{ runId: string }>;
+  ResumeRun: JsonUnary<{ runId: string }>;
+  WatchRun(request: { runId: string }): grpc.ClientReadableStream<{ json: Uint8Array }>;
+}
 
 interface CallerStub extends grpc.Client {
   Call: Unary<Partial<WireCallRequest>, WireCallResponse>;
@@ -96,6 +128,14 @@ export function createHubClient(options: HubClientOptions): HubClient {
     CHANNEL_OPTIONS,
   ) as unknown as CallerStub;
   const what = `a hub at ${address}`;
+  const wf = new (hubProtocol().WorkflowService)(
+    address,
+    grpc.credentials.createInsecure(),
+    CHANNEL_OPTIONS,
+  ) as unknown as WorkflowStub;
+  const parse = <T>(reply: { json: Uint8Array }) =>
+    JSON.parse(Buffer.from(reply.json).toString("utf8")) as T;
+  const bytes = (value: unknown) => Buffer.from(JSON.stringify(value ?? null));
 
   const unary = <Req, Res>(
     method: Unary<Req, Res>,
@@ -117,6 +157,14 @@ export function createHubClient(options: HubClientOptions): HubClient {
       );
       signal?.addEventListener("abort", () => pending.cancel(), { once: true });
     });
+  const wfCall = async <T, Req>(method: JsonUnary<Req>, request: Req): Promise<T> =>
+    parse<T>(
+      await new Promise<{ json: Uint8Array }>((resolve, reject) => {
+        method.call(wf, request, new grpc.Metadata(), {}, (error, response) =>
+          error ? reject(fromGrpcError(error, what)) : resolve(response),
+        );
+      }),
+    );
 
   return {
     async call<T>(
@@ -169,8 +217,34 @@ export function createHubClient(options: HubClientOptions): HubClient {
       stream.on("error", () => {});
       return { stop: () => stream.cancel() };
     },
+    flows: {
+      validate: (spec) => wfCall(wf.ValidateFlow, { specJson: bytes(spec) }),
+      start: (spec, inputs = {}) =>
+        wfCall(wf.StartRun, { specJson: bytes(spec), inputsJson: bytes(inputs) }),
+      get: (runId) => wfCall(wf.GetRun, { runId }),
+      list: () => wfCall(wf.ListRuns, { runId: "" }),
+      cancel: (runId) => wfCall(wf.CancelRun, { runId }),
+      resume: (runId) => wfCall(wf.ResumeRun, { runId }),
+      watch(runId, onUpdate) {
+        return new Promise<RunView>((resolve, reject) => {
+          const stream = wf.WatchRun({ runId });
+          let last: RunView | undefined;
+          stream.on("data", (reply: { json: Uint8Array }) => {
+            last = parse<RunView>(reply);
+            onUpdate?.(last);
+          });
+          stream.on("error", (error) => reject(fromGrpcError(error, what)));
+          stream.on("end", () =>
+            last
+              ? resolve(last)
+              : reject(new ClawHubError("SERVER_ERROR", "the run's watch ended without a view")),
+          );
+        });
+      },
+    },
     close() {
       stub.close();
+      wf.close();
     },
   };
 }

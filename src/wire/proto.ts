@@ -163,6 +163,7 @@ type ServiceCtor = grpc.ServiceClientConstructor;
 export interface HubProtocol {
   AgentService: ServiceCtor;
   CallerService: ServiceCtor;
+  WorkflowService: ServiceCtor;
 }
 
 let loaded: HubProtocol | undefined;

@@ -1,0 +1,39 @@
+/**
+ * Workflows: DAGs of agent tasks. A spec (YAML/JSON, validated with every problem at once), a
+ * pure scheduler, and an engine that journals every event in the control plane, runs tasks on
+ * the hub behind circuit breakers and bulkheads, and resumes runs after a restart.
+ */
+export { chunk, estimateTokens } from "./chunk.ts";
+export {
+  createWorkflowEngine,
+  type NodeView,
+  type RunView,
+  type TaskRunner,
+  taskErrorOf,
+  viewOf,
+  type WorkflowEngine,
+  type WorkflowEngineOptions,
+} from "./engine.ts";
+export { evaluate, parseExpr, render } from "./expr.ts";
+export { toDot, toMermaid } from "./graph.ts";
+export {
+  initialState,
+  paramsFor,
+  type RunCommand,
+  type RunEvent,
+  type RunState,
+  reduce,
+  retryDelay,
+  type TaskRef,
+} from "./scheduler.ts";
+export {
+  type CapabilityInfo,
+  DEFAULT_RETRY,
+  type NodeSpec,
+  parseDuration,
+  parseWorkflowText,
+  type RetryPolicy,
+  type SpecIssue,
+  validateWorkflow,
+  type WorkflowSpec,
+} from "./spec.ts";

@@ -1,0 +1,553 @@
+import { chunk } from "./chunk.ts";
+import { evaluate, parseExpr, render } from "./expr.ts";
+import type { NodeSpec, Target, WorkflowSpec } from "./spec.ts";
+
+/**
+ * The workflow scheduler: a reducer `(state, event) -> (state, commands)`. It does no I/O and
+ * reads no clock or randomness (time comes in events; retry jitter is a hash of the task), so
+ * replaying a run's journal rebuilds its state exactly. For speed it updates the state it is
+ * given and returns it: callers hold no other reference.
+ */
+
+export type TaskPhase = "main" | "fallback" | "reduce";
+
+/** One task of a run: a node's item (-1 when the node does not map), phase and attempt. */
+export interface TaskRef {
+  node: string;
+  item: number;
+  phase: TaskPhase;
+  attempt: number;
+}
+
+export interface TaskError {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+export type RunEvent =
+  | {
+      type: "started";
+      at: number;
+      runId: string;
+      inputs: Record<string, unknown>;
+      /** Context limits of the capabilities, as known when the run started. */
+      contextLimits: Record<string, number>;
+    }
+  | {
+      type: "task.completed";
+      at: number;
+      task: TaskRef;
+      output: unknown;
+      tokens: number;
+      agentId?: string;
+    }
+  | { type: "task.failed"; at: number; task: TaskRef; error: TaskError; tokens: number }
+  | { type: "timer.fired"; at: number; task: TaskRef }
+  | { type: "cancelled"; at: number; reason: string }
+  | { type: "resumed"; at: number }
+  | { type: "deadline"; at: number };
+
+export type RunCommand =
+  | {
+      type: "dispatch";
+      task: TaskRef;
+      /** The same on every attempt of one task: the agent's idempotency key. */
+      key: string;
+      target: Target;
+      input: unknown;
+      params: Record<string, unknown>;
+      timeoutMs: number | undefined;
+      /** Circuit-breaker key: the node's dependency, else its capability or query. */
+      breaker: string;
+    }
+  | { type: "timer"; task: TaskRef; delayMs: number }
+  | { type: "cancel"; tasks: TaskRef[]; reason: string }
+  | {
+      type: "finished";
+      status: "succeeded" | "failed" | "cancelled";
+      outputs?: unknown;
+      reason?: string;
+    };
+
+export type UnitStatus = "queued" | "running" | "waiting" | "succeeded" | "failed";
+
+interface Unit {
+  status: UnitStatus;
+  phase: TaskPhase;
+  attempt: number;
+  input: unknown;
+  output?: unknown;
+  error?: TaskError;
+  agentId?: string;
+}
+
+export type NodeStatus = "pending" | "running" | "succeeded" | "failed" | "skipped";
+
+export interface NodeState {
+  status: NodeStatus;
+  units: Unit[];
+  reduce?: Unit;
+  output?: unknown;
+  error?: TaskError;
+  startedAt?: number;
+  endedAt?: number;
+  /** Attempts made in all (every unit, phase and retry). */
+  attempts: number;
+}
+
+export interface RunState {
+  runId: string;
+  spec: WorkflowSpec;
+  status: "pending" | "running" | "succeeded" | "failed" | "cancelled";
+  inputs: Record<string, unknown>;
+  contextLimits: Record<string, number>;
+  startedAt: number;
+  endedAt?: number;
+  tokens: number;
+  nodes: Record<string, NodeState>;
+  outputs?: unknown;
+  reason?: string;
+  /** Tasks dispatched and not yet settled. */
+  running: number;
+  /** Derived from the spec at start (not journaled). */
+  index: {
+    byId: Map<string, NodeSpec>;
+    dependents: Map<string, string[]>;
+    remaining: Map<string, number>;
+  };
+}
+
+/** A state before its `started` event. */
+export function initialState(spec: WorkflowSpec): RunState {
+  return {
+    runId: "",
+    spec,
+    status: "pending",
+    inputs: {},
+    contextLimits: {},
+    startedAt: 0,
+    tokens: 0,
+    nodes: {},
+    running: 0,
+    index: { byId: new Map(), dependents: new Map(), remaining: new Map() },
+  };
+}
+
+/** A number in [0, 1) from a string: deterministic jitter. */
+function hash01(text: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+  return (h >>> 0) / 2 ** 32;
+}
+
+/** The delay before attempt `next` (2, 3...) of a task, per the node's retry policy. */
+export function retryDelay(state: RunState, node: NodeSpec, task: TaskRef, next: number): number {
+  const r = node.retry;
+  const base = Math.min(r.maxIntervalMs, r.initialIntervalMs * r.backoffCoefficient ** (next - 2));
+  const factor =
+    1 + r.jitter * (2 * hash01(`${state.runId}/${task.node}/${task.item}/${next}`) - 1);
+  return Math.max(0, Math.round(base * factor));
+}
+
+/** Parameters of an attempt: the node's, varied per retry (numbers step, strings append). */
+export function paramsFor(node: NodeSpec, attempt: number): Record<string, unknown> {
+  const params: Record<string, unknown> = { ...node.params };
+  if (attempt <= 1) return params;
+  for (const [key, change] of Object.entries(node.retry.vary)) {
+    if (typeof change === "number")
+      params[key] =
+        (typeof params[key] === "number" ? (params[key] as number) : 0) + change * (attempt - 1);
+    else params[key] = `${typeof params[key] === "string" ? params[key] : ""}${change}`;
+  }
+  return params;
+}
+
+const ref = (node: string, item: number, unit: Unit): TaskRef => ({
+  node,
+  item,
+  phase: unit.phase,
+  attempt: unit.attempt,
+});
+
+/** Applies one event. */
+export function reduce(
+  state: RunState,
+  event: RunEvent,
+): { state: RunState; commands: RunCommand[] } {
+  const commands: RunCommand[] = [];
+  const terminal = state.status !== "running" && state.status !== "pending";
+  if (terminal && event.type !== "started") return { state, commands };
+  const scope = () => ({
+    inputs: state.inputs,
+    nodes: Object.fromEntries(
+      Object.entries(state.nodes).map(([id, n]) => [id, { output: n.output, status: n.status }]),
+    ),
+  });
+
+  const runningTasks = (): TaskRef[] => {
+    const out: TaskRef[] = [];
+    for (const [id, n] of Object.entries(state.nodes)) {
+      const mapped = Boolean(state.index.byId.get(id)?.map);
+      n.units.forEach((u, i) => {
+        if (u.status === "running") out.push(ref(id, mapped ? i : -1, u));
+      });
+      if (n.reduce?.status === "running") out.push(ref(id, -1, n.reduce));
+    }
+    return out;
+  };
+
+  const finishRun = (status: "succeeded" | "failed" | "cancelled", reason?: string) => {
+    const running = runningTasks();
+    if (running.length > 0)
+      commands.push({ type: "cancel", tasks: running, reason: reason ?? status });
+    for (const n of Object.values(state.nodes)) {
+      for (const u of [...n.units, ...(n.reduce ? [n.reduce] : [])])
+        if (u.status === "running" || u.status === "queued" || u.status === "waiting")
+          u.status = "failed";
+      if (n.status === "pending" || n.status === "running") {
+        n.status = "failed";
+        n.error = {
+          code: status === "cancelled" ? "CANCELLED" : "RUN_STOPPED",
+          message: reason ?? status,
+          retryable: false,
+        };
+        n.endedAt = event.at;
+      }
+    }
+    state.running = 0;
+    state.status = status;
+    state.endedAt = event.at;
+    if (reason) state.reason = reason;
+    let outputs: unknown;
+    if (status === "succeeded") {
+      try {
+        outputs = render(state.spec.outputs, scope());
+        state.outputs = outputs;
+      } catch (error) {
+        state.status = "failed";
+        state.reason = `outputs: ${(error as Error).message}`;
+      }
+    }
+    commands.push({
+      type: "finished",
+      status: state.status as "succeeded" | "failed" | "cancelled",
+      ...(state.status === "succeeded" ? { outputs } : {}),
+      ...(state.reason ? { reason: state.reason } : {}),
+    });
+  };
+
+  const settleNode = (
+    id: string,
+    status: "succeeded" | "failed" | "skipped",
+    detail: { output?: unknown; error?: TaskError },
+  ) => {
+    const n = state.nodes[id] as NodeState;
+    n.status = status;
+    n.endedAt = event.at;
+    if (detail.output !== undefined) n.output = detail.output;
+    if (detail.error) n.error = detail.error;
+    if (status === "failed") {
+      const stray = n.units.map((u, i) => [u, i] as const).filter(([u]) => u.status === "running");
+      if (stray.length) {
+        commands.push({
+          type: "cancel",
+          tasks: stray.map(([u, i]) => ref(id, i, u)),
+          reason: `node ${id} failed`,
+        });
+        for (const [u] of stray) {
+          u.status = "failed";
+          state.running--;
+        }
+      }
+      for (const u of n.units)
+        if (u.status === "queued" || u.status === "waiting") u.status = "failed";
+    }
+    for (const dep of state.index.dependents.get(id) ?? []) {
+      const d = state.nodes[dep] as NodeState;
+      if (d.status !== "pending") continue;
+      if (status === "failed") {
+        settleNode(dep, "failed", {
+          error: {
+            code: "UPSTREAM_FAILED",
+            message: `upstream node ${id} failed`,
+            retryable: false,
+          },
+        });
+        continue;
+      }
+      const left = (state.index.remaining.get(dep) ?? 1) - 1;
+      state.index.remaining.set(dep, left);
+      if (left === 0) activate(dep);
+    }
+  };
+
+  const fail = (id: string, code: string, message: string) =>
+    settleNode(id, "failed", { error: { code, message, retryable: false } });
+
+  const activate = (id: string) => {
+    const node = state.index.byId.get(id) as NodeSpec;
+    const n = state.nodes[id] as NodeState;
+    n.startedAt = event.at;
+    try {
+      if (node.when && !evaluate(parseExpr(node.when), scope())) {
+        settleNode(id, "skipped", {});
+        return;
+      }
+    } catch (error) {
+      fail(id, "TEMPLATE", `when: ${(error as Error).message}`);
+      return;
+    }
+    n.status = "running";
+    try {
+      const s = scope();
+      if (node.map) {
+        let items: unknown[];
+        if (node.map.over !== undefined) {
+          const list = render(node.map.over, s);
+          if (!Array.isArray(list)) {
+            fail(
+              id,
+              "TEMPLATE",
+              `map.over is not a list (got ${list === null ? "null" : typeof list})`,
+            );
+            return;
+          }
+          items = list;
+        } else {
+          const c = node.map.chunks as NonNullable<NonNullable<NodeSpec["map"]>["chunks"]>;
+          const text = String(render(c.text, s) ?? "");
+          const limit =
+            c.maxTokens ??
+            (node.capability ? state.contextLimits[node.capability] : undefined) ??
+            2000;
+          items = chunk(text, limit, c.overlapTokens);
+        }
+        n.units = items.map((item, index) => ({
+          status: "queued" as const,
+          phase: "main" as const,
+          attempt: 1,
+          input: render(node.input, { ...s, item, index }),
+        }));
+        if (n.units.length === 0) mapDone(id);
+      } else {
+        n.units = [{ status: "queued", phase: "main", attempt: 1, input: render(node.input, s) }];
+      }
+    } catch (error) {
+      fail(id, "TEMPLATE", (error as Error).message);
+    }
+  };
+
+  const mapDone = (id: string) => {
+    const node = state.index.byId.get(id) as NodeSpec;
+    const n = state.nodes[id] as NodeState;
+    const outputs = n.units.map((u) => u.output);
+    if (!node.reduce) {
+      settleNode(id, "succeeded", { output: outputs });
+      return;
+    }
+    try {
+      n.reduce = {
+        status: "queued",
+        phase: "reduce",
+        attempt: 1,
+        input: render(node.reduce.input, { ...scope(), items: outputs }),
+      };
+    } catch (error) {
+      fail(id, "TEMPLATE", `reduce input: ${(error as Error).message}`);
+    }
+  };
+
+  const dispatch = (id: string, item: number, unit: Unit) => {
+    const node = state.index.byId.get(id) as NodeSpec;
+    const target: Target =
+      unit.phase === "fallback"
+        ? (node.fallback as Target)
+        : unit.phase === "reduce"
+          ? (node.reduce as Target)
+          : node;
+    const input =
+      unit.phase === "fallback" && node.fallback?.input !== undefined
+        ? render(node.fallback.input, { ...scope(), item: unit.input })
+        : unit.input;
+    unit.status = "running";
+    state.running++;
+    (state.nodes[id] as NodeState).attempts++;
+    commands.push({
+      type: "dispatch",
+      task: ref(id, item, unit),
+      key: `${state.runId}/${id}/${item}/${unit.phase}`,
+      target: {
+        ...(target.capability ? { capability: target.capability } : {}),
+        ...(target.query ? { query: target.query } : {}),
+      },
+      input,
+      params: paramsFor(node, unit.phase === "main" ? unit.attempt : 1),
+      timeoutMs: node.timeoutMs,
+      breaker: node.dependency ?? target.capability ?? `query:${target.query}`,
+    });
+  };
+
+  /** Dispatches queued tasks in node order, within the run's concurrency and map parallelism. */
+  const pump = () => {
+    for (const node of state.spec.nodes) {
+      if (state.running >= state.spec.concurrency) return;
+      const n = state.nodes[node.id] as NodeState;
+      if (n.status !== "running") continue;
+      if (n.reduce) {
+        if (n.reduce.status === "queued") dispatch(node.id, -1, n.reduce);
+        continue;
+      }
+      let active = n.units.filter((u) => u.status === "running").length;
+      const cap = node.map ? node.map.parallelism : 1;
+      for (
+        let i = 0;
+        i < n.units.length && active < cap && state.running < state.spec.concurrency;
+        i++
+      ) {
+        const u = n.units[i] as Unit;
+        if (u.status !== "queued") continue;
+        dispatch(node.id, node.map ? i : -1, u);
+        active++;
+      }
+    }
+  };
+
+  const unitOf = (task: TaskRef): Unit | undefined => {
+    const n = state.nodes[task.node];
+    if (!n) return undefined;
+    const u = task.phase === "reduce" ? n.reduce : n.units[Math.max(0, task.item)];
+    return u && u.phase === task.phase && u.attempt === task.attempt ? u : undefined;
+  };
+
+  const checkBudget = () => {
+    const max = state.spec.budget.maxTokens;
+    if (max !== undefined && state.tokens > max) {
+      finishRun(
+        "failed",
+        `budget exceeded: ${state.tokens} tokens used, budget.max_tokens is ${max}`,
+      );
+      return false;
+    }
+    return true;
+  };
+
+  switch (event.type) {
+    case "started": {
+      state.runId = event.runId;
+      state.inputs = event.inputs;
+      state.contextLimits = event.contextLimits;
+      state.startedAt = event.at;
+      state.status = "running";
+      for (const node of state.spec.nodes) {
+        state.index.byId.set(node.id, node);
+        state.index.remaining.set(node.id, node.needs.length);
+        for (const dep of node.needs)
+          state.index.dependents.set(dep, [...(state.index.dependents.get(dep) ?? []), node.id]);
+        state.nodes[node.id] = { status: "pending", units: [], attempts: 0 };
+      }
+      for (const node of state.spec.nodes)
+        if (node.needs.length === 0 && state.nodes[node.id]?.status === "pending")
+          activate(node.id);
+      break;
+    }
+    case "task.completed": {
+      const unit = unitOf(event.task);
+      if (unit?.status !== "running") break;
+      unit.status = "succeeded";
+      unit.output = event.output;
+      if (event.agentId) unit.agentId = event.agentId;
+      state.running--;
+      state.tokens += event.tokens;
+      const n = state.nodes[event.task.node] as NodeState;
+      const node = state.index.byId.get(event.task.node) as NodeSpec;
+      // The finished task's node completes; the budget then stops what would come next.
+      if (event.task.phase === "reduce")
+        settleNode(event.task.node, "succeeded", { output: event.output });
+      else if (!node.map) settleNode(event.task.node, "succeeded", { output: event.output });
+      else if (n.units.every((u) => u.status === "succeeded")) mapDone(event.task.node);
+      if (!checkBudget()) return { state, commands };
+      break;
+    }
+    case "task.failed": {
+      const unit = unitOf(event.task);
+      if (unit?.status !== "running") break;
+      state.running--;
+      state.tokens += event.tokens;
+      if (!checkBudget()) return { state, commands };
+      const node = state.index.byId.get(event.task.node) as NodeSpec;
+      const retryable =
+        event.error.retryable && !node.retry.nonRetryableErrors.includes(event.error.code);
+      if (unit.phase !== "fallback" && retryable && unit.attempt < node.retry.maxAttempts) {
+        unit.status = "waiting";
+        unit.attempt++;
+        unit.error = event.error;
+        commands.push({
+          type: "timer",
+          task: ref(event.task.node, event.task.item, unit),
+          delayMs: retryDelay(state, node, event.task, unit.attempt),
+        });
+      } else if (unit.phase === "main" && node.fallback) {
+        unit.status = "queued";
+        unit.phase = "fallback";
+        unit.attempt = 1;
+        unit.error = event.error;
+      } else {
+        unit.status = "failed";
+        unit.error = event.error;
+        const what = event.task.item >= 0 ? ` (item ${event.task.item})` : "";
+        settleNode(event.task.node, "failed", {
+          error: {
+            ...event.error,
+            message: `${event.error.message}${what} after ${event.task.attempt} attempt${event.task.attempt === 1 ? "" : "s"}`,
+          },
+        });
+      }
+      break;
+    }
+    case "timer.fired": {
+      const unit = unitOf(event.task);
+      if (unit?.status === "waiting") unit.status = "queued";
+      break;
+    }
+    case "cancelled":
+      finishRun("cancelled", event.reason);
+      return { state, commands };
+    case "deadline":
+      finishRun(
+        "failed",
+        `budget exceeded: the run took longer than budget.max_duration (${state.spec.budget.maxDurationMs} ms)`,
+      );
+      return { state, commands };
+    case "resumed": {
+      // Tasks in flight when the previous process died are dispatched again with the same key;
+      // pending retry timers fire again.
+      state.running = 0;
+      for (const [id, n] of Object.entries(state.nodes)) {
+        const node = state.index.byId.get(id) as NodeSpec;
+        n.units.forEach((u, i) => {
+          if (u.status === "running") {
+            u.status = "queued";
+          } else if (u.status === "waiting")
+            commands.push({ type: "timer", task: ref(id, node.map ? i : -1, u), delayMs: 0 });
+        });
+        if (n.reduce?.status === "running") n.reduce.status = "queued";
+      }
+      break;
+    }
+  }
+  pump();
+  if (
+    state.status === "running" &&
+    Object.values(state.nodes).every((n) => n.status !== "pending" && n.status !== "running")
+  ) {
+    const failed = Object.entries(state.nodes).filter(([, n]) => n.status === "failed");
+    if (failed.length === 0) finishRun("succeeded");
+    else
+      finishRun(
+        "failed",
+        `node${failed.length === 1 ? "" : "s"} failed: ${failed.map(([id, n]) => `${id} (${n.error?.message ?? "failed"})`).join("; ")}`,
+      );
+  }
+  return { state, commands };
+}

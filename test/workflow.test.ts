@@ -1,0 +1,421 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { isClawHubError } from "../src/errors/index.ts";
+import { taskError } from "../src/sdk/index.ts";
+import { estimateTokens, parseWorkflowText, validateWorkflow } from "../src/workflow/index.ts";
+import { createHubSandbox, type HubSandbox, until } from "./helpers/hub.ts";
+
+let sb: HubSandbox | undefined;
+afterEach(async () => {
+  await sb?.close();
+  sb = undefined;
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Agents for the triage shape: counts concurrent research tasks. */
+async function triageAgents(s: HubSandbox) {
+  const seen = { concurrent: 0, maxConcurrent: 0, calls: [] as string[] };
+  const a = s.agent({ name: "triage" });
+  a.capability(
+    { name: "triage", description: "splits a question into topics" },
+    (input: { question: string }) => ({
+      topics: input.question.split(" and ").map((t) => t.trim()),
+    }),
+  );
+  for (const kind of ["history", "economics", "technology"]) {
+    a.capability(
+      {
+        name: `research.${kind}`,
+        description: `researches the ${kind} of topics`,
+        maxConcurrency: 2,
+      },
+      async (input: { topics: string[] }) => {
+        seen.calls.push(kind);
+        seen.concurrent++;
+        seen.maxConcurrent = Math.max(seen.maxConcurrent, seen.concurrent);
+        await sleep(100);
+        seen.concurrent--;
+        return { kind, findings: input.topics.map((t) => `${kind} of ${t}`) };
+      },
+    );
+  }
+  a.capability(
+    { name: "decide", description: "synthesises findings" },
+    (input: { parts: Array<{ findings: string[] }> }) => ({
+      decision: input.parts.flatMap((p) => p.findings).join("; "),
+    }),
+  );
+  await a.start();
+  return seen;
+}
+
+const triageFlow = {
+  name: "triage",
+  inputs: { type: "object", properties: { question: { type: "string" } }, required: ["question"] },
+  nodes: [
+    { id: "triage", capability: "triage", input: { question: "${{ inputs.question }}" } },
+    {
+      id: "history",
+      capability: "research.history",
+      input: { topics: "${{ nodes.triage.output.topics }}" },
+    },
+    {
+      id: "economics",
+      capability: "research.economics",
+      input: { topics: "${{ nodes.triage.output.topics }}" },
+    },
+    {
+      id: "technology",
+      capability: "research.technology",
+      input: { topics: "${{ nodes.triage.output.topics }}" },
+    },
+    {
+      id: "decide",
+      capability: "decide",
+      input: {
+        parts: [
+          "${{ nodes.history.output }}",
+          "${{ nodes.economics.output }}",
+          "${{ nodes.technology.output }}",
+        ],
+      },
+    },
+  ],
+  outputs: {
+    decision: "${{ nodes.decide.output.decision }}",
+    topics: "${{ length(nodes.triage.output.topics) }}",
+  },
+};
+
+describe("workflows", () => {
+  it("runs triage -> three parallel research nodes -> decision, branches concurrently", async () => {
+    sb = await createHubSandbox();
+    const seen = await triageAgents(sb);
+    const started = await sb.client.flows.start(triageFlow, { question: "steam and rail" });
+    const updates: string[] = [];
+    const final = await sb.client.flows.watch(started.runId, (v) => updates.push(v.status));
+    expect(final.status).toBe("succeeded");
+    expect(final.outputs).toEqual({
+      decision:
+        "history of steam; history of rail; economics of steam; economics of rail; technology of steam; technology of rail",
+      topics: 2,
+    });
+    expect(seen.maxConcurrent).toBe(3);
+    expect(final.nodes.map((n) => [n.id, n.status, n.attempts])).toEqual([
+      ["triage", "succeeded", 1],
+      ["history", "succeeded", 1],
+      ["economics", "succeeded", 1],
+      ["technology", "succeeded", 1],
+      ["decide", "succeeded", 1],
+    ]);
+    expect((await sb.client.flows.list())[0]).toMatchObject({
+      runId: started.runId,
+      status: "succeeded",
+    });
+  });
+
+  it("refuses invalid workflows with every problem at once, naming the cycle", async () => {
+    const raw = parseWorkflowText(`
+name: broken
+nodes:
+  - id: a
+    capability: x
+    input: "\${{ nodes.c.output }}"
+  - id: b
+    capability: x
+    needs: [a, ghost]
+  - id: c
+    capability: x
+    needs: [b]
+  - id: d
+    input: "\${{ nodes.a.output + }}"
+    capability: y
+    query: z
+`);
+    try {
+      validateWorkflow(raw);
+      throw new Error("expected a refusal");
+    } catch (error) {
+      if (!isClawHubError(error)) throw error;
+      const issues = error.details?.issues as Array<{ rule: string; message: string }>;
+      expect(issues.map((i) => i.rule).sort()).toEqual(
+        ["node.target", "node.unknown-need", "template.syntax", "workflow.cycle"].sort(),
+      );
+      expect(issues.find((i) => i.rule === "workflow.cycle")?.message).toBe(
+        "cycle: a -> c -> b -> a",
+      );
+    }
+  });
+
+  it("checks capabilities and schemas against the hub when asked", async () => {
+    sb = await createHubSandbox();
+    const a = sb.agent({ name: "typed" });
+    a.capability(
+      {
+        name: "count",
+        description: "counts",
+        output: { type: "object", properties: { n: { type: "integer" } } },
+      },
+      () => ({ n: 1 }),
+    );
+    a.capability(
+      {
+        name: "shout",
+        description: "shouts",
+        input: { type: "object", properties: { text: { type: "string" } } },
+      },
+      () => "!",
+    );
+    await a.start();
+    const flow = {
+      name: "typed",
+      nodes: [
+        { id: "c", capability: "count" },
+        { id: "s", capability: "shout", input: { text: "${{ nodes.c.output.n }}" } },
+        { id: "z", capability: "nope" },
+      ],
+    };
+    const error = await sb.client.flows.validate(flow).catch((e: unknown) => e);
+    expect(
+      isClawHubError(error) &&
+        (error.details?.issues as Array<{ rule: string }>).map((i) => i.rule),
+    ).toEqual(["node.unknown-capability", "schema.mismatch"]);
+  });
+
+  it("fails only the dependents of a failed node; other branches go on", async () => {
+    sb = await createHubSandbox();
+    const a = sb.agent({ name: "mixed" });
+    a.capability({ name: "ok", description: "works" }, (input) => input);
+    a.capability({ name: "broken", description: "always fails" }, () => {
+      throw taskError("BROKEN", "it is broken");
+    });
+    await a.start();
+    const run = await sb.client.flows.start({
+      name: "partial",
+      nodes: [
+        { id: "bad", capability: "broken" },
+        { id: "after-bad", capability: "ok", needs: ["bad"] },
+        { id: "good", capability: "ok", input: 1 },
+        { id: "after-good", capability: "ok", input: "${{ nodes.good.output }}" },
+      ],
+    });
+    const final = await sb.client.flows.watch(run.runId);
+    expect(final.status).toBe("failed");
+    expect(Object.fromEntries(final.nodes.map((n) => [n.id, n.status]))).toEqual({
+      bad: "failed",
+      "after-bad": "failed",
+      good: "succeeded",
+      "after-good": "succeeded",
+    });
+    expect(final.nodes[1]?.error?.code).toBe("UPSTREAM_FAILED");
+    expect(final.reason).toContain("it is broken");
+  });
+
+  it("retries with backoff and varied parameters, opens the breaker, and falls back", async () => {
+    sb = await createHubSandbox({ workflows: { breaker: { failures: 3, halfOpenAfterMs: 300 } } });
+    const params: Array<Record<string, unknown>> = [];
+    let healthy = false;
+    const a = sb.agent({ name: "flaky" });
+    a.capability(
+      { name: "quote.live", description: "live quote from a flaky upstream", maxConcurrency: 4 },
+      (_input, ctx) => {
+        params.push(ctx.params);
+        if (!healthy) throw taskError("UPSTREAM_DOWN", "upstream timed out", { retryable: true });
+        return { price: 101, source: "live" };
+      },
+    );
+    a.capability({ name: "quote.cached", description: "cached quote" }, () => ({
+      price: 100,
+      source: "cache",
+    }));
+    await a.start();
+    const breakerEvents: string[] = [];
+    const events = sb.client.events((e) => breakerEvents.push(e.kind), { filter: "breaker.>" });
+    await sleep(100);
+    const flow = {
+      name: "quote",
+      nodes: [
+        {
+          id: "quote",
+          capability: "quote.live",
+          params: { temperature: 0.2 },
+          retry: {
+            max_attempts: 3,
+            initial_interval: "20ms",
+            backoff_coefficient: 2,
+            jitter: 0,
+            vary: { temperature: 0.3, promptSuffix: " (retry)" },
+          },
+          fallback: "quote.cached",
+        },
+      ],
+      outputs: { quote: "${{ nodes.quote.output }}" },
+    };
+    const first = await sb.client.flows.watch((await sb.client.flows.start(flow)).runId);
+    expect(first.status).toBe("succeeded");
+    expect(first.outputs).toEqual({ quote: { price: 100, source: "cache" } });
+    expect(first.nodes[0]).toMatchObject({ attempts: 4, usedFallback: true });
+    expect(params.map((p) => p.temperature)).toEqual([0.2, 0.5, 0.8]);
+    expect(params[2]?.promptSuffix).toBe(" (retry)");
+    // Three consecutive failures opened the circuit of quote.live for every run.
+    await until(() => breakerEvents.includes("breaker.open"));
+    expect(sb.hub.workflows?.breakers()["quote.live"]).toBe("open");
+    // While it is open a new run waits instead of hammering the upstream; it recovers meanwhile.
+    const callsBefore = params.length;
+    healthy = true;
+    const second = await sb.client.flows.watch((await sb.client.flows.start(flow)).runId);
+    expect(second.outputs).toEqual({ quote: { price: 101, source: "live" } });
+    expect(params.length).toBe(callsBefore + 1);
+    await until(() => breakerEvents.includes("breaker.closed"));
+    expect(sb.hub.workflows?.breakers()["quote.live"]).toBe("closed");
+    events.stop();
+  });
+
+  it("stops a run that crosses its token budget, with a clear reason", async () => {
+    sb = await createHubSandbox();
+    const a = sb.agent({ name: "spender" });
+    a.capability(
+      { name: "spend", description: "uses tokens", maxConcurrency: 1 },
+      (_input, ctx) => {
+        ctx.reportUsage({ tokens: 400 });
+        return "ok";
+      },
+    );
+    await a.start();
+    const run = await sb.client.flows.start({
+      name: "budgeted",
+      budget: { max_tokens: 1000 },
+      nodes: [
+        { id: "one", capability: "spend" },
+        { id: "two", capability: "spend", needs: ["one"] },
+        { id: "three", capability: "spend", needs: ["two"] },
+        { id: "four", capability: "spend", needs: ["three"] },
+      ],
+    });
+    const final = await sb.client.flows.watch(run.runId);
+    expect(final.status).toBe("failed");
+    expect(final.reason).toBe("budget exceeded: 1200 tokens used, budget.max_tokens is 1000");
+    expect(final.tokens).toBe(1200);
+    expect(final.nodes.map((n) => n.status)).toEqual([
+      "succeeded",
+      "succeeded",
+      "succeeded",
+      "failed",
+    ]);
+    expect(final.nodes[3]?.attempts).toBe(0);
+  });
+
+  it("stops a run that outlives budget.max_duration and cancels its tasks", async () => {
+    sb = await createHubSandbox();
+    let aborted = false;
+    const a = sb.agent({ name: "slow" });
+    a.capability({ name: "slow", description: "slow" }, (_input, ctx) => {
+      return new Promise((_resolve, reject) =>
+        ctx.signal.addEventListener("abort", () => {
+          aborted = true;
+          reject(ctx.signal.reason);
+        }),
+      );
+    });
+    await a.start();
+    const run = await sb.client.flows.start({
+      name: "slow",
+      budget: { max_duration: "300ms" },
+      nodes: [{ id: "s", capability: "slow" }],
+    });
+    const final = await sb.client.flows.watch(run.runId);
+    expect(final.status).toBe("failed");
+    expect(final.reason).toContain("budget.max_duration");
+    await until(() => aborted);
+  });
+
+  it("map-reduce over chunks gives the unsplit document's answer", async () => {
+    sb = await createHubSandbox();
+    const a = sb.agent({ name: "counter" });
+    let largest = 0;
+    a.capability(
+      { name: "words.count", description: "counts words", contextLimit: 200, maxConcurrency: 4 },
+      (input: { text: string }) => {
+        largest = Math.max(largest, estimateTokens(input.text));
+        return { words: input.text.split(/\s+/).filter(Boolean).length };
+      },
+    );
+    a.capability(
+      { name: "math.sum", description: "adds numbers" },
+      (input: { values: number[] }) => ({
+        total: input.values.reduce((x, y) => x + y, 0),
+      }),
+    );
+    await a.start();
+    const paragraphs = Array.from(
+      { length: 40 },
+      (_, i) => `Paragraph ${i} has exactly these few words in it, ${"more ".repeat(i % 7)}end.`,
+    );
+    const doc = paragraphs.join("\n\n");
+    const unsplit = doc.split(/\s+/).filter(Boolean).length;
+    expect(estimateTokens(doc)).toBeGreaterThan(200);
+    const flow = {
+      name: "count",
+      nodes: [
+        {
+          id: "count",
+          capability: "words.count",
+          input: { text: "${{ item }}" },
+          map: { chunks: { text: "${{ inputs.doc }}", overlap_tokens: 0 }, parallelism: 3 },
+          reduce: { capability: "math.sum", input: { values: "${{ pluck(items, 'words') }}" } },
+        },
+      ],
+      outputs: { total: "${{ nodes.count.output.total }}" },
+    };
+    const final = await sb.client.flows.watch((await sb.client.flows.start(flow, { doc })).runId);
+    expect(final.status).toBe("succeeded");
+    expect(final.outputs).toEqual({ total: unsplit });
+    expect(final.nodes[0]?.items).toBeGreaterThan(2);
+    expect(largest).toBeLessThanOrEqual(200);
+  });
+
+  it("skips nodes whose condition is false, and can be cancelled", async () => {
+    sb = await createHubSandbox();
+    const a = sb.agent({ name: "misc" });
+    a.capability({ name: "echo", description: "echo" }, (input) => input);
+    a.capability(
+      { name: "hang", description: "never ends" },
+      (_i, ctx) =>
+        new Promise((_r, reject) =>
+          ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)),
+        ),
+    );
+    await a.start();
+    const skipped = await sb.client.flows.watch(
+      (
+        await sb.client.flows.start(
+          {
+            name: "cond",
+            nodes: [
+              { id: "n", capability: "echo", input: 5 },
+              { id: "big", capability: "echo", when: "${{ nodes.n.output > 10 }}", input: "big" },
+              { id: "small", capability: "echo", when: "nodes.n.output <= 10", input: "small" },
+            ],
+          },
+          {},
+        )
+      ).runId,
+    );
+    expect(skipped.nodes.map((n) => n.status)).toEqual(["succeeded", "skipped", "succeeded"]);
+    const run = await sb.client.flows.start({
+      name: "hang",
+      nodes: [{ id: "h", capability: "hang" }],
+    });
+    await until(async () => (await sb?.client.agents())?.[0]?.inFlight === 1);
+    const cancelled = await sb.client.flows.cancel(run.runId);
+    expect(cancelled.status).toBe("cancelled");
+    await until(async () => (await sb?.client.agents())?.[0]?.inFlight === 0);
+  });
+
+  it("refuses inputs that break the workflow's inputs schema", async () => {
+    sb = await createHubSandbox();
+    await triageAgents(sb);
+    const error = await sb.client.flows.start(triageFlow, { question: 7 }).catch((e: unknown) => e);
+    expect(isClawHubError(error) && error.code).toBe("SCHEMA_INVALID");
+  });
+});
