@@ -178,7 +178,7 @@ nodes:
     const error = await sb.client.flows.validate(flow).catch((e: unknown) => e);
     expect(
       isClawHubError(error) &&
-        (error.details?.issues as Array<{ rule: string }>).map((i) => i.rule),
+        ((error.details?.issues ?? []) as Array<{ rule: string }>).map((i) => i.rule),
     ).toEqual(["node.unknown-capability", "schema.mismatch"]);
   });
 
