@@ -1,7 +1,7 @@
 /**
  * Starts example agents against a hub:
  *
- *   node examples/agents/run.ts [text-stats] [summarizer] [chunker] [llm] --hub 127.0.0.1:7070
+ *   node examples/agents/run.ts [text-stats] [summarizer] [chunker] [reporter] [flaky] [llm] --hub 127.0.0.1:7070
  *
  * No names: all deterministic ones (and `llm` when CLAWHUB_LLM_URL is set). The LLM agent reads
  * CLAWHUB_LLM_URL (an OpenAI-compatible API base), CLAWHUB_LLM_MODEL and CLAWHUB_LLM_KEY.
@@ -10,7 +10,9 @@
  */
 import { type Agent, createAgent } from "../../src/sdk/index.ts";
 import { chunker } from "./chunker.ts";
+import { flaky } from "./flaky.ts";
 import { llmChat } from "./llm-chat.ts";
+import { reporter } from "./reporter.ts";
 import { summarizer } from "./summarizer.ts";
 import { textStats } from "./text-stats.ts";
 
@@ -32,7 +34,9 @@ const labels = Object.fromEntries(
 );
 const llmUrl = process.env.CLAWHUB_LLM_URL;
 const names =
-  args.length > 0 ? args : ["text-stats", "summarizer", "chunker", ...(llmUrl ? ["llm"] : [])];
+  args.length > 0
+    ? args
+    : ["text-stats", "summarizer", "chunker", "reporter", "flaky", ...(llmUrl ? ["llm"] : [])];
 
 const make = (name: string): Agent => {
   const agent = createAgent({
@@ -49,6 +53,10 @@ const make = (name: string): Agent => {
       return summarizer(agent);
     case "chunker":
       return chunker(agent);
+    case "reporter":
+      return reporter(agent);
+    case "flaky":
+      return flaky(agent);
     case "llm":
       if (!llmUrl) {
         process.stderr.write(
@@ -63,7 +71,7 @@ const make = (name: string): Agent => {
       });
     default:
       process.stderr.write(
-        `error: unknown example agent "${name}" (text-stats, summarizer, chunker, llm)\n`,
+        `error: unknown example agent "${name}" (text-stats, summarizer, chunker, reporter, flaky, llm)\n`,
       );
       process.exit(2);
   }

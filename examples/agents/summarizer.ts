@@ -16,6 +16,7 @@ export function summarizer(agent: Agent): Agent {
         properties: {
           text: { type: "string", minLength: 1 },
           sentences: { type: "integer", minimum: 1, maximum: 50 },
+          focus: { type: "array", items: { type: "string" } },
         },
         required: ["text"],
         additionalProperties: false,
@@ -24,8 +25,8 @@ export function summarizer(agent: Agent): Agent {
       maxConcurrency: 4,
       contextLimit: SUMMARIZER_CONTEXT_LIMIT,
     },
-    (input: { text: string; sentences?: number }, ctx) => {
-      const picked = summarize(input.text, input.sentences ?? 3);
+    (input: { text: string; sentences?: number; focus?: string[] }, ctx) => {
+      const picked = summarize(input.text, input.sentences ?? 3, input.focus ?? []);
       ctx.progress(1, `${picked.length} sentences`);
       return { summary: picked.join(" "), sentences: picked };
     },
@@ -37,7 +38,8 @@ export function summarizer(agent: Agent): Agent {
  * Scores each sentence by the mean document frequency of its content words (a sentence about
  * what the text is mostly about scores high), with a small bonus for the opening sentence.
  */
-export function summarize(text: string, count: number): string[] {
+export function summarize(text: string, count: number, focus: string[] = []): string[] {
+  const focused = new Set(focus.flatMap((f) => words(f)));
   const all = sentences(text);
   if (all.length <= count) return all;
   const freq = new Map<string, number>();
@@ -47,7 +49,9 @@ export function summarize(text: string, count: number): string[] {
     const mean = content.length
       ? content.reduce((a, w) => a + (freq.get(w) ?? 0), 0) / content.length
       : 0;
-    return { s, index, score: mean * (index === 0 ? 1.2 : 1) };
+    // Sentences about the focus terms (a triage step's keywords) weigh 1.5x.
+    const onFocus = content.some((w) => focused.has(w)) ? 1.5 : 1;
+    return { s, index, score: mean * (index === 0 ? 1.2 : 1) * onFocus };
   });
   return scored
     .sort((a, b) => b.score - a.score || a.index - b.index)

@@ -5,6 +5,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
@@ -47,6 +48,38 @@ const under = (key: string, prefix: string) =>
 // Values are copied in and out, as a networked store would: no caller shares an object with it.
 const copy = <T>(value: T): T =>
   value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+
+/** One process per journal: a second one would interleave writes. A dead holder's lock is taken over. */
+function lockJournal(file: string): void {
+  const lock = `${file}.lock`;
+  for (let tries = 0; tries < 2; tries++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: "wx" });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const pid = Number(readFileSync(lock, "utf8"));
+      let alive = false;
+      try {
+        if (pid > 0 && pid !== process.pid) {
+          process.kill(pid, 0);
+          alive = true;
+        }
+      } catch {
+        alive = false;
+      }
+      if (alive)
+        throw new ClawHubError(
+          "CONFLICT",
+          `the control-plane journal ${file} is in use by process ${pid}`,
+          {
+            hint: "Stop the other hub, or give this one another --data directory.",
+          },
+        );
+      rmSync(lock, { force: true });
+    }
+  }
+}
 
 /**
  * Reads a journal into `entries` (a torn last line from a crash is skipped), rewrites it
@@ -108,6 +141,7 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
 
   let journal: number | undefined;
   if (options.file) {
+    lockJournal(options.file);
     revision = loadJournal(options.file, entries);
     journal = openSync(options.file, "a");
   }
@@ -309,7 +343,10 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
       return q as WorkQueue<T>;
     },
     async close() {
-      if (!closed && journal !== undefined) closeSync(journal);
+      if (!closed && journal !== undefined) {
+        closeSync(journal);
+        rmSync(`${options.file}.lock`, { force: true });
+      }
       closed = true;
       for (const w of [...watchers]) w.stop();
       subscriptions.clear();

@@ -1,5 +1,6 @@
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { mkdir, readFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { createMemoryControlPlane } from "../../control-plane/index.ts";
 import { ClawHubError } from "../../errors/index.ts";
 import { createHub } from "../../hub/index.ts";
 import {
@@ -54,28 +55,53 @@ export const hubCommand: CommandSpec = {
     cmd.option("--port <port>", "port to listen on (0: any free port)", "7070");
     cmd.option("--queue-limit <n>", "tasks queued per agent beyond those running", "32");
     cmd.option("--heartbeat <ms>", "agent heartbeat interval", "2000");
+    cmd.option(
+      "--data <dir>",
+      "where the control plane keeps its journal (workflow runs, locks); default $XDG_DATA_HOME/clawhub/hub",
+    );
     embedderOptions(cmd);
   },
   async run(_args, options, ctx) {
     const chosen = embedderOf(options, ctx.config.embedderKey);
+    const dataDir = resolve(
+      ctx.cwd,
+      typeof options.data === "string"
+        ? options.data
+        : join(ctx.config.dataHome ?? join(ctx.config.home, ".local/share"), "clawhub", "hub"),
+    );
+    const controlPlane = await openControlPlane(dataDir);
     const hub = await createHub({
+      controlPlane,
       host: String(options.host),
       port: Number(options.port),
       queueLimit: positive(options.queueLimit, "--queue-limit"),
       heartbeatIntervalMs: positive(options.heartbeat, "--heartbeat"),
+      workflows: {
+        breaker: {
+          failures: positive(options.breakerFailures, "--breaker-failures"),
+          halfOpenAfterMs: durationMs(options.breakerCooldown, "--breaker-cooldown"),
+        },
+      },
       embedder: chosen === "none" ? undefined : chosen === "local" ? createLocalEmbedder() : chosen,
       logger: (line) => ctx.io.stderr.write(`${line}\n`),
     });
     ctx.io.stdout.write(
       ctx.json
-        ? `${JSON.stringify({ hub: hub.address, id: hub.id })}\n`
+        ? `${JSON.stringify({ hub: hub.address, id: hub.id, data: dataDir })}\n`
         : `ClawHub hub listening on ${hub.address}\nAgents and callers: --hub ${hub.address} (or CLAWHUB_HUB=${hub.address})\n`,
     );
     await ctx.waitForShutdown();
     await hub.close();
+    await controlPlane.close();
     return { data: undefined, text: "" };
   },
 };
+
+/** The embedded control plane, journaled under `dir` so runs and locks survive restarts. */
+export async function openControlPlane(dir: string) {
+  await mkdir(dir, { recursive: true });
+  return createMemoryControlPlane({ file: join(dir, "control-plane.jsonl") });
+}
 
 function positive(value: unknown, flag: string): number {
   const n = Number(value);

@@ -9,6 +9,15 @@ import {
 } from "./admin.ts";
 import { loginCommand, logoutCommand, tokenCommand, whoamiCommand } from "./auth.ts";
 import { exploreCommand, inspectCommand, searchCommand } from "./discover.ts";
+import {
+  flowGraph,
+  flowValidate,
+  runCommand,
+  runsCancel,
+  runsList,
+  runsResume,
+  runsShow,
+} from "./flow.ts";
 import { agentsCommand, callCommand, discoverCommand, hubCommand } from "./hub.ts";
 import {
   installCommand,
@@ -58,4 +67,11 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   agentsCommand,
   discoverCommand,
   callCommand,
+  flowValidate,
+  flowGraph,
+  runCommand,
+  runsList,
+  runsShow,
+  runsCancel,
+  runsResume,
 ];

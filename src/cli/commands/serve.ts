@@ -4,6 +4,7 @@ import { createHub, type Hub } from "../../hub/index.ts";
 import { startRegistryServer } from "../../registry/index.ts";
 import { createLocalEmbedder } from "../../search/index.ts";
 import type { CommandSpec } from "../command.ts";
+import { openControlPlane } from "./hub.ts";
 import { embedderOf, embedderOptions } from "./shared.ts";
 
 /**
@@ -61,15 +62,19 @@ export const serveCommand: CommandSpec = {
       logger: (line) => ctx.io.stderr.write(`${line}\n`),
     });
     let hub: Hub | undefined;
+    let controlPlane: Awaited<ReturnType<typeof openControlPlane>> | undefined;
     if (options.hub !== false) {
       try {
+        controlPlane = await openControlPlane(join(dataDir, "hub"));
         hub = await createHub({
+          controlPlane,
           host: String(options.host),
           port: Number(options.hubPort),
           embedder: embedder === "none" ? undefined : embedder,
           logger: (line) => ctx.io.stderr.write(`${line}\n`),
         });
       } catch (error) {
+        await controlPlane?.close();
         await server.close();
         throw error;
       }
@@ -94,6 +99,7 @@ export const serveCommand: CommandSpec = {
     );
     await ctx.waitForShutdown();
     await hub?.close();
+    await controlPlane?.close();
     await server.close();
     return { data: undefined, text: "" };
   },
