@@ -11,7 +11,10 @@
  * package of that name); without it the NATS column is skipped.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -157,9 +160,10 @@ async function caller(): Promise<void> {
   } catch {
     natsBin = undefined;
   }
+  const dataDir = await mkdtemp(join(tmpdir(), "clawhub-bench-hub-"));
   const hub = await start(
     process.execPath,
-    [CLI, "hub", "--port", "0", "--embedder", "none", "--json"],
+    [CLI, "hub", "--port", "0", "--embedder", "none", "--json", "--data", dataDir],
     /"hub":"([^"]+)"/,
   );
   const hubAddress = hub.match[1] as string;
@@ -256,5 +260,7 @@ async function caller(): Promise<void> {
     await nc?.close();
     nats?.kill();
     hub.child.kill("SIGTERM");
+    await new Promise((r) => hub.child.once("exit", r));
+    await rm(dataDir, { recursive: true, force: true });
   }
 }

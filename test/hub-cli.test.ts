@@ -1,11 +1,16 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OUR_BIN, type Run } from "./helpers/registry.ts";
 
 const RUNNER = fileURLToPath(new URL("../examples/agents/run.ts", import.meta.url));
+const FLOWS = fileURLToPath(new URL("../examples/flows", import.meta.url));
+const README = fileURLToPath(new URL("../README.md", import.meta.url));
 
 /** Starts a long-running child and resolves with it once a stdout line matches. */
 function startChild(
@@ -41,6 +46,7 @@ function exited(child: ChildProcess): Promise<number | null> {
 
 describe("hub through the CLI, with the example agents", () => {
   let hubAddress = "";
+  let dataDir = "";
   let hub: ChildProcess;
   const agents: ChildProcess[] = [];
   let llm: Server;
@@ -90,15 +96,16 @@ describe("hub through the CLI, with the example agents", () => {
     await new Promise<void>((r) => llm.listen(0, "127.0.0.1", r));
     const llmUrl = `http://127.0.0.1:${(llm.address() as AddressInfo).port}/v1`;
 
+    dataDir = await mkdtemp(join(tmpdir(), "clawhub-hub-cli-"));
     const started = await startChild(
-      [OUR_BIN, "hub", "--port", "0", "--json", "--heartbeat", "200"],
+      [OUR_BIN, "hub", "--port", "0", "--json", "--heartbeat", "200", "--data", dataDir],
       /"hub":"([^"]+)"/,
     );
     hub = started.child;
     hubAddress = started.match[1] as string;
     for (const names of [
       ["text-stats", "summarizer"],
-      ["chunker", "llm"],
+      ["chunker", "llm", "reporter"],
     ]) {
       const a = await startChild([RUNNER, ...names, "--hub", hubAddress], /ready/, {
         CLAWHUB_LLM_URL: llmUrl,
@@ -111,13 +118,20 @@ describe("hub through the CLI, with the example agents", () => {
   afterAll(async () => {
     for (const child of [...agents, hub]) child?.kill("SIGKILL");
     llm?.close();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
 
   it("lists the connected agents and their capabilities", async () => {
     const list = await json<Array<{ name: string; capabilities: Array<{ name: string }> }>>([
       "agents",
     ]);
-    expect(list.map((a) => a.name).sort()).toEqual(["chunker", "llm", "summarizer", "text-stats"]);
+    expect(list.map((a) => a.name).sort()).toEqual([
+      "chunker",
+      "llm",
+      "reporter",
+      "summarizer",
+      "text-stats",
+    ]);
     const text = await cli(["agents"]);
     expect(text.stdout).toMatch(/NAME\s+ID\s+CAPABILITIES/);
     expect(text.stdout).toContain("text.stats,text.keywords");
@@ -126,7 +140,7 @@ describe("hub through the CLI, with the example agents", () => {
   it("discovers capabilities by meaning with the bundled model", async () => {
     const top = async (need: string) =>
       (await json<Array<{ name: string; similarity: number }>>(["discover", need]))[0]?.name;
-    expect(await top("condense a long report into a few key sentences")).toBe("text.summarize");
+    expect(await top("condense a long article into a few key sentences")).toBe("text.summarize");
     expect(await top("break a big file into smaller pieces for retrieval")).toBe("doc.chunk");
     expect(await top("ask a language model a question")).toBe("llm.chat");
     expect(await top("how many words are in my essay")).toBe("text.stats");
@@ -193,9 +207,57 @@ describe("hub through the CLI, with the example agents", () => {
       [RUNNER, "text-stats", "--hub", hubAddress, "--id-prefix", "extra"],
       /ready/,
     );
-    await expect.poll(async () => (await json<unknown[]>(["agents"])).length).toBe(5);
+    await expect.poll(async () => (await json<unknown[]>(["agents"])).length).toBe(6);
     extra.child.kill("SIGTERM");
     expect(await exited(extra.child)).toBe(0);
-    await expect.poll(async () => (await json<unknown[]>(["agents"])).length).toBe(4);
+    await expect.poll(async () => (await json<unknown[]>(["agents"])).length).toBe(5);
+  });
+
+  it("validates and draws the example workflows", async () => {
+    for (const flow of ["triage", "map-reduce", "flaky"]) {
+      const r = await cli(["flow", "validate", join(FLOWS, `${flow}.yaml`)]);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const live = await cli(["flow", "validate", join(FLOWS, "triage.yaml"), "--live"]);
+    expect(live.stdout).toContain("checked against the hub");
+    const mermaid = await cli(["flow", "graph", join(FLOWS, "triage.yaml")]);
+    expect(mermaid.stdout).toContain("triage --> summary");
+    const dot = await cli(["flow", "graph", join(FLOWS, "triage.yaml"), "--format", "dot"]);
+    expect(dot.stdout).toContain('"summary" -> "decide";');
+    const cyclic = join(dataDir, "cyclic.yaml");
+    await writeFile(
+      cyclic,
+      "name: loop\nnodes:\n  - {id: a, capability: x, needs: [b]}\n  - {id: b, capability: x, needs: [a]}\n",
+    );
+    const bad = await cli(["flow", "validate", cyclic]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("cycle: a -> b -> a");
+  });
+
+  it("runs the triage workflow on the example agents and lists the run", async () => {
+    const r = await cli([
+      "run",
+      join(FLOWS, "triage.yaml"),
+      "--input",
+      `text=@${README}`,
+      "--json",
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const view = JSON.parse(r.stdout) as {
+      runId: string;
+      status: string;
+      outputs: { report: string };
+      nodes: Array<{ status: string }>;
+    };
+    expect(view.status).toBe("succeeded");
+    expect(view.outputs.report).toMatch(/^# Brief\n\n\*\*Key terms:\*\* clawhub/);
+    expect(view.nodes.every((n) => n.status === "succeeded")).toBe(true);
+    const runs = await json<Array<{ runId: string }>>(["runs", "list"]);
+    expect(runs.map((x) => x.runId)).toContain(view.runId);
+    const shown = await cli(["runs", "show", view.runId]);
+    expect(shown.stdout).toContain("(triage): succeeded");
+    const missing = await cli(["run", join(FLOWS, "triage.yaml")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("must have required property 'text'");
   });
 });

@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   ALREADY_EXISTS: "user",
   CONFLICT: "user",
   INVALID_SKILL: "user",
+  /** A workflow file with problems (details.issues lists every one). */
+  INVALID_WORKFLOW: "user",
   LIMIT_EXCEEDED: "user",
   CONFIG_INVALID: "user",
   IO_ERROR: "user",

@@ -6,6 +6,7 @@ const STATUS: Partial<Record<ErrorCode, grpc.status>> = {
   USAGE: grpc.status.INVALID_ARGUMENT,
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
   SCHEMA_INVALID: grpc.status.INVALID_ARGUMENT,
+  INVALID_WORKFLOW: grpc.status.INVALID_ARGUMENT,
   NOT_FOUND: grpc.status.NOT_FOUND,
   ALREADY_EXISTS: grpc.status.ALREADY_EXISTS,
   CONFLICT: grpc.status.ABORTED,

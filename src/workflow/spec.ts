@@ -126,7 +126,7 @@ export function parseWorkflowText(text: string, file = "workflow"): unknown {
     return parseYaml(text) as unknown;
   } catch (error) {
     throw new ClawHubError(
-      "INVALID_ARGUMENT",
+      "INVALID_WORKFLOW",
       `${file} is not valid YAML or JSON: ${(error as Error).message}`,
       {
         cause: error,
@@ -138,7 +138,7 @@ export function parseWorkflowText(text: string, file = "workflow"): unknown {
 /**
  * Validates and normalises a workflow, reporting every problem at once: shape, unknown nodes,
  * bad templates, cycles (named), and with a capability catalog unknown capabilities and schema
- * mismatches between a producer's output and a consumer's input. Throws INVALID_ARGUMENT with
+ * mismatches between a producer's output and a consumer's input. Throws INVALID_WORKFLOW with
  * `details.issues`.
  */
 export function validateWorkflow(
@@ -149,7 +149,7 @@ export function validateWorkflow(
   const add = (rule: string, message: string, node?: string) =>
     issues.push({ rule, message, ...(node ? { node } : {}) });
   if (!raw || typeof raw !== "object" || Array.isArray(raw)) {
-    throw new ClawHubError("INVALID_ARGUMENT", "a workflow is an object with name and nodes", {
+    throw new ClawHubError("INVALID_WORKFLOW", "a workflow is an object with name and nodes", {
       details: { issues: [{ rule: "workflow.shape", message: "not an object" }] },
     });
   }
@@ -378,7 +378,7 @@ export function validateWorkflow(
     add("workflow.concurrency", "concurrency must be a positive integer");
   if (issues.length > 0) {
     throw new ClawHubError(
-      "INVALID_ARGUMENT",
+      "INVALID_WORKFLOW",
       `workflow "${name}" has ${issues.length} problem${issues.length === 1 ? "" : "s"}: ${issues.map((i) => i.message).join("; ")}`,
       {
         details: { issues },

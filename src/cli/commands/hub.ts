@@ -56,6 +56,12 @@ export const hubCommand: CommandSpec = {
     cmd.option("--queue-limit <n>", "tasks queued per agent beyond those running", "32");
     cmd.option("--heartbeat <ms>", "agent heartbeat interval", "2000");
     cmd.option(
+      "--breaker-failures <n>",
+      "consecutive failures that open a circuit (workflows)",
+      "5",
+    );
+    cmd.option("--breaker-cooldown <duration>", "how long an open circuit makes calls wait", "10s");
+    cmd.option(
       "--data <dir>",
       "where the control plane keeps its journal (workflow runs, locks); default $XDG_DATA_HOME/clawhub/hub",
     );

@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+import { createHubClient } from "../src/sdk/index.ts";
+import { until } from "./helpers/hub.ts";
+import { OUR_BIN } from "./helpers/registry.ts";
+
+const AGENT = fileURLToPath(new URL("./helpers/counting-agent.ts", import.meta.url));
+
+function start(args: string[], ready: RegExp): Promise<ChildProcess> {
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (ready.test(out)) resolve(child);
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+    child.once("exit", (code) =>
+      reject(new Error(`${args.join(" ")} exited with ${code}: ${out}`)),
+    );
+  });
+}
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe("durable workflow runs", () => {
+  const children: ChildProcess[] = [];
+  let dir = "";
+  afterAll(async () => {
+    for (const c of children) c.kill("SIGKILL");
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("resumes after kill -9 of the hub: done steps are not run again, the in-flight one is retried with its key", async () => {
+    dir = await mkdtemp(join(tmpdir(), "clawhub-resume-"));
+    const log = join(dir, "tasks.log");
+    const port = await freePort();
+    const hubArgs = [
+      OUR_BIN,
+      "hub",
+      "--port",
+      String(port),
+      "--data",
+      join(dir, "hub"),
+      "--embedder",
+      "none",
+      "--heartbeat",
+      "200",
+      "--json",
+    ];
+    let hub = await start(hubArgs, /"hub":/);
+    children.push(hub);
+    children.push(await start([AGENT, `127.0.0.1:${port}`, log], /ready/));
+    const client = createHubClient({ hub: `127.0.0.1:${port}` });
+    const run = await client.flows.start({
+      name: "durable",
+      nodes: [
+        { id: "a", capability: "step.fast", input: { n: 1 } },
+        { id: "b", capability: "step.slow", input: { n: "${{ nodes.a.output.n }}", ms: 1500 } },
+        { id: "c", capability: "step.fast", input: { n: "${{ nodes.b.output.n }}" } },
+      ],
+      outputs: { n: "${{ nodes.c.output.n }}" },
+    });
+    const lines = async () =>
+      (await readFile(log, "utf8").catch(() => "")).trim().split("\n").filter(Boolean);
+    await until(async () => (await lines()).some((l) => l.startsWith("step.slow")), 10_000);
+    hub.kill("SIGKILL");
+    await new Promise((r) => hub.once("exit", r));
+    hub = await start(hubArgs, /"hub":/);
+    children.push(hub);
+    const final = await client.flows.watch(run.runId);
+    client.close();
+    expect(final.status).toBe("succeeded");
+    expect(final.outputs).toEqual({ n: 21 });
+    const executed = await lines();
+    const of = (cap: string, node: string) =>
+      executed.filter((l) => l.startsWith(cap) && l.includes(`/${node}/`));
+    expect(of("step.fast", "a")).toHaveLength(1);
+    const slow = of("step.slow", "b");
+    expect(slow).toHaveLength(2);
+    expect(new Set(slow.map((l) => l.split(" ")[1])).size).toBe(1);
+    expect(of("step.fast", "c")).toHaveLength(1);
+  }, 60_000);
+});
