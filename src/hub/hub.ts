@@ -614,16 +614,6 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
         },
       );
     }
-    if (reasons.has("circuit-open")) {
-      return new ClawHubError(
-        "UNAVAILABLE",
-        `the circuit of every agent serving ${names} is open after repeated failures`,
-        {
-          details: { retryAfterMs: breakerCooldownMs },
-          hint: `Retry after ${breakerCooldownMs} ms.`,
-        },
-      );
-    }
     if (reasons.has("draining"))
       return new ClawHubError("UNAVAILABLE", `every agent serving ${names} is draining`);
     return new ClawHubError(

@@ -80,9 +80,18 @@ describe("routing formula", () => {
     expect(decision.rejected).toEqual([
       { agentId: "us", capability: "cap", reason: "labels" },
       { agentId: "drain", capability: "cap", reason: "draining" },
-      { agentId: "open", capability: "cap", reason: "circuit-open" },
       { agentId: "full", capability: "cap", reason: "full" },
+      { agentId: "open", capability: "cap", reason: "circuit-open" },
     ]);
+  });
+
+  it("still routes when every capable agent's circuit is open", () => {
+    const decision = route([
+      base("a", { circuitOpen: true }),
+      base("b", { circuitOpen: true, running: 1 }),
+    ]);
+    expect(decision.chosen?.agentId).toBe("a");
+    expect(decision.rejected).toEqual([]);
   });
 
   it("breaks ties round-robin and avoids agents already tried when others can serve", () => {

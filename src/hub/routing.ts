@@ -4,8 +4,11 @@
  *
  * 1. Filter: the agent serves a matching capability (by name, or by meaning with a similarity
  *    at or above the threshold, checked by the caller of {@link route}), carries every
- *    required label, is not draining, the circuit of its capability is not open, and it has
- *    room: a free concurrency slot or space in its bounded queue.
+ *    required label, is not draining, and it has room: a free concurrency slot or space in its
+ *    bounded queue. Agents whose circuit for the capability is open are left out while an agent
+ *    with a closed circuit remains; when every one is open the call still goes through (the
+ *    caller's own breaker, e.g. a workflow's, decides whether to wait), so two layers of
+ *    breakers never lock each other out.
  * 2. Score: higher is better,
  *      score = w.similarity * similarity
  *            - w.load       * load
@@ -153,13 +156,20 @@ export function route(
     const labels = request.labels ?? {};
     if (Object.entries(labels).some(([k, v]) => c.labels[k] !== v)) reason = "labels";
     else if (c.draining) reason = "draining";
-    else if (c.circuitOpen) reason = "circuit-open";
     else if (!hasRoom(c)) reason = "full";
     if (reason) {
       rejected.push({ agentId: c.agentId, capability: c.capability, reason });
       continue;
     }
     passed.push({ ...c, ...scoreOf(c, request) });
+  }
+  if (passed.some((c) => !c.circuitOpen)) {
+    for (let i = passed.length - 1; i >= 0; i--) {
+      const c = passed[i] as ScoredCandidate;
+      if (!c.circuitOpen) continue;
+      passed.splice(i, 1);
+      rejected.push({ agentId: c.agentId, capability: c.capability, reason: "circuit-open" });
+    }
   }
   const avoid = request.avoid;
   const fresh = avoid?.size ? passed.filter((c) => !avoid.has(c.agentId)) : passed;

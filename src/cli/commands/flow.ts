@@ -150,8 +150,16 @@ export function describeRun(view: RunView, now: number): string {
   ];
   for (const n of view.nodes) lines.push(nodeLine(n));
   if (view.reason) lines.push(`reason: ${view.reason}`);
-  if (view.status === "succeeded")
-    lines.push(`outputs: ${JSON.stringify(printable(view.outputs), null, 2)}`);
+  if (view.status === "succeeded" && view.outputs && typeof view.outputs === "object") {
+    // Text outputs (a report, a summary) print as text, the rest as JSON.
+    for (const [key, value] of Object.entries(printable(view.outputs) as Record<string, unknown>)) {
+      lines.push(
+        typeof value === "string" && value.includes("\n")
+          ? `${key}:\n${value}`
+          : `${key}: ${JSON.stringify(value, null, 2)}`,
+      );
+    }
+  }
   return lines.join("\n");
 }
 

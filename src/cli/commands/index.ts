@@ -8,6 +8,7 @@ import {
   adminUserList,
 } from "./admin.ts";
 import { loginCommand, logoutCommand, tokenCommand, whoamiCommand } from "./auth.ts";
+import { demoCommand } from "./demo.ts";
 import { exploreCommand, inspectCommand, searchCommand } from "./discover.ts";
 import {
   flowGraph,
@@ -74,4 +75,5 @@ export const COMMANDS: ReadonlyArray<CommandSpec> = [
   runsShow,
   runsCancel,
   runsResume,
+  demoCommand,
 ];
