@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { isClawHubError } from "../src/errors/index.ts";
-import { taskError } from "../src/sdk/index.ts";
+import { ref, taskError, workflow } from "../src/sdk/index.ts";
 import { estimateTokens, parseWorkflowText, validateWorkflow } from "../src/workflow/index.ts";
 import { createHubSandbox, type HubSandbox, until } from "./helpers/hub.ts";
 
@@ -417,5 +417,27 @@ nodes:
     await triageAgents(sb);
     const error = await sb.client.flows.start(triageFlow, { question: 7 }).catch((e: unknown) => e);
     expect(isClawHubError(error) && error.code).toBe("SCHEMA_INVALID");
+  });
+
+  it("runs a workflow built with the TypeScript builder", async () => {
+    sb = await createHubSandbox();
+    const a = sb.agent({ name: "math" });
+    a.capability({ name: "double", description: "doubles" }, (input: { n: number }) => ({
+      n: input.n * 2,
+    }));
+    await a.start();
+    const flow = workflow("doubling", {
+      inputs: { type: "object", properties: { n: { type: "number" } } },
+    })
+      .node("once", { capability: "double", input: { n: ref("inputs.n") } })
+      .node("twice", {
+        capability: "double",
+        input: { n: ref("nodes.once.output.n") },
+        retry: { maxAttempts: 2 },
+      })
+      .output("n", ref("nodes.twice.output.n"))
+      .build();
+    const final = await sb.client.flows.watch((await sb.client.flows.start(flow, { n: 5 })).runId);
+    expect(final.outputs).toEqual({ n: 20 });
   });
 });

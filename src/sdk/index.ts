@@ -5,6 +5,7 @@
 
 export { ClawHubError, isClawHubError } from "../errors/index.ts";
 export { isTensor, type Tensor, tensor, toFloat32 } from "../wire/index.ts";
+export type { RunView } from "../workflow/index.ts";
 export {
   type Agent,
   type AgentLease,
@@ -26,3 +27,4 @@ export {
   type HubClientOptions,
   type HubEvent,
 } from "./client.ts";
+export { type FlowNode, type FlowOptions, type FlowTarget, ref, workflow } from "./workflow.ts";
