@@ -94,6 +94,7 @@ interface LiveRun {
   tasks: Map<string, AbortController>;
   timers: Set<NodeJS.Timeout>;
   watchers: Set<(view: RunView) => void>;
+  viewTimer: NodeJS.Timeout | undefined;
   done: Promise<RunView>;
   resolveDone(view: RunView): void;
 }
@@ -264,10 +265,21 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
     }
   }
 
+  /**
+   * Watchers get the run's view at most every 25 ms while it runs (a view is a pass over every
+   * node: per event it would make big runs quadratic), and always its final view.
+   */
   const publishView = (run: LiveRun) => {
-    const view = viewOf(run.state);
-    for (const w of run.watchers) w(view);
-    return view;
+    if (run.watchers.size === 0) return;
+    const send = () => {
+      run.viewTimer = undefined;
+      const view = viewOf(run.state);
+      for (const w of run.watchers) w(view);
+    };
+    if (run.state.status !== "running") {
+      if (run.viewTimer) clearTimeout(run.viewTimer);
+      send();
+    } else if (!run.viewTimer) run.viewTimer = setTimeout(send, 25);
   };
 
   /** Journals an event, applies it, executes its commands. Events of one run apply in order. */
@@ -378,6 +390,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
       tasks: new Map(),
       timers: new Set(),
       watchers: new Set(),
+      viewTimer: undefined,
       done,
       resolveDone,
     };

@@ -94,6 +94,11 @@ export interface NodeState {
   endedAt?: number;
   /** Attempts made in all (every unit, phase and retry). */
   attempts: number;
+  /** Indices of queued units in dispatch order (-1: the reduce); not journaled. */
+  queue: number[];
+  /** Units of this node running now, and succeeded so far. */
+  active: number;
+  done: number;
 }
 
 export interface RunState {
@@ -115,6 +120,15 @@ export interface RunState {
     byId: Map<string, NodeSpec>;
     dependents: Map<string, string[]>;
     remaining: Map<string, number>;
+    /** Nodes with queued units, in the order they became ready. */
+    ready: Set<string>;
+    /** Nodes not yet settled. */
+    open: number;
+    /** What templates see: inputs and settled nodes' outputs (kept up to date incrementally). */
+    scope: {
+      inputs: Record<string, unknown>;
+      nodes: Record<string, { output: unknown; status: NodeStatus }>;
+    };
   };
 }
 
@@ -130,7 +144,14 @@ export function initialState(spec: WorkflowSpec): RunState {
     tokens: 0,
     nodes: {},
     running: 0,
-    index: { byId: new Map(), dependents: new Map(), remaining: new Map() },
+    index: {
+      byId: new Map(),
+      dependents: new Map(),
+      remaining: new Map(),
+      ready: new Set(),
+      open: 0,
+      scope: { inputs: {}, nodes: {} },
+    },
   };
 }
 
@@ -178,12 +199,11 @@ export function reduce(
   const commands: RunCommand[] = [];
   const terminal = state.status !== "running" && state.status !== "pending";
   if (terminal && event.type !== "started") return { state, commands };
-  const scope = () => ({
-    inputs: state.inputs,
-    nodes: Object.fromEntries(
-      Object.entries(state.nodes).map(([id, n]) => [id, { output: n.output, status: n.status }]),
-    ),
-  });
+  const scope = () => state.index.scope;
+  const enqueue = (id: string, index: number) => {
+    (state.nodes[id] as NodeState).queue.push(index);
+    state.index.ready.add(id);
+  };
 
   const runningTasks = (): TaskRef[] => {
     const out: TaskRef[] = [];
@@ -247,18 +267,25 @@ export function reduce(
     n.endedAt = event.at;
     if (detail.output !== undefined) n.output = detail.output;
     if (detail.error) n.error = detail.error;
+    state.index.open--;
+    state.index.scope.nodes[id] = { output: n.output, status };
+    n.queue = [];
+    state.index.ready.delete(id);
     if (status === "failed") {
+      const mapped = Boolean(state.index.byId.get(id)?.map);
       const stray = n.units.map((u, i) => [u, i] as const).filter(([u]) => u.status === "running");
+      if (n.reduce?.status === "running") stray.push([n.reduce, -1]);
       if (stray.length) {
         commands.push({
           type: "cancel",
-          tasks: stray.map(([u, i]) => ref(id, i, u)),
+          tasks: stray.map(([u, i]) => ref(id, mapped ? i : -1, u)),
           reason: `node ${id} failed`,
         });
         for (const [u] of stray) {
           u.status = "failed";
           state.running--;
         }
+        n.active = 0;
       }
       for (const u of n.units)
         if (u.status === "queued" || u.status === "waiting") u.status = "failed";
@@ -330,8 +357,10 @@ export function reduce(
           input: render(node.input, { ...s, item, index }),
         }));
         if (n.units.length === 0) mapDone(id);
+        else for (let i = 0; i < n.units.length; i++) enqueue(id, i);
       } else {
         n.units = [{ status: "queued", phase: "main", attempt: 1, input: render(node.input, s) }];
+        enqueue(id, 0);
       }
     } catch (error) {
       fail(id, "TEMPLATE", (error as Error).message);
@@ -353,6 +382,7 @@ export function reduce(
         attempt: 1,
         input: render(node.reduce.input, { ...scope(), items: outputs }),
       };
+      enqueue(id, -1);
     } catch (error) {
       fail(id, "TEMPLATE", `reduce input: ${(error as Error).message}`);
     }
@@ -372,7 +402,9 @@ export function reduce(
         : unit.input;
     unit.status = "running";
     state.running++;
-    (state.nodes[id] as NodeState).attempts++;
+    const n = state.nodes[id] as NodeState;
+    n.attempts++;
+    n.active++;
     commands.push({
       type: "dispatch",
       task: ref(id, item, unit),
@@ -388,28 +420,24 @@ export function reduce(
     });
   };
 
-  /** Dispatches queued tasks in node order, within the run's concurrency and map parallelism. */
+  /**
+   * Dispatches queued tasks, nodes in the order they became ready, within the run's concurrency
+   * and each map's parallelism. Only ready nodes are visited: the cost per event does not grow
+   * with the size of the graph.
+   */
   const pump = () => {
-    for (const node of state.spec.nodes) {
+    for (const id of state.index.ready) {
       if (state.running >= state.spec.concurrency) return;
-      const n = state.nodes[node.id] as NodeState;
-      if (n.status !== "running") continue;
-      if (n.reduce) {
-        if (n.reduce.status === "queued") dispatch(node.id, -1, n.reduce);
-        continue;
-      }
-      let active = n.units.filter((u) => u.status === "running").length;
+      const node = state.index.byId.get(id) as NodeSpec;
+      const n = state.nodes[id] as NodeState;
       const cap = node.map ? node.map.parallelism : 1;
-      for (
-        let i = 0;
-        i < n.units.length && active < cap && state.running < state.spec.concurrency;
-        i++
-      ) {
-        const u = n.units[i] as Unit;
-        if (u.status !== "queued") continue;
-        dispatch(node.id, node.map ? i : -1, u);
-        active++;
+      while (n.queue.length > 0 && n.active < cap && state.running < state.spec.concurrency) {
+        const index = n.queue.shift() as number;
+        const unit = index < 0 ? n.reduce : n.units[index];
+        if (unit?.status !== "queued") continue;
+        dispatch(id, index >= 0 && node.map ? index : -1, unit);
       }
+      if (n.queue.length === 0) state.index.ready.delete(id);
     }
   };
 
@@ -439,12 +467,21 @@ export function reduce(
       state.contextLimits = event.contextLimits;
       state.startedAt = event.at;
       state.status = "running";
+      state.index.scope.inputs = event.inputs;
+      state.index.open = state.spec.nodes.length;
       for (const node of state.spec.nodes) {
         state.index.byId.set(node.id, node);
         state.index.remaining.set(node.id, node.needs.length);
         for (const dep of node.needs)
           state.index.dependents.set(dep, [...(state.index.dependents.get(dep) ?? []), node.id]);
-        state.nodes[node.id] = { status: "pending", units: [], attempts: 0 };
+        state.nodes[node.id] = {
+          status: "pending",
+          units: [],
+          attempts: 0,
+          queue: [],
+          active: 0,
+          done: 0,
+        };
       }
       for (const node of state.spec.nodes)
         if (node.needs.length === 0 && state.nodes[node.id]?.status === "pending")
@@ -461,11 +498,12 @@ export function reduce(
       state.tokens += event.tokens;
       const n = state.nodes[event.task.node] as NodeState;
       const node = state.index.byId.get(event.task.node) as NodeSpec;
+      n.active--;
       // The finished task's node completes; the budget then stops what would come next.
       if (event.task.phase === "reduce")
         settleNode(event.task.node, "succeeded", { output: event.output });
       else if (!node.map) settleNode(event.task.node, "succeeded", { output: event.output });
-      else if (n.units.every((u) => u.status === "succeeded")) mapDone(event.task.node);
+      else if (++n.done === n.units.length) mapDone(event.task.node);
       if (!checkBudget()) return { state, commands };
       break;
     }
@@ -473,6 +511,7 @@ export function reduce(
       const unit = unitOf(event.task);
       if (unit?.status !== "running") break;
       state.running--;
+      (state.nodes[event.task.node] as NodeState).active--;
       state.tokens += event.tokens;
       if (!checkBudget()) return { state, commands };
       const node = state.index.byId.get(event.task.node) as NodeSpec;
@@ -492,6 +531,7 @@ export function reduce(
         unit.phase = "fallback";
         unit.attempt = 1;
         unit.error = event.error;
+        enqueue(event.task.node, Math.max(0, event.task.item));
       } else {
         unit.status = "failed";
         unit.error = event.error;
@@ -507,7 +547,10 @@ export function reduce(
     }
     case "timer.fired": {
       const unit = unitOf(event.task);
-      if (unit?.status === "waiting") unit.status = "queued";
+      if (unit?.status === "waiting") {
+        unit.status = "queued";
+        enqueue(event.task.node, event.task.phase === "reduce" ? -1 : Math.max(0, event.task.item));
+      }
       break;
     }
     case "cancelled":
@@ -525,22 +568,24 @@ export function reduce(
       state.running = 0;
       for (const [id, n] of Object.entries(state.nodes)) {
         const node = state.index.byId.get(id) as NodeSpec;
+        n.active = 0;
         n.units.forEach((u, i) => {
           if (u.status === "running") {
             u.status = "queued";
+            enqueue(id, i);
           } else if (u.status === "waiting")
             commands.push({ type: "timer", task: ref(id, node.map ? i : -1, u), delayMs: 0 });
         });
-        if (n.reduce?.status === "running") n.reduce.status = "queued";
+        if (n.reduce?.status === "running") {
+          n.reduce.status = "queued";
+          enqueue(id, -1);
+        }
       }
       break;
     }
   }
   pump();
-  if (
-    state.status === "running" &&
-    Object.values(state.nodes).every((n) => n.status !== "pending" && n.status !== "running")
-  ) {
+  if (state.status === "running" && state.index.open === 0) {
     const failed = Object.entries(state.nodes).filter(([, n]) => n.status === "failed");
     if (failed.length === 0) finishRun("succeeded");
     else
