@@ -1308,22 +1308,44 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
         );
       (async () => {
         const engine = needEngine();
-        let view: RunView | undefined = await engine.get(stream.request.runId);
+        const view: RunView | undefined = await engine.get(stream.request.runId);
         if (!view) throw new ClawHubError("NOT_FOUND", `no run ${stream.request.runId}`);
-        if (view.status === "running") {
-          await engine.resume(stream.request.runId);
-          const stop = engine.watch(stream.request.runId, (v) => {
-            stream.write(json(v));
-            if (v.status !== "running") {
-              stop();
-              stream.end();
-            }
-          });
-          stream.on("cancelled", stop);
-          view = await engine.get(stream.request.runId);
+        if (view.status !== "running") {
+          stream.write(json(view));
+          stream.end();
+          return;
         }
-        stream.write(json(view));
-        if (view?.status !== "running") stream.end();
+        await engine.resume(stream.request.runId);
+        let ended = false;
+        let stop: () => void;
+        try {
+          stop = engine.watch(stream.request.runId, (v) => {
+            if (ended) return;
+            stream.write(json(v));
+            if (v.status !== "running") finish();
+          });
+        } catch {
+          // It ended in the meantime: its journal has the final view.
+          stream.write(json(await engine.get(stream.request.runId)));
+          stream.end();
+          return;
+        }
+        const finish = () => {
+          if (ended) return;
+          ended = true;
+          stop();
+          stream.end();
+        };
+        stream.on("cancelled", () => {
+          ended = true;
+          stop();
+        });
+        // The run may have moved (or ended) before the watch was in place.
+        const current = await engine.get(stream.request.runId);
+        if (!ended && current) {
+          stream.write(json(current));
+          if (current.status !== "running") finish();
+        }
       })().catch(fail);
     },
   };

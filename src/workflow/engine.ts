@@ -292,6 +292,8 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
         const { commands } = reduce(run.state, event);
         for (const command of commands) execute(run, command);
         publishView(run);
+        // A finished run lives on in its journal only: memory holds running runs.
+        if (run.state.status !== "running") runs.delete(run.state.runId);
       })
       .catch((error: unknown) =>
         log(`workflow: run ${run.state.runId}: ${(error as Error).message}`),
@@ -517,12 +519,9 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
         throw new ClawHubError("NOT_FOUND", `no run ${runId}`, {
           hint: "`clawhub runs list` shows the runs.",
         });
+      if (loaded.state.status !== "running") return viewOf(loaded.state);
       const run = live(loaded.state);
       run.seq = loaded.seq;
-      if (loaded.state.status !== "running") {
-        run.resolveDone(viewOf(loaded.state));
-        return viewOf(loaded.state);
-      }
       log(
         `workflow: resuming run ${runId} (${loaded.state.spec.name}) from ${loaded.seq} journaled events`,
       );
@@ -554,10 +553,10 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
 
     /** Resolves with the run's final view. */
     async wait(runId: string): Promise<RunView> {
-      if (!runs.has(runId)) await engine.resume(runId);
-      const run = runs.get(runId);
-      if (!run) throw new ClawHubError("NOT_FOUND", `no run ${runId}`);
-      return run.done;
+      const current = runs.get(runId);
+      if (current) return current.done;
+      const view = await engine.resume(runId);
+      return runs.get(runId)?.done ?? view;
     },
 
     /** Circuit states by capability or dependency. */
