@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { ClawHubError } from "../../errors/index.ts";
-import { createHubClient, type HubClient } from "../../sdk/index.ts";
+import type { HubClient } from "../../sdk/index.ts";
 import {
   parseWorkflowText,
   type RunView,
@@ -12,26 +12,11 @@ import {
 import type { CommandContext, CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
 import { printable } from "./hub.ts";
-import { age } from "./shared.ts";
-
-const hubOption = (cmd: import("commander").Command) =>
-  cmd.option("--hub <host:port>", "the hub (default: $CLAWHUB_HUB, config, 127.0.0.1:7070)");
+import { age, collect, hubOption, withHubClient } from "./shared.ts";
 
 async function readFlow(ctx: CommandContext, file: string): Promise<unknown> {
   const path = resolve(ctx.cwd, file);
   return parseWorkflowText(await readFile(path, "utf8"), file);
-}
-
-async function withClient<T>(
-  ctx: CommandContext,
-  fn: (client: HubClient) => Promise<T>,
-): Promise<T> {
-  const client = createHubClient({ hub: ctx.config.hub });
-  try {
-    return await fn(client);
-  } finally {
-    client.close();
-  }
 }
 
 /** `clawhub flow validate <file>`: every problem at once; `--live` also against the hub. */
@@ -50,7 +35,7 @@ export const flowValidate: CommandSpec = {
   async run([file], options, ctx) {
     const raw = await readFlow(ctx, file as string);
     const spec = validateWorkflow(raw);
-    if (options.live === true) await withClient(ctx, (c) => c.flows.validate(raw));
+    if (options.live === true) await withHubClient(ctx, (c) => c.flows.validate(raw));
     return {
       data: { valid: true, name: spec.name, nodes: spec.nodes.length, live: options.live === true },
       text: `${file}: workflow "${spec.name}" is valid (${spec.nodes.length} nodes${options.live === true ? ", checked against the hub" : ""})`,
@@ -78,10 +63,6 @@ export const flowGraph: CommandSpec = {
     return { data: { format, graph: text }, text };
   },
 };
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
 
 /** `--input k=v` values (JSON when they parse, text otherwise) over `--input-file`. */
 async function inputsOf(
@@ -187,7 +168,7 @@ export const runCommand: CommandSpec = {
     const raw = await readFlow(ctx, file as string);
     validateWorkflow(raw);
     const inputs = await inputsOf(ctx, options);
-    return withClient(ctx, async (client) => {
+    return withHubClient(ctx, async (client) => {
       const started = await client.flows.start(raw, inputs);
       if (options.detach === true) return { data: started, text: started.runId };
       const live = !ctx.json && ctx.io.isTTY;
@@ -217,7 +198,7 @@ export const runsList: CommandSpec = {
   summary: "list workflow runs, newest first",
   configure: hubOption,
   async run(_args, _options, ctx) {
-    const runs = await withClient(ctx, (c) => c.flows.list());
+    const runs = await withHubClient(ctx, (c) => c.flows.list());
     const now = ctx.now();
     return {
       data: runs,
@@ -242,7 +223,7 @@ const runAction = (
   summary,
   configure: hubOption,
   async run([id], _options, ctx) {
-    const view = await withClient(ctx, (c) => act(c, id as string));
+    const view = await withHubClient(ctx, (c) => act(c, id as string));
     return { data: view, text: describeRun(view, ctx.now()) };
   },
 });

@@ -3,35 +3,19 @@ import { join, resolve } from "node:path";
 import { createMemoryControlPlane } from "../../control-plane/index.ts";
 import { ClawHubError } from "../../errors/index.ts";
 import { createHub } from "../../hub/index.ts";
-import {
-  type CallResult,
-  createHubClient,
-  type HubClient,
-  isTensor,
-  toFloat32,
-} from "../../sdk/index.ts";
+import { type CallResult, isTensor, toFloat32 } from "../../sdk/index.ts";
 import { createLocalEmbedder } from "../../search/index.ts";
-import type { CommandContext, CommandSpec } from "../command.ts";
+import type { CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
-import { age, embedderOf, embedderOptions } from "./shared.ts";
-
-const hubOption = (cmd: import("commander").Command) =>
-  cmd.option(
-    "--hub <host:port>",
-    "the hub to talk to (default: $CLAWHUB_HUB, config, 127.0.0.1:7070)",
-  );
-
-async function withClient<T>(
-  ctx: CommandContext,
-  fn: (client: HubClient) => Promise<T>,
-): Promise<T> {
-  const client = createHubClient({ hub: ctx.config.hub });
-  try {
-    return await fn(client);
-  } finally {
-    client.close();
-  }
-}
+import {
+  age,
+  collect,
+  defaultDataDir,
+  embedderOf,
+  embedderOptions,
+  hubOption,
+  withHubClient,
+} from "./shared.ts";
 
 /** Typed arrays and tensors as plain number lists, for printing. */
 export function printable(value: unknown): unknown {
@@ -71,9 +55,7 @@ export const hubCommand: CommandSpec = {
     const chosen = embedderOf(options, ctx.config.embedderKey);
     const dataDir = resolve(
       ctx.cwd,
-      typeof options.data === "string"
-        ? options.data
-        : join(ctx.config.dataHome ?? join(ctx.config.home, ".local/share"), "clawhub", "hub"),
+      typeof options.data === "string" ? options.data : defaultDataDir(ctx, "hub"),
     );
     const controlPlane = await openControlPlane(dataDir);
     const hub = await createHub({
@@ -127,7 +109,7 @@ export const agentsCommand: CommandSpec = {
     hubOption(cmd);
   },
   async run(_args, _options, ctx) {
-    const agents = await withClient(ctx, (c) => c.agents());
+    const agents = await withHubClient(ctx, (c) => c.agents());
     const now = ctx.now();
     const rows = agents.map((a) => [
       a.name,
@@ -163,7 +145,7 @@ export const discoverCommand: CommandSpec = {
   },
   async run(args, options, ctx) {
     const query = args.join(" ");
-    const matches = await withClient(ctx, (c) =>
+    const matches = await withHubClient(ctx, (c) =>
       c.discover(query, { limit: positive(options.limit, "--limit") }),
     );
     const data = matches.map((m) => ({
@@ -194,10 +176,6 @@ export const discoverCommand: CommandSpec = {
     };
   },
 };
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
 
 function pairs(
   values: unknown,
@@ -290,7 +268,7 @@ export const callCommand: CommandSpec = {
         );
       }
     }
-    const result: CallResult = await withClient(ctx, (client) =>
+    const result: CallResult = await withHubClient(ctx, (client) =>
       client.call(query ? { query } : { capability: capability as string }, input, {
         ...(options.timeout !== undefined
           ? { timeoutMs: durationMs(options.timeout, "--timeout") }

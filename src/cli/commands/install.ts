@@ -1,7 +1,7 @@
 import type { InstallOutcome } from "../../client/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
-import { collectAgent, installerFor } from "./shared.ts";
+import { collect, installerFor } from "./shared.ts";
 
 const AGENT_HELP =
   "--agent openclaw|claude|codex|cursor|agents (repeatable) installs the canonical copy into\n" +
@@ -9,7 +9,7 @@ const AGENT_HELP =
   "--global uses the user's directories (~/.claude/skills...) instead of the project's.";
 
 function withScope(cmd: import("commander").Command): void {
-  cmd.option("--agent <name>", "install for this agent (repeatable)", collectAgent, []);
+  cmd.option("--agent <name>", "install for this agent (repeatable)", collect, []);
   cmd.option("--global", "use the user-level skill directories");
   cmd.option("--copy", "copy into agent directories instead of symlinking");
 }

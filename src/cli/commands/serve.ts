@@ -1,11 +1,10 @@
-import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { createHub, type Hub } from "../../hub/index.ts";
 import { startRegistryServer } from "../../registry/index.ts";
 import { createLocalEmbedder } from "../../search/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { openControlPlane } from "./hub.ts";
-import { embedderOf, embedderOptions } from "./shared.ts";
+import { defaultDataDir, embedderOf, embedderOptions } from "./shared.ts";
 
 /**
  * `clawhub serve`: the self-hosted registry (ClawHub API v1) and, unless `--no-hub`, the hub
@@ -42,9 +41,7 @@ export const serveCommand: CommandSpec = {
   async run(_args, options, ctx) {
     const dataDir = resolve(
       ctx.cwd,
-      typeof options.data === "string"
-        ? options.data
-        : join(ctx.config.dataHome ?? join(homedir(), ".local/share"), "clawhub"),
+      typeof options.data === "string" ? options.data : defaultDataDir(ctx),
     );
     const port = Number(options.port);
     // One model instance serves both halves: registry search and capability search.

@@ -7,6 +7,7 @@ import {
   type RegistryClient,
 } from "../../client/index.ts";
 import { ClawHubError } from "../../errors/index.ts";
+import { createHubClient, type HubClient } from "../../sdk/index.ts";
 import { createHttpEmbedder, type Embedder } from "../../search/index.ts";
 import type { CommandContext } from "../command.ts";
 
@@ -24,9 +25,35 @@ export function clientFor(
   return createClient({ registry: ctx.config.registry, token });
 }
 
-/** Commander collector for repeatable `--agent`. */
-export function collectAgent(value: string, previous: string[] = []): string[] {
+/** Commander collector for repeatable options (`--agent`, `--label`, `--input`...). */
+export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** Adds `--hub` to a command that talks to a hub. */
+export function hubOption(cmd: import("commander").Command): void {
+  cmd.option(
+    "--hub <host:port>",
+    "the hub to talk to (default: $CLAWHUB_HUB, config, 127.0.0.1:7070)",
+  );
+}
+
+/** Runs `fn` with a client of the resolved hub, closed afterwards. */
+export async function withHubClient<T>(
+  ctx: CommandContext,
+  fn: (client: HubClient) => Promise<T>,
+): Promise<T> {
+  const client = createHubClient({ hub: ctx.config.hub });
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+/** `$XDG_DATA_HOME/clawhub[/sub...]` (else `~/.local/share/clawhub`): where servers keep data. */
+export function defaultDataDir(ctx: CommandContext, ...sub: string[]): string {
+  return join(ctx.config.dataHome ?? join(ctx.config.home, ".local/share"), "clawhub", ...sub);
 }
 
 /** Validates `--agent` values. */
