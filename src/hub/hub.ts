@@ -1255,7 +1255,6 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     if (!workflows) throw new ClawHubError("UNAVAILABLE", "workflows are turned off on this hub");
     return workflows;
   };
-  const inputSchemas = createSchemaCache();
   const workflowService = {
     ValidateFlow: unary<{ specJson: Uint8Array }, { json: Buffer }>(async (req) => {
       const spec = validateWorkflow(parseJson(req.specJson, "the workflow"), catalog());
@@ -1267,7 +1266,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
         const spec = validateWorkflow(parseJson(req.specJson, "the workflow"), catalog());
         const inputs = (parseJson(req.inputsJson, "the inputs") ?? {}) as Record<string, unknown>;
         if (spec.inputs) {
-          const problems = inputSchemas.compile(
+          const problems = schemas.compile(
             JSON.stringify(spec.inputs),
             `workflow "${spec.name}" inputs`,
           )(inputs);

@@ -137,7 +137,9 @@ export function createHubClient(options: HubClientOptions): HubClient {
     JSON.parse(Buffer.from(reply.json).toString("utf8")) as T;
   const bytes = (value: unknown) => Buffer.from(JSON.stringify(value ?? null));
 
+  /** One unary call on either service, cancellable through `signal`. */
   const unary = <Req, Res>(
+    client: grpc.Client,
     method: Unary<Req, Res>,
     request: Req,
     callOptions: grpc.CallOptions = {},
@@ -149,7 +151,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
         return;
       }
       const pending = method.call(
-        stub,
+        client,
         request,
         new grpc.Metadata(),
         callOptions,
@@ -158,13 +160,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
       signal?.addEventListener("abort", () => pending.cancel(), { once: true });
     });
   const wfCall = async <T, Req>(method: JsonUnary<Req>, request: Req): Promise<T> =>
-    parse<T>(
-      await new Promise<{ json: Uint8Array }>((resolve, reject) => {
-        method.call(wf, request, new grpc.Metadata(), {}, (error, response) =>
-          error ? reject(fromGrpcError(error, what)) : resolve(response),
-        );
-      }),
-    );
+    parse<T>(await unary(wf, method, request));
 
   return {
     async call<T>(
@@ -186,7 +182,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
       };
       const callOptions: grpc.CallOptions =
         opts.timeoutMs !== undefined ? { deadline: new Date(Date.now() + opts.timeoutMs) } : {};
-      const res = await unary(stub.Call, request, callOptions, opts.signal);
+      const res = await unary(stub, stub.Call, request, callOptions, opts.signal);
       return {
         output: decodePayload(res.output) as T,
         taskId: res.taskId,
@@ -197,11 +193,11 @@ export function createHubClient(options: HubClientOptions): HubClient {
       };
     },
     async discover(query, opts = {}) {
-      const res = await unary(stub.Discover, { query, limit: opts.limit ?? 10 });
+      const res = await unary(stub, stub.Discover, { query, limit: opts.limit ?? 10 });
       return res.matches;
     },
     async agents() {
-      const res = await unary(stub.ListAgents, {});
+      const res = await unary(stub, stub.ListAgents, {});
       return res.agents;
     },
     events(handler, opts = {}) {
