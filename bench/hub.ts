@@ -12,7 +12,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,6 +26,7 @@ import {
   type WireCallRequest,
   type WireCallResponse,
 } from "../src/wire/index.ts";
+import { freePort } from "./net.ts";
 
 const SELF = fileURLToPath(import.meta.url);
 const CLI = fileURLToPath(new URL("../bin/clawhub.js", import.meta.url));
@@ -92,14 +92,6 @@ async function worker([hub = "", nats = "", agentsArg = "1"]: string[]): Promise
 }
 
 // ---- caller ---------------------------------------------------------------------------------
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function start(cmd: string, argv: string[], ready: RegExp, stdin = false) {
   const child = spawn(cmd, argv, { stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"] });

@@ -13,7 +13,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FlowJob, FlowProducer, Queue, QueueEvents, Worker } from "bullmq";
@@ -21,6 +20,7 @@ import { createMemoryControlPlane } from "../src/control-plane/index.ts";
 import { createHub } from "../src/hub/index.ts";
 import { createAgent } from "../src/sdk/index.ts";
 import { initialState, type RunEvent, reduce, validateWorkflow } from "../src/workflow/index.ts";
+import { freePort } from "./net.ts";
 
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf("--runs") + 1] || 3);
@@ -45,14 +45,6 @@ function dag(shape: Shape) {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 // ---- the pure scheduler alone -----------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -6,36 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startProcess } from "./helpers/process.ts";
 import { OUR_BIN, type Run } from "./helpers/registry.ts";
 
 const RUNNER = fileURLToPath(new URL("../examples/agents/run.ts", import.meta.url));
 const FLOWS = fileURLToPath(new URL("../examples/flows", import.meta.url));
 const README = fileURLToPath(new URL("../README.md", import.meta.url));
-
-/** Starts a long-running child and resolves with it once a stdout line matches. */
-function startChild(
-  args: string[],
-  ready: RegExp,
-  env: Record<string, string> = {},
-): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
-  const child = spawn(process.execPath, args, {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1", ...env },
-  });
-  let out = "";
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const match = ready.exec(out);
-      if (match) resolve({ child, match });
-    });
-    child.once("exit", (code) =>
-      reject(new Error(`${args.join(" ")} exited with ${code}\n${out}${err}`)),
-    );
-  });
-}
 
 function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
@@ -97,7 +73,7 @@ describe("hub through the CLI, with the example agents", () => {
     const llmUrl = `http://127.0.0.1:${(llm.address() as AddressInfo).port}/v1`;
 
     dataDir = await mkdtemp(join(tmpdir(), "clawhub-hub-cli-"));
-    const started = await startChild(
+    const started = await startProcess(
       [OUR_BIN, "hub", "--port", "0", "--json", "--heartbeat", "200", "--data", dataDir],
       /"hub":"([^"]+)"/,
     );
@@ -107,7 +83,7 @@ describe("hub through the CLI, with the example agents", () => {
       ["text-stats", "summarizer"],
       ["chunker", "llm", "reporter"],
     ]) {
-      const a = await startChild([RUNNER, ...names, "--hub", hubAddress], /ready/, {
+      const a = await startProcess([RUNNER, ...names, "--hub", hubAddress], /ready/, {
         CLAWHUB_LLM_URL: llmUrl,
         CLAWHUB_LLM_MODEL: "fake-model",
       });
@@ -203,7 +179,7 @@ describe("hub through the CLI, with the example agents", () => {
   });
 
   it("drains an agent process on SIGTERM", async () => {
-    const extra = await startChild(
+    const extra = await startProcess(
       [RUNNER, "text-stats", "--hub", hubAddress, "--id-prefix", "extra"],
       /ready/,
     );

@@ -1,20 +1,11 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHub, type Hub, outputOf } from "../src/hub/index.ts";
 import { until } from "./helpers/hub.ts";
+import { startProcess } from "./helpers/process.ts";
 
 const AGENT = fileURLToPath(new URL("./helpers/slow-agent.ts", import.meta.url));
-
-function startAgent(hub: string, id: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [AGENT, hub, id], { stdio: ["ignore", "pipe", "inherit"] });
-  return new Promise((resolve, reject) => {
-    child.stdout?.on("data", (d: Buffer) => {
-      if (d.toString().includes("ready")) resolve(child);
-    });
-    child.once("exit", (code) => reject(new Error(`agent ${id} exited with ${code}`)));
-  });
-}
 
 describe("an agent killed mid-task", () => {
   let hub: Hub;
@@ -28,10 +19,9 @@ describe("an agent killed mid-task", () => {
   });
 
   it("loses its task to another agent, which completes it with the same idempotency key", async () => {
-    children.push(
-      await startAgent(hub.address, "agent-a"),
-      await startAgent(hub.address, "agent-b"),
-    );
+    const start = async (id: string) =>
+      (await startProcess([AGENT, hub.address, id], /ready/)).child;
+    children.push(await start("agent-a"), await start("agent-b"));
     await until(() => hub.agents().length === 2);
     const pending = hub.call({
       capability: "slow.echo",

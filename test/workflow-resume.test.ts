@@ -1,39 +1,15 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { createHubClient } from "../src/sdk/index.ts";
 import { until } from "./helpers/hub.ts";
+import { freePort, startProcess } from "./helpers/process.ts";
 import { OUR_BIN } from "./helpers/registry.ts";
 
 const AGENT = fileURLToPath(new URL("./helpers/counting-agent.ts", import.meta.url));
-
-function start(args: string[], ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      out += d.toString();
-      if (ready.test(out)) resolve(child);
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
-    child.once("exit", (code) =>
-      reject(new Error(`${args.join(" ")} exited with ${code}: ${out}`)),
-    );
-  });
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const { port } = srv.address() as { port: number };
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe("durable workflow runs", () => {
   const children: ChildProcess[] = [];
@@ -60,6 +36,7 @@ describe("durable workflow runs", () => {
       "200",
       "--json",
     ];
+    const start = async (args: string[], ready: RegExp) => (await startProcess(args, ready)).child;
     let hub = await start(hubArgs, /"hub":/);
     children.push(hub);
     children.push(await start([AGENT, `127.0.0.1:${port}`, log], /ready/));

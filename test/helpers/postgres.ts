@@ -1,9 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { freePort } from "./process.ts";
 
 /** A throwaway PostgreSQL server on loopback, or the one named by CLAWHUB_TEST_PG_URL. */
 export interface TestPostgres {
@@ -21,17 +21,6 @@ function findBin(name: string): string | undefined {
     if (existsSync(p)) return p;
   }
   return undefined;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
 }
 
 /** Whether a PostgreSQL server can be used (installed, or given by URL). */
