@@ -1,6 +1,8 @@
+import { wordsOf } from "../../src/workflow/index.ts";
+
 /**
  * Text helpers shared by the example agents: sentence and word splitting, stop words.
- * Deterministic and dependency-free.
+ * Deterministic; words are split as the workflow chunker counts them.
  */
 
 const STOP = new Set(
@@ -15,7 +17,7 @@ const STOP = new Set(
 
 /** Lower-case words of two or more letters (digits kept inside words). */
 export function words(text: string): string[] {
-  return text.toLowerCase().match(/[\p{L}\p{N}][\p{L}\p{N}'-]*[\p{L}\p{N}]|\p{L}/gu) ?? [];
+  return wordsOf(text.toLowerCase());
 }
 
 /** True for words that carry little meaning on their own. */

@@ -3,9 +3,14 @@
  * boundaries (then sentences, then words for paragraphs larger than the budget).
  */
 
+/** Words: runs of letters and digits (inner ' and - kept), or single letters. */
+export function wordsOf(text: string): string[] {
+  return text.match(/[\p{L}\p{N}][\p{L}\p{N}'-]*[\p{L}\p{N}]|\p{L}/gu) ?? [];
+}
+
 /** Rough token count as language models count them: ~4 characters or 0.75 words per token. */
 export function estimateTokens(text: string): number {
-  const words = text.match(/[\p{L}\p{N}][\p{L}\p{N}'-]*[\p{L}\p{N}]|\p{L}/gu)?.length ?? 0;
+  const words = wordsOf(text).length;
   return Math.ceil(Math.max(text.length / 4, words / 0.75));
 }
 
