@@ -60,13 +60,13 @@ for (const dir of dirs) {
   const tags = Array.isArray(m.metadata.tags) ? (m.metadata.tags as unknown[]).map(String) : [];
   docs.push({
     id,
-    slug: m.slug,
-    ownerHandle: id.split("/")[0] ?? "",
-    displayName: m.displayName,
+    name: m.slug,
+    owner: id.split("/")[0] ?? "",
+    title: m.displayName,
     summary: m.description,
     tags,
-    downloads: 0,
-    text: documentText({ displayName: m.displayName, slug: m.slug, summary: m.description, tags }),
+    popularity: 0,
+    text: documentText({ title: m.displayName, name: m.slug, summary: m.description, tags }),
   });
 }
 const known = new Set(docs.map((d) => d.id));

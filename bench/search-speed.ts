@@ -35,15 +35,15 @@ for (const dir of await findSkillDirs([skillsRoot])) {
   const id = relative(skillsRoot, dir);
   base.push({
     id,
-    slug: m.slug,
-    ownerHandle: id.split("/")[0] ?? "",
-    displayName: m.displayName,
+    name: m.slug,
+    owner: id.split("/")[0] ?? "",
+    title: m.displayName,
     summary: m.description,
     tags: [],
-    downloads: Math.floor(rand() * 1000),
+    popularity: Math.floor(rand() * 1000),
     text: documentText({
-      displayName: m.displayName,
-      slug: m.slug,
+      title: m.displayName,
+      name: m.slug,
       summary: m.description,
       tags: [],
     }),
@@ -85,9 +85,9 @@ function scaled(n: number): { docs: EngineDocument[]; vectors: Map<string, Float
     docs.push({
       ...a,
       id,
-      slug: `${a.slug}-${i}`,
+      name: `${a.name}-${i}`,
       summary,
-      downloads: Math.floor(rand() * 5000),
+      popularity: Math.floor(rand() * 5000),
       text: `${a.text} ${b.summary.slice(0, 80)}`,
     });
     const va = vectorsById.get(a.id);
@@ -102,7 +102,7 @@ const queries = base
     i % 3 === 0
       ? d.summary.split(" ").slice(0, 6).join(" ")
       : i % 3 === 1
-        ? d.slug.replace(/-/g, " ")
+        ? d.name.replace(/-/g, " ")
         : `how do I ${d.summary.split(" ").slice(1, 5).join(" ")}`,
   );
 const q = (arr: number[], p: number) =>

@@ -1,7 +1,13 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ClawHubError, isClawHubError } from "../src/errors/index.ts";
-import { type TaskContext, taskError, tensor, toFloat32 } from "../src/sdk/index.ts";
+import {
+  createHubClient,
+  type TaskContext,
+  taskError,
+  tensor,
+  toFloat32,
+} from "../src/sdk/index.ts";
 import { CHANNEL_OPTIONS, hubProtocol } from "../src/wire/index.ts";
 import { createHubSandbox, type HubSandbox, until } from "./helpers/hub.ts";
 
@@ -140,7 +146,7 @@ describe("hub and SDK", () => {
     await agent.start();
     const error = await rejection(sb.client.call("count", {}));
     expect(error.code).toBe("TASK_FAILED");
-    expect(error.details?.code).toBe("OUTPUT_INVALID");
+    expect(error.failure?.type).toBe("OUTPUT_INVALID");
   });
 
   it("cancels: the caller's abort reaches the handler's signal", async () => {
@@ -226,7 +232,14 @@ describe("hub and SDK", () => {
     expect(result.attempts).toBe(2);
     expect(seen).toHaveLength(2);
     expect(seen[0]?.agent).not.toBe(seen[1]?.agent);
-    expect(seen.map((s) => s.key)).toEqual(["order-42", "order-42"]);
+    // The same key on both attempts, scoped to this caller: another caller giving the same key
+    // gets another one, so it cannot pre-claim this call's side effect.
+    expect(seen[0]?.key).toBe(seen[1]?.key);
+    expect(seen[0]?.key).not.toBe("order-42");
+    const other = createHubClient({ hub: sb.hub.address });
+    await other.call("flaky", {}, { idempotencyKey: "order-42" });
+    other.close();
+    expect(seen[2]?.key).not.toBe(seen[0]?.key);
 
     // A non-retryable failure is final.
     const bad = sb.agent({ name: "bad" });
@@ -236,7 +249,7 @@ describe("hub and SDK", () => {
     await bad.start();
     const error = await rejection(sb.client.call("refuse", {}));
     expect(error.code).toBe("TASK_FAILED");
-    expect(error.details).toMatchObject({ code: "POLICY", retryable: false });
+    expect(error.failure).toMatchObject({ type: "POLICY", nonRetryable: true });
   });
 
   it("filters by labels", async () => {

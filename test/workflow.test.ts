@@ -207,7 +207,7 @@ nodes:
       good: "succeeded",
       "after-good": "succeeded",
     });
-    expect(final.nodes[1]?.error?.code).toBe("UPSTREAM_FAILED");
+    expect(final.nodes[1]?.error?.type).toBe("UPSTREAM_FAILED");
     expect(final.reason).toContain("it is broken");
   });
 
@@ -271,12 +271,14 @@ nodes:
     events.stop();
   });
 
-  it("stops a run that crosses its token budget, with a clear reason", async () => {
+  it("never starts a node whose cost would cross the token budget", async () => {
     sb = await createHubSandbox();
+    const told: Array<number | undefined> = [];
     const a = sb.agent({ name: "spender" });
     a.capability(
       { name: "spend", description: "uses tokens", maxConcurrency: 1 },
       (_input, ctx) => {
+        told.push(ctx.maxTokens);
         ctx.reportUsage({ tokens: 400 });
         return "ok";
       },
@@ -294,15 +296,37 @@ nodes:
     });
     const final = await sb.client.flows.watch(run.runId);
     expect(final.status).toBe("failed");
-    expect(final.reason).toBe("budget exceeded: 1200 tokens used, budget.max_tokens is 1000");
-    expect(final.tokens).toBe(1200);
-    expect(final.nodes.map((n) => n.status)).toEqual([
-      "succeeded",
-      "succeeded",
-      "succeeded",
-      "failed",
+    // "one" used 400: "two" (estimated 400 like it) still fits; "three" would cross 1000.
+    expect(final.reason).toBe(
+      "budget exceeded: node three may use 400 tokens, 800 of budget.max_tokens 1000 are used",
+    );
+    expect(final.tokens).toBe(800);
+    expect(final.nodes.map((n) => [n.status, n.attempts])).toEqual([
+      ["succeeded", 1],
+      ["succeeded", 1],
+      ["failed", 0],
+      ["failed", 0],
     ]);
-    expect(final.nodes[3]?.attempts).toBe(0);
+    // Each task is told what is left of the budget.
+    expect(told).toEqual([1000, 600]);
+
+    // A declared max_tokens is reserved before the first task of its kind has run.
+    const declared = await sb.client.flows.watch(
+      (
+        await sb.client.flows.start({
+          name: "declared",
+          budget: { max_tokens: 1000 },
+          nodes: [
+            { id: "small", capability: "spend", max_tokens: 400 },
+            { id: "big", capability: "spend", max_tokens: 700, needs: ["small"] },
+          ],
+        })
+      ).runId,
+    );
+    expect(declared.status).toBe("failed");
+    expect(declared.reason).toContain("node big may use 700 tokens");
+    expect(declared.nodes.map((n) => n.attempts)).toEqual([1, 0]);
+    expect(told.slice(2)).toEqual([400]);
   });
 
   it("stops a run that outlives budget.max_duration and cancels its tasks", async () => {

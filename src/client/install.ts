@@ -13,6 +13,7 @@ import {
 import { dirname, join, relative } from "node:path";
 import semver from "semver";
 import { ClawHubError, toClawHubError } from "../errors/index.ts";
+import { HANDLE, isName, SLUG } from "../schema/index.ts";
 import { extractZip, hashFolder, integrityOf } from "../skill/index.ts";
 import type { RegistryClient } from "./http.ts";
 
@@ -22,8 +23,6 @@ export interface SkillRef {
   slug: string;
   selector?: string;
 }
-
-const SLUGISH = /^[a-z0-9][a-z0-9._-]*$/i;
 
 /** Parses `@owner/slug@^1.2`, `owner/slug`, `slug@beta`... and refuses anything path-like. */
 export function parseSkillRef(spec: string): SkillRef {
@@ -41,12 +40,9 @@ export function parseSkillRef(spec: string): SkillRef {
     new ClawHubError("INVALID_ARGUMENT", `invalid skill reference "${spec}": ${why}`, {
       hint: "Use slug, @owner/slug, or add @1.2.3, @^1.2 or @tag.",
     });
-  if (!slug || !SLUGISH.test(slug) || slug.includes("..")) throw bad("bad slug");
-  if (
-    ownerHandle !== undefined &&
-    (!ownerHandle || !SLUGISH.test(ownerHandle) || ownerHandle.includes(".."))
-  )
-    throw bad("bad owner");
+  if (!isName(SLUG, slug)) throw bad(`bad slug: ${SLUG.rule}`);
+  if (ownerHandle !== undefined && !isName(HANDLE, ownerHandle))
+    throw bad(`bad owner: ${HANDLE.rule}`);
   if (selector !== undefined && selector === "") throw bad("empty version after @");
   return { ...(ownerHandle ? { ownerHandle } : {}), slug, ...(selector ? { selector } : {}) };
 }

@@ -1,16 +1,20 @@
 /**
  * The hub: agents connect over gRPC (proto/), register capabilities, and get tasks routed to
  * them by name or meaning and by load. State, locks and events live in the control plane.
+ *
+ * Rooms: `core.ts` wires `sessions.ts` (registration, heartbeats), `capabilities.ts` (index,
+ * discovery), `dispatcher.ts` (placement, retries) and `broker.ts` (locks, pub/sub) over an
+ * `AgentChannel`; `grpc/` puts them on the network; `hub.ts` composes it all.
  */
+export type { CapabilityMatch } from "./capabilities.ts";
 export {
-  type CallInput,
-  type CallOutcome,
-  type CapabilityMatch,
-  createHub,
-  type Hub,
-  type HubOptions,
-  outputOf,
-} from "./hub.ts";
+  type AgentEndpoint,
+  createHubCore,
+  type HubCore,
+  type HubCoreOptions,
+} from "./core.ts";
+export type { CallInput } from "./dispatcher.ts";
+export { createHub, type Hub, type HubOptions, outputOf } from "./hub.ts";
 export {
   DEFAULT_ROUTING_WEIGHTS,
   hasRoom,
@@ -24,4 +28,11 @@ export {
   type ScoredCandidate,
   scoreOf,
 } from "./routing.ts";
-export { createSchemaCache, type SchemaProblem } from "./schema.ts";
+export {
+  createSchemaCache,
+  MAX_SCHEMA_BYTES,
+  type SchemaCache,
+  type SchemaProblem,
+  type SchemaRef,
+} from "./schema.ts";
+export type { AgentChannel, CallOutcome } from "./types.ts";

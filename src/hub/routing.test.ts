@@ -15,8 +15,13 @@ const base = (agentId: string, over: Partial<RouteCandidate> = {}): RouteCandida
   kvCacheUtilization: 0,
   vramUsedBytes: 0,
   vramTotalBytes: 0,
+  tokensPerSecond: 0,
+  latencyMs: 0,
+  failureRate: 0,
   draining: false,
   circuitOpen: false,
+  fits: true,
+  roomForBytes: true,
   lastDispatchAt: 0,
   ...over,
 });

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import semver from "semver";
 import { ClawHubError } from "../errors/index.ts";
+import { checkName, HANDLE, SLUG, TAG } from "../schema/index.ts";
 import {
   createSearchEngine,
   documentText,
@@ -92,30 +93,31 @@ export const RESERVED_SLUGS = new Set([
   "well-known",
   "www",
 ]);
-const SLUG = /^[a-z0-9][a-z0-9-]{1,94}[a-z0-9]$/;
-const HANDLE = /^[a-z0-9][a-z0-9_-]{0,38}$/;
-const TAG = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
-
-/** Checks a registry slug: 3-96 characters of a-z, 0-9 and "-", not reserved. */
+/** Checks a registry slug (the shared rule in src/schema) and refuses reserved ones. */
 export function checkSlug(slug: string): void {
-  if (!SLUG.test(slug) || slug.includes("--")) {
-    throw new ClawHubError(
-      "INVALID_ARGUMENT",
-      `invalid slug "${slug.slice(0, 100)}": use 3-96 characters of a-z, 0-9 and single hyphens, starting and ending with a letter or digit`,
-    );
-  }
+  checkName(SLUG, slug);
   if (RESERVED_SLUGS.has(slug))
-    throw new ClawHubError("INVALID_ARGUMENT", `slug "${slug}" is reserved`);
+    throw new ClawHubError("INVALID_ARGUMENT", `slug "${slug}" is reserved`, {
+      hint: "Reserved slugs would shadow routes or impersonate the project; pick another.",
+    });
 }
 
-/** Checks a user handle: 1-39 characters of a-z, 0-9, "-" and "_". */
+/** Checks a user or organisation handle (the shared rule in src/schema). */
 export function checkHandle(handle: string): void {
-  if (!HANDLE.test(handle)) {
+  checkName(HANDLE, handle);
+}
+
+/** A dist-tag: the shared tag rule, and never a version number (it would shadow one). */
+function checkTag(tag: string): void {
+  checkName(TAG, tag);
+  if (semver.valid(tag))
     throw new ClawHubError(
       "INVALID_ARGUMENT",
-      `invalid handle "${handle.slice(0, 60)}": use 1-39 characters of a-z, 0-9, - and _`,
+      `invalid tag "${tag.slice(0, 60)}": it is a version number`,
+      {
+        hint: "Tags name versions (latest, beta); they cannot look like one.",
+      },
     );
-  }
 }
 
 const TEXT_TYPES: Record<string, string> = {
@@ -206,15 +208,15 @@ export function createRegistry(options: RegistryOptions) {
     const tagList = Array.isArray(tags) ? tags.map(String) : [];
     engine.upsert({
       id: skill.id,
-      slug: skill.slug,
-      ownerHandle: skill.ownerHandle,
-      displayName: skill.displayName,
+      name: skill.slug,
+      owner: skill.ownerHandle,
+      title: skill.displayName,
       summary: skill.summary ?? "",
       tags: tagList,
-      downloads: skill.downloads,
+      popularity: skill.downloads,
       text: documentText({
-        displayName: skill.displayName,
-        slug: skill.slug,
+        title: skill.displayName,
+        name: skill.slug,
         summary: skill.summary ?? "",
         tags: tagList,
       }),
@@ -441,10 +443,7 @@ export function createRegistry(options: RegistryOptions) {
             .filter(Boolean),
         ),
       ];
-      for (const tag of tags) {
-        if (!TAG.test(tag) || semver.valid(tag))
-          throw new ClawHubError("INVALID_ARGUMENT", `invalid tag "${tag.slice(0, 60)}"`);
-      }
+      for (const tag of tags) checkTag(tag);
 
       // Files: safe paths, limits, SKILL.md.
       if (input.files.length === 0) throw new ClawHubError("INVALID_ARGUMENT", "no files");
@@ -514,13 +513,8 @@ export function createRegistry(options: RegistryOptions) {
             : contentTypeOf(f.path),
       }));
       const fingerprint = fingerprintOf(hashed);
-      const zip = createZip(
-        hashed.map((f) => ({
-          path: f.path,
-          data: f.bytes,
-          mode: /\.(sh|bash|py|mjs)$/.test(f.path) || f.path.startsWith("scripts/") ? 0o755 : 0o644,
-        })),
-      );
+      // Modes come from the content (archiveFileMode), as when the CLI packs the same files.
+      const zip = createZip(hashed.map((f) => ({ path: f.path, data: f.bytes })));
       for (const f of hashed) await blobs.put(f.bytes);
       const zipSha256 = await blobs.put(zip);
 
@@ -629,7 +623,9 @@ export function createRegistry(options: RegistryOptions) {
         );
       await syncIndex();
       const hits = await engine.search(q, {
-        ...opts,
+        ...(opts.ownerHandle ? { owner: opts.ownerHandle } : {}),
+        ...(opts.mode ? { mode: opts.mode } : {}),
+        ...(opts.nonSuspiciousOnly ? { excludeFlagged: true } : {}),
         limit: Math.min(Math.max(opts.limit ?? 20, 1), 200),
       });
       const out = [];
@@ -727,8 +723,7 @@ export function createRegistry(options: RegistryOptions) {
           "FORBIDDEN",
           `Forbidden: @${skill.ownerHandle}/${skill.slug} is not yours`,
         );
-      if (!TAG.test(tag) || semver.valid(tag))
-        throw new ClawHubError("INVALID_ARGUMENT", `invalid tag "${tag.slice(0, 60)}"`);
+      checkTag(tag);
       const v = await pickVersion(skill, { version });
       await store.setTag(skill.id, tag, v.id, now());
       await indexSkill(skill);

@@ -1,16 +1,27 @@
 import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { subjectMatches } from "../control-plane/index.ts";
-import { ClawHubError, isClawHubError } from "../errors/index.ts";
+import {
+  ClawHubError,
+  failureOf,
+  isClawHubError,
+  type TaskFailure,
+  taskFailedError,
+  taskFailure,
+} from "../errors/index.ts";
+import { nextDelay, retryPolicy } from "../resilience/index.ts";
+import { subjectMatches } from "../schema/index.ts";
 import {
   type AgentMessage,
   CHANNEL_OPTIONS,
+  createBatcher,
   decodeJson,
   decodePayload,
   encodePayload,
+  failureFromWire,
+  failureToWire,
   fromGrpcError,
   type HubMessage,
-  hubAddress,
+  hubAddresses,
   hubProtocol,
   type WireTask,
   type WireTelemetry,
@@ -29,8 +40,13 @@ export interface CapabilitySpec {
   output?: JsonSchema;
   /** Tasks of this capability run at once on this agent (default 1). */
   maxConcurrency?: number;
-  /** Largest input it takes, in tokens (workflows split bigger inputs). */
+  /** Largest input it takes, in tokens (workflows split bigger inputs; the hub refuses bigger calls). */
   contextLimit?: number;
+  /**
+   * How long one task may go without finishing or reporting progress before the hub gives up on
+   * the attempt and retries it elsewhere (default: the hub's, 60 s).
+   */
+  timeoutMs?: number;
 }
 
 /** A held lock; `token` is a fencing token (larger for every later holder). */
@@ -46,8 +62,10 @@ export interface TaskContext {
   taskId: string;
   capability: string;
   agentId: string;
-  /** 1 on the first attempt; retries of the same call count up. */
+  /** 1 on the first attempt; retries of the same logical call count up (a workflow's too). */
   attempt: number;
+  /** Tokens the task may use (its share of a workflow's budget), or undefined when unlimited. */
+  maxTokens: number | undefined;
   /** The call's parameters (temperature, prompt suffix...). */
   params: Record<string, unknown>;
   /** The same on every attempt of one call: key side effects on it. */
@@ -71,19 +89,29 @@ export type Handler<I = unknown> = (input: I, ctx: TaskContext) => unknown;
 
 /** Options of {@link createAgent}. */
 export interface AgentOptions {
-  /** `host:port` of the hub. */
-  hub: string;
+  /**
+   * `host:port` of the hub, or several (`["h1:7070", "h2:7070"]` or `"h1:7070,h2:7070"`): the
+   * agent connects to one and moves to the next when it is unreachable.
+   */
+  hub: string | string[];
   name: string;
   /** Stable across restarts lets the hub see a reconnect as the same agent. Default: random. */
   id?: string;
   labels?: Record<string, string>;
   /** Tasks the hub may queue for this agent beyond those running (default: the hub's). */
   queueLimit?: number;
-  /** Extra telemetry sent with each heartbeat (KV-cache and VRAM use of a model server). */
+  /**
+   * Extra telemetry (KV-cache and VRAM use of a model server, tokens per second): read at
+   * registration, with each heartbeat, when tasks start and end, and every 250 ms; sent whenever
+   * it changes materially, so routing knows it from the first call.
+   */
   telemetry?: () => Partial<
-    Pick<WireTelemetry, "kvCacheUtilization" | "vramUsedBytes" | "vramTotalBytes" | "queueDepth">
+    Pick<
+      WireTelemetry,
+      "kvCacheUtilization" | "vramUsedBytes" | "vramTotalBytes" | "queueDepth" | "tokensPerSecond"
+    >
   >;
-  /** Reconnect backoff: first delay and cap, in ms (default 100 and 5000). */
+  /** Reconnect backoff: first delay and cap, in ms (default 100 and 5000), ±20% jitter. */
   reconnect?: { initialMs?: number; maxMs?: number };
   /** Drain and stop on SIGTERM and SIGINT (default true). */
   handleSignals?: boolean;
@@ -109,16 +137,50 @@ export interface Agent {
   readonly connected: boolean;
 }
 
-/** A task failure with a code and whether another attempt (on another agent) may succeed. */
+/**
+ * A task failure of a type the caller sees (`error.failure.type`), and whether another attempt
+ * (on another agent) may succeed: `retryable: true`, or `nonRetryable: false`. Default: not
+ * retryable (a declared failure is usually the answer). Thrown errors of any other kind are
+ * retried, except ClawHub usage and input errors.
+ */
 export function taskError(
-  code: string,
+  type: string,
   message: string,
-  options: { retryable?: boolean } = {},
-): Error & { code: string; retryable: boolean } {
-  return Object.assign(new Error(message), { code, retryable: options.retryable ?? false });
+  options: { retryable?: boolean; nonRetryable?: boolean; details?: Record<string, unknown> } = {},
+): ClawHubError {
+  const nonRetryable =
+    options.nonRetryable ?? (options.retryable === undefined ? true : !options.retryable);
+  return taskFailedError(taskFailure(type, message, { nonRetryable, details: options.details }));
+}
+
+/** The failure a handler's throw means (ClawHub usage and input errors are never retried). */
+function handlerFailure(thrown: unknown): TaskFailure {
+  const f = failureOf(thrown);
+  if (
+    isClawHubError(thrown) &&
+    !thrown.failure &&
+    (thrown.category === "usage" || thrown.category === "user")
+  )
+    return { ...f, nonRetryable: true };
+  return f;
+}
+
+/** Telemetry differs materially: a count changed, or a ratio moved by 5 points or more. */
+function materiallyDifferent(a: WireTelemetry, b: WireTelemetry): boolean {
+  const ratio = (used: number, total: number) => (total > 0 ? used / total : 0);
+  return (
+    a.inFlight !== b.inFlight ||
+    a.queueDepth !== b.queueDepth ||
+    Math.abs(a.kvCacheUtilization - b.kvCacheUtilization) >= 0.05 ||
+    Math.abs(ratio(a.vramUsedBytes, a.vramTotalBytes) - ratio(b.vramUsedBytes, b.vramTotalBytes)) >=
+      0.05 ||
+    Math.abs(a.tokensPerSecond - b.tokensPerSecond) >= Math.max(1, 0.1 * b.tokensPerSecond)
+  );
 }
 
 const SDK_VERSION = "0.1.0";
+/** How often the telemetry callback is read between heartbeats. */
+const TELEMETRY_POLL_MS = 250;
 
 interface Running {
   controller: AbortController;
@@ -128,8 +190,9 @@ interface Running {
 
 /**
  * Creates an agent: declare capabilities, then `start()`. Tasks arrive on one bidirectional
- * gRPC stream; the agent reconnects with exponential backoff (and re-registers, re-subscribes)
- * whenever the stream drops, and drains on SIGTERM.
+ * gRPC stream (frames batched per turn of the event loop); the agent reconnects with the shared
+ * retry policy (exponential backoff, jitter), moving through the hub addresses it was given, and
+ * re-registers and re-subscribes whenever the stream drops; it drains on SIGTERM.
  */
 export function createAgent(options: AgentOptions): Agent {
   const id = options.id ?? randomUUID();
@@ -141,9 +204,19 @@ export function createAgent(options: AgentOptions): Agent {
     string,
     { resolve(l: AgentLease): void; reject(e: Error): void; resource: string }
   >();
-  const initialMs = options.reconnect?.initialMs ?? 100;
-  const maxMs = options.reconnect?.maxMs ?? 5000;
-  const address = hubAddress(options.hub);
+  const reconnectPolicy = retryPolicy({
+    initialIntervalMs: options.reconnect?.initialMs ?? 100,
+    maximumIntervalMs: Math.max(
+      options.reconnect?.initialMs ?? 100,
+      options.reconnect?.maxMs ?? 5000,
+    ),
+    backoffCoefficient: 2,
+    maximumAttempts: 0,
+    jitter: 0.2,
+  });
+  const addresses = hubAddresses(options.hub);
+  if (addresses.length === 0) throw new ClawHubError("USAGE", "createAgent needs a hub address");
+  let addressIndex = 0;
   const { AgentService } = hubProtocol();
   let client: grpc.Client | undefined;
   let stream: grpc.ClientDuplexStream<AgentMessage, HubMessage> | undefined;
@@ -151,29 +224,47 @@ export function createAgent(options: AgentOptions): Agent {
   let stopping = false;
   let stopped = false;
   let heartbeat: NodeJS.Timeout | undefined;
+  let poll: NodeJS.Timeout | undefined;
   let reconnectTimer: NodeJS.Timeout | undefined;
-  let delay = initialMs;
+  let failures = 0;
   let tokens: Array<{ at: number; tokens: number }> = [];
+  let sentTelemetry: WireTelemetry | undefined;
   let firstRegistration: { resolve(): void; reject(e: Error): void } | undefined;
+  let batcher: ReturnType<typeof createBatcher<AgentMessage>> | undefined;
 
   const send = (message: AgentMessage) => {
-    if (!stream || !registered) return false;
-    stream.write(message);
+    if (!stream || !registered || !batcher) return false;
+    batcher.push(message);
     return true;
   };
 
   const telemetry = (): WireTelemetry => {
     const cutoff = Date.now() - 10_000;
-    tokens = tokens.filter((t) => t.at >= cutoff);
-    const extra = options.telemetry?.() ?? {};
+    if (tokens.length > 0 && (tokens[0] as { at: number }).at < cutoff)
+      tokens = tokens.filter((t) => t.at >= cutoff);
+    let extra: ReturnType<NonNullable<AgentOptions["telemetry"]>> = {};
+    try {
+      extra = options.telemetry?.() ?? {};
+    } catch (error) {
+      log(`agent ${options.name}: telemetry callback threw: ${(error as Error).message}`);
+    }
     return {
       inFlight: running.size,
       queueDepth: extra.queueDepth ?? 0,
       kvCacheUtilization: extra.kvCacheUtilization ?? 0,
       vramUsedBytes: extra.vramUsedBytes ?? 0,
       vramTotalBytes: extra.vramTotalBytes ?? 0,
-      tokensPerSecond: tokens.reduce((a, t) => a + t.tokens, 0) / 10,
+      tokensPerSecond: extra.tokensPerSecond ?? tokens.reduce((a, t) => a + t.tokens, 0) / 10,
     };
+  };
+
+  /** Sends telemetry now if it changed materially since it was last sent. */
+  const reportTelemetry = () => {
+    if (!registered) return;
+    const now = telemetry();
+    if (sentTelemetry && !materiallyDifferent(now, sentTelemetry)) return;
+    sentTelemetry = now;
+    send({ kind: "telemetry", telemetry: now });
   };
 
   const onSignal = () => {
@@ -183,12 +274,25 @@ export function createAgent(options: AgentOptions): Agent {
 
   function connect(): void {
     if (stopped) return;
+    const address = addresses[addressIndex % addresses.length] as string;
     client = new AgentService(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
     const s = (
       client as unknown as { Connect(): grpc.ClientDuplexStream<AgentMessage, HubMessage> }
     ).Connect();
     stream = s;
     registered = false;
+    batcher = createBatcher<AgentMessage>(
+      (message) => {
+        if (stream !== s) return;
+        try {
+          s.write(message);
+        } catch {
+          // The stream is going; its handlers reconnect.
+        }
+      },
+      (messages) => ({ kind: "batch", batch: { messages } }),
+    );
+    sentTelemetry = telemetry();
     s.write({
       kind: "register",
       register: {
@@ -202,17 +306,19 @@ export function createAgent(options: AgentOptions): Agent {
           outputSchema: spec.output === undefined ? "" : JSON.stringify(spec.output),
           maxConcurrency: spec.maxConcurrency ?? 1,
           contextLimit: spec.contextLimit ?? 0,
+          timeoutMs: spec.timeoutMs ?? 0,
         })),
         sdkVersion: SDK_VERSION,
         queueLimit: options.queueLimit ?? 0,
+        telemetry: sentTelemetry,
       },
-    } as AgentMessage);
-    s.on("data", (message: HubMessage) => onMessage(message));
+    });
+    s.on("data", (message: HubMessage) => onMessage(message, 0));
     let ended = false;
     const lost = (error?: unknown) => {
       if (ended || stream !== s) return;
       ended = true;
-      disconnected(error);
+      disconnected(address, error);
     };
     s.on("error", lost);
     s.on("end", () => lost());
@@ -222,12 +328,16 @@ export function createAgent(options: AgentOptions): Agent {
     });
   }
 
-  function disconnected(error?: unknown): void {
+  function disconnected(address: string, error?: unknown): void {
     const wasRegistered = registered;
     registered = false;
     stream = undefined;
+    batcher?.clear();
+    batcher = undefined;
     if (heartbeat) clearInterval(heartbeat);
+    if (poll) clearInterval(poll);
     heartbeat = undefined;
+    poll = undefined;
     client?.close();
     client = undefined;
     // Results of running tasks cannot reach the hub any more; it retries them elsewhere.
@@ -253,25 +363,38 @@ export function createAgent(options: AgentOptions): Agent {
       stopped = true;
       return;
     }
-    const wait = Math.round(delay * (0.8 + Math.random() * 0.4));
-    delay = Math.min(maxMs, delay * 2);
+    // The next hub of the list, if there are several: a lost node is replaced by another.
+    if (!wasRegistered || addresses.length > 1) addressIndex++;
+    failures = wasRegistered ? 1 : failures + 1;
+    const wait = nextDelay(reconnectPolicy, failures, `${id}/${Math.random()}`) ?? 0;
     log(
       `agent ${options.name}: hub ${address} unreachable${e ? ` (${e.message})` : ""}; retrying in ${wait} ms`,
     );
     reconnectTimer = setTimeout(connect, wait);
   }
 
-  function onMessage(message: HubMessage): void {
+  function onMessage(message: HubMessage, depth: number): void {
     switch (message.kind) {
+      case "batch":
+        if (depth === 0) for (const m of message.batch.messages) onMessage(m, 1);
+        return;
       case "registered": {
         registered = true;
-        delay = initialMs;
+        failures = 0;
         if (heartbeat) clearInterval(heartbeat);
         heartbeat = setInterval(
-          () => send({ kind: "heartbeat", heartbeat: { telemetry: telemetry() } }),
+          () => {
+            sentTelemetry = telemetry();
+            send({ kind: "heartbeat", heartbeat: { telemetry: sentTelemetry } });
+          },
           Math.max(50, message.registered.heartbeatIntervalMs || 2000),
         );
         heartbeat.unref();
+        if (poll) clearInterval(poll);
+        if (options.telemetry) {
+          poll = setInterval(reportTelemetry, TELEMETRY_POLL_MS);
+          poll.unref();
+        }
         for (const topic of subscriptions.keys())
           send({ kind: "subscribe", subscribe: { topic, unsubscribe: false } });
         if (stopping) send({ kind: "drain", drain: {} });
@@ -295,9 +418,16 @@ export function createAgent(options: AgentOptions): Agent {
         const pending = pendingLocks.get(requestId);
         if (!pending) return;
         pendingLocks.delete(requestId);
-        if (error) {
+        const failure = failureFromWire(error);
+        if (failure) {
           pending.reject(
-            new ClawHubError(error.code === "CONFLICT" ? "CONFLICT" : "INTERNAL", error.message),
+            new ClawHubError(
+              failure.type === "CONFLICT" ? "CONFLICT" : "INTERNAL",
+              failure.message,
+              {
+                ...(failure.details ? { details: failure.details } : {}),
+              },
+            ),
           );
           return;
         }
@@ -364,6 +494,7 @@ export function createAgent(options: AgentOptions): Agent {
     const controller = new AbortController();
     const state: Running = { controller, timer: undefined, leases: new Set() };
     running.set(task.taskId, state);
+    if (options.telemetry) reportTelemetry();
     if (task.deadlineUnixMs > 0) {
       state.timer = setTimeout(
         () => controller.abort(new ClawHubError("DEADLINE_EXCEEDED", "the task's deadline passed")),
@@ -371,11 +502,13 @@ export function createAgent(options: AgentOptions): Agent {
       );
       state.timer.unref();
     }
+    const pendingUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
     const ctx: TaskContext = {
       taskId: task.taskId,
       capability: task.capability,
       agentId: id,
       attempt: task.attempt,
+      maxTokens: task.maxTokens > 0 ? task.maxTokens : undefined,
       params: decodeJson<Record<string, unknown>>(task.paramsJson, {}),
       idempotencyKey: task.idempotencyKey,
       deadline: task.deadlineUnixMs > 0 ? task.deadlineUnixMs : undefined,
@@ -399,11 +532,7 @@ export function createAgent(options: AgentOptions): Agent {
       },
       publish: (topic, data) => agent.publish(topic, data),
     };
-    const pendingUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
-    const done = (result: {
-      output?: unknown;
-      error?: { code: string; message: string; retryable: boolean };
-    }) => {
+    const done = (result: { output?: unknown; failure?: TaskFailure }) => {
       if (state.timer) clearTimeout(state.timer);
       running.delete(task.taskId);
       for (const lease of state.leases) lease.release().catch(() => {});
@@ -414,28 +543,33 @@ export function createAgent(options: AgentOptions): Agent {
       )
         return;
       let output: ReturnType<typeof encodePayload> | null = null;
-      let error = result.error ?? null;
-      if (!error) {
+      let failure = result.failure;
+      if (!failure) {
         try {
           output = encodePayload(result.output);
         } catch (e) {
-          error = {
-            code: "OUTPUT_INVALID",
-            message: `output is not JSON-serialisable: ${(e as Error).message}`,
-            retryable: false,
-          };
+          failure = taskFailure(
+            "OUTPUT_INVALID",
+            `output is not JSON-serialisable: ${(e as Error).message}`,
+            { nonRetryable: true },
+          );
         }
       }
-      send({ kind: "result", result: { taskId: task.taskId, output, error, usage: pendingUsage } });
+      send({
+        kind: "result",
+        result: {
+          taskId: task.taskId,
+          output,
+          failure: failure ? failureToWire(failure) : null,
+          usage: pendingUsage,
+        },
+      });
+      if (options.telemetry) reportTelemetry();
       if (stopping && running.size === 0) drained?.();
     };
     if (!entry) {
       done({
-        error: {
-          code: "UNKNOWN_CAPABILITY",
-          message: `agent does not serve ${task.capability}`,
-          retryable: true,
-        },
+        failure: taskFailure("UNKNOWN_CAPABILITY", `agent does not serve ${task.capability}`),
       });
       return;
     }
@@ -443,7 +577,9 @@ export function createAgent(options: AgentOptions): Agent {
     try {
       input = decodePayload(task.input);
     } catch (e) {
-      done({ error: { code: "INPUT_INVALID", message: (e as Error).message, retryable: false } });
+      done({
+        failure: taskFailure("INPUT_INVALID", (e as Error).message, { nonRetryable: true }),
+      });
       return;
     }
     Promise.resolve()
@@ -452,19 +588,7 @@ export function createAgent(options: AgentOptions): Agent {
         (output) => done({ output }),
         (thrown: unknown) => {
           const reason = controller.signal.aborted ? controller.signal.reason : undefined;
-          const e = (reason ?? thrown) as {
-            code?: unknown;
-            message?: unknown;
-            retryable?: unknown;
-          };
-          const code = typeof e?.code === "string" ? e.code : "HANDLER_ERROR";
-          // Unknown failures are worth another attempt elsewhere; declared ones say so themselves,
-          // and input errors never are.
-          const retryable =
-            typeof e?.retryable === "boolean"
-              ? e.retryable
-              : !(isClawHubError(e) && (e.category === "usage" || e.category === "user"));
-          done({ error: { code, message: String(e?.message ?? thrown), retryable } });
+          done({ failure: handlerFailure(reason ?? thrown) });
         },
       );
   }
@@ -544,8 +668,10 @@ export function createAgent(options: AgentOptions): Agent {
       firstRegistration = undefined;
       const s = stream;
       if (heartbeat) clearInterval(heartbeat);
+      if (poll) clearInterval(poll);
       if (s) {
         // Let the last results flush before closing.
+        batcher?.flush();
         await new Promise<void>((resolve) => {
           s.end();
           s.on("status", () => resolve());

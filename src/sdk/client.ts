@@ -1,26 +1,41 @@
 import * as grpc from "@grpc/grpc-js";
 import { ClawHubError } from "../errors/index.ts";
 import {
+  type CallerFrame,
+  type CallerReply,
   CHANNEL_OPTIONS,
+  createBatcher,
   decodePayload,
   encodeJson,
   encodePayload,
+  errorFromWire,
+  failureFromWire,
   fromGrpcError,
-  hubAddress,
+  hubAddresses,
   hubProtocol,
   type WireAgentInfo,
   type WireCallRequest,
   type WireCallResponse,
   type WireCapabilityMatch,
+  type WireFlowRequest,
   type WireHubEvent,
+  type WireListRunsRequest,
+  type WireListRunsResponse,
+  type WireRunRequest,
+  type WireRunView,
   type WireUsage,
+  type WireValidateFlowResponse,
 } from "../wire/index.ts";
 import type { RunView } from "../workflow/index.ts";
 
 /** Options of {@link createHubClient}. */
 export interface HubClientOptions {
-  /** `host:port` of the hub (the CLI resolves `--hub` > `CLAWHUB_HUB` > config > 127.0.0.1:7070). */
-  hub: string;
+  /**
+   * `host:port` of the hub, or several (a list or `"h1:7070,h2:7070"`): calls go to one and move
+   * to the next when it is unreachable. The CLI resolves `--hub` > `CLAWHUB_HUB` > config >
+   * 127.0.0.1:7070.
+   */
+  hub: string | string[];
 }
 
 /** Options of one call. */
@@ -29,12 +44,17 @@ export interface CallOptions {
   timeoutMs?: number;
   labels?: Record<string, string>;
   params?: Record<string, unknown>;
+  /** The same on every attempt; scoped to this client's connection by the hub. */
   idempotencyKey?: string;
   /** Attempts in all, counting the first (default: the hub's, 3). */
   maxAttempts?: number;
+  /** How long one attempt may go without a result or progress (default: the capability's or hub's). */
+  attemptTimeoutMs?: number;
   session?: string;
   minSimilarity?: number;
   signal?: AbortSignal;
+  /** The agent's progress reports (fraction 0..1, or negative when unknown). */
+  onProgress?: (progress: { fraction: number; message: string; agentId: string }) => void;
 }
 
 /** The result of a call. */
@@ -58,6 +78,15 @@ export interface HubEvent {
   data: Record<string, unknown>;
 }
 
+/** A run in `flows.list()`. */
+export interface RunSummary {
+  runId: string;
+  name: string;
+  status: string;
+  createdAt: number;
+  endedAt: number | null;
+}
+
 /** A caller's connection to a hub: call capabilities, discover them, list agents, watch events. */
 export interface HubClient {
   /** Calls a capability by name, or by meaning with `{ query }`. */
@@ -74,23 +103,16 @@ export interface HubClient {
   flows: {
     validate(spec: unknown): Promise<{ valid: true; name: string; nodes: number }>;
     start(spec: unknown, inputs?: Record<string, unknown>): Promise<RunView>;
+    /** A run by id or unique id prefix. */
     get(runId: string): Promise<RunView>;
-    list(): Promise<RunSummary[]>;
+    /** Newest first; `all` pages through every run. */
+    list(options?: { limit?: number; pageToken?: string; all?: boolean }): Promise<RunSummary[]>;
     cancel(runId: string): Promise<RunView>;
     resume(runId: string): Promise<RunView>;
     /** Calls `onUpdate` on every change and resolves with the final view. */
     watch(runId: string, onUpdate?: (view: RunView) => void): Promise<RunView>;
   };
   close(): void;
-}
-
-/** A run in `flows.list()`. */
-export interface RunSummary {
-  runId: string;
-  name: string;
-  status: string;
-  createdAt: number;
-  endedAt: number | null;
 }
 
 type Unary<Req, Res> = (
@@ -100,47 +122,103 @@ type Unary<Req, Res> = (
   callback: (error: grpc.ServiceError | null, response: Res) => void,
 ) => grpc.ClientUnaryCall;
 
-type JsonUnary<Req> = Unary<Req, { json: Uint8Array }>;
 interface WorkflowStub extends grpc.Client {
-  ValidateFlow: JsonUnary<{ specJson: Uint8Array }>;
-  StartRun: JsonUnary<{ specJson: Uint8Array; inputsJson: Uint8Array }>;
-  GetRun: JsonUnary<{ runId: string }>;
-  ListRuns: JsonUnary<{ runId: string }>;
-  CancelRun: JsonUnary<{ runId: string }>;
-  ResumeRun: JsonUnary<{ runId: string }>;
-  WatchRun(request: { runId: string }): grpc.ClientReadableStream<{ json: Uint8Array }>;
+  ValidateFlow: Unary<Partial<WireFlowRequest>, WireValidateFlowResponse>;
+  StartRun: Unary<WireFlowRequest, WireRunView>;
+  GetRun: Unary<WireRunRequest, WireRunView>;
+  ListRuns: Unary<WireListRunsRequest, WireListRunsResponse>;
+  CancelRun: Unary<WireRunRequest, WireRunView>;
+  ResumeRun: Unary<WireRunRequest, WireRunView>;
+  WatchRun(request: WireRunRequest): grpc.ClientReadableStream<WireRunView>;
 }
 
 interface CallerStub extends grpc.Client {
   Call: Unary<Partial<WireCallRequest>, WireCallResponse>;
+  Calls(): grpc.ClientDuplexStream<CallerFrame, CallerReply>;
   Discover: Unary<{ query: string; limit: number }, { matches: WireCapabilityMatch[] }>;
   ListAgents: Unary<Record<string, never>, { agents: WireAgentInfo[] }>;
   Events(request: { filter: string }): grpc.ClientReadableStream<WireHubEvent>;
 }
 
-/** Connects to a hub as a caller (no agent registration). */
+const decoder = new TextDecoder();
+const jsonOf = (bytes: Uint8Array): unknown =>
+  bytes && bytes.byteLength > 0 ? JSON.parse(decoder.decode(bytes)) : undefined;
+
+/** A run view from its proto message. */
+function runViewFromWire(w: WireRunView): RunView {
+  return {
+    runId: w.runId,
+    name: w.name,
+    status: w.status as RunView["status"],
+    inputs: (jsonOf(w.inputsJson) ?? {}) as Record<string, unknown>,
+    startedAt: w.startedAtUnixMs,
+    endedAt: w.endedAtUnixMs || undefined,
+    tokens: w.tokens,
+    reason: w.reason || undefined,
+    outputs: jsonOf(w.outputsJson),
+    nodes: w.nodes.map((n) => ({
+      id: n.id,
+      status: n.status as RunView["nodes"][number]["status"],
+      attempts: n.attempts,
+      items: n.items >= 0 ? n.items : undefined,
+      usedFallback: n.usedFallback,
+      output: jsonOf(n.outputJson),
+      error: failureFromWire(n.error),
+      agents: n.agents,
+      startedAt: n.startedAtUnixMs || undefined,
+      endedAt: n.endedAtUnixMs || undefined,
+    })),
+  };
+}
+
+interface Pending {
+  resolve(response: WireCallResponse): void;
+  reject(error: ClawHubError): void;
+  onProgress: CallOptions["onProgress"];
+}
+
+/**
+ * Connects to a hub as a caller. Calls are multiplexed over one long-lived `Calls` stream (frames
+ * batched per turn of the event loop), opened on first use and again after it breaks.
+ */
 export function createHubClient(options: HubClientOptions): HubClient {
-  const address = hubAddress(options.hub);
-  const { CallerService } = hubProtocol();
-  const stub = new CallerService(
-    address,
-    grpc.credentials.createInsecure(),
-    CHANNEL_OPTIONS,
-  ) as unknown as CallerStub;
-  const what = `a hub at ${address}`;
-  const wf = new (hubProtocol().WorkflowService)(
-    address,
-    grpc.credentials.createInsecure(),
-    CHANNEL_OPTIONS,
-  ) as unknown as WorkflowStub;
-  const parse = <T>(reply: { json: Uint8Array }) =>
-    JSON.parse(Buffer.from(reply.json).toString("utf8")) as T;
-  const bytes = (value: unknown) => Buffer.from(JSON.stringify(value ?? null));
+  const addresses = hubAddresses(options.hub);
+  if (addresses.length === 0)
+    throw new ClawHubError("USAGE", "createHubClient needs a hub address");
+  let current = 0;
+  const { CallerService, WorkflowService } = hubProtocol();
+  let stub: CallerStub;
+  let wf: WorkflowStub;
+  let what: string;
+  const open = () => {
+    const address = addresses[current % addresses.length] as string;
+    stub = new CallerService(
+      address,
+      grpc.credentials.createInsecure(),
+      CHANNEL_OPTIONS,
+    ) as unknown as CallerStub;
+    wf = new WorkflowService(
+      address,
+      grpc.credentials.createInsecure(),
+      CHANNEL_OPTIONS,
+    ) as unknown as WorkflowStub;
+    what = `a hub at ${address}`;
+  };
+  open();
+  /** Moves to the next hub of the list after a failure to reach this one. */
+  const failover = (error: ClawHubError) => {
+    if (addresses.length < 2 || error.code !== "NETWORK_ERROR") return;
+    closeStream(error);
+    stub.close();
+    wf.close();
+    current++;
+    open();
+  };
 
   /** One unary call on either service, cancellable through `signal`. */
   const unary = <Req, Res>(
-    client: grpc.Client,
-    method: Unary<Req, Res>,
+    client: () => grpc.Client,
+    method: () => Unary<Req, Res>,
     request: Req,
     callOptions: grpc.CallOptions = {},
     signal?: AbortSignal,
@@ -150,17 +228,143 @@ export function createHubClient(options: HubClientOptions): HubClient {
         reject(new ClawHubError("CANCELLED", "the call was cancelled"));
         return;
       }
-      const pending = method.call(
-        client,
+      const pending = method().call(
+        client(),
         request,
         new grpc.Metadata(),
         callOptions,
-        (error, response) => (error ? reject(fromGrpcError(error, what)) : resolve(response)),
+        (error, response) => {
+          if (!error) return resolve(response);
+          const e = fromGrpcError(error, what);
+          failover(e);
+          reject(e);
+        },
       );
       signal?.addEventListener("abort", () => pending.cancel(), { once: true });
     });
-  const wfCall = async <T, Req>(method: JsonUnary<Req>, request: Req): Promise<T> =>
-    parse<T>(await unary(wf, method, request));
+  const onCaller = () => stub;
+  const onWorkflows = () => wf;
+
+  // ---- the multiplexed call stream --------------------------------------------------------
+
+  let stream: grpc.ClientDuplexStream<CallerFrame, CallerReply> | undefined;
+  let frames: ReturnType<typeof createBatcher<CallerFrame>> | undefined;
+  const pending = new Map<number, Pending>();
+  let nextId = 1;
+
+  function closeStream(error: ClawHubError): void {
+    const s = stream;
+    stream = undefined;
+    frames?.clear();
+    frames = undefined;
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+    if (s) {
+      try {
+        s.cancel();
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  function onReply(reply: CallerReply, depth: number): void {
+    switch (reply.kind) {
+      case "batch":
+        if (depth === 0) for (const r of reply.batch.replies) onReply(r, 1);
+        return;
+      case "progress": {
+        const p = pending.get(reply.progress.id);
+        p?.onProgress?.({
+          fraction: reply.progress.fraction,
+          message: reply.progress.message,
+          agentId: reply.progress.agentId,
+        });
+        return;
+      }
+      case "result": {
+        const { id, response, error } = reply.result;
+        const p = pending.get(id);
+        if (!p) return;
+        pending.delete(id);
+        if (error) p.reject(errorFromWire(error));
+        else if (response) p.resolve(response);
+        else p.reject(new ClawHubError("SERVER_ERROR", "the hub sent an empty result"));
+        return;
+      }
+    }
+  }
+
+  function ensureStream(): ReturnType<typeof createBatcher<CallerFrame>> {
+    if (stream && frames) return frames;
+    const s = stub.Calls();
+    stream = s;
+    const batch = createBatcher<CallerFrame>(
+      (frame) => {
+        if (stream !== s) return;
+        try {
+          s.write(frame);
+        } catch {
+          // The stream is breaking; its handlers fail the pending calls.
+        }
+      },
+      (list) => ({ kind: "batch", batch: { frames: list } }),
+    );
+    frames = batch;
+    s.on("data", (reply: CallerReply) => onReply(reply, 0));
+    const broken = (error?: unknown) => {
+      if (stream !== s) return;
+      const e = error
+        ? fromGrpcError(error, what)
+        : new ClawHubError("NETWORK_ERROR", `${what} closed the call stream`);
+      stream = undefined;
+      frames = undefined;
+      for (const p of pending.values()) p.reject(e);
+      pending.clear();
+      failover(e);
+    };
+    s.on("error", broken);
+    s.on("end", () => broken());
+    return batch;
+  }
+
+  function streamCall(request: WireCallRequest, opts: CallOptions): Promise<WireCallResponse> {
+    return new Promise<WireCallResponse>((resolve, reject) => {
+      if (opts.signal?.aborted) {
+        reject(new ClawHubError("CANCELLED", "the call was cancelled"));
+        return;
+      }
+      const id = nextId++;
+      const out = ensureStream();
+      const onAbort = () => {
+        if (!pending.has(id)) return;
+        frames?.push({ kind: "cancel", cancel: { id } });
+      };
+      pending.set(id, {
+        resolve(r) {
+          opts.signal?.removeEventListener("abort", onAbort);
+          resolve(r);
+        },
+        reject(e) {
+          opts.signal?.removeEventListener("abort", onAbort);
+          reject(e);
+        },
+        onProgress: opts.onProgress,
+      });
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      out.push({
+        kind: "call",
+        call: {
+          id,
+          request,
+          timeoutMs: opts.timeoutMs !== undefined ? Math.max(1, Math.round(opts.timeoutMs)) : 0,
+          progress: Boolean(opts.onProgress),
+        },
+      });
+    });
+  }
+
+  // ---- the client -------------------------------------------------------------------------
 
   return {
     async call<T>(
@@ -169,7 +373,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
       opts: CallOptions = {},
     ) {
       const t = typeof target === "string" ? { capability: target } : target;
-      const request: Partial<WireCallRequest> = {
+      const request: WireCallRequest = {
         capability: "capability" in t ? t.capability : "",
         query: "query" in t ? t.query : "",
         input: encodePayload(input),
@@ -179,10 +383,9 @@ export function createHubClient(options: HubClientOptions): HubClient {
         maxAttempts: opts.maxAttempts ?? 0,
         session: opts.session ?? "",
         minSimilarity: opts.minSimilarity ?? 0,
+        attemptTimeoutMs: opts.attemptTimeoutMs ?? 0,
       };
-      const callOptions: grpc.CallOptions =
-        opts.timeoutMs !== undefined ? { deadline: new Date(Date.now() + opts.timeoutMs) } : {};
-      const res = await unary(stub, stub.Call, request, callOptions, opts.signal);
+      const res = await streamCall(request, opts);
       return {
         output: decodePayload(res.output) as T,
         taskId: res.taskId,
@@ -193,16 +396,16 @@ export function createHubClient(options: HubClientOptions): HubClient {
       };
     },
     async discover(query, opts = {}) {
-      const res = await unary(stub, stub.Discover, { query, limit: opts.limit ?? 10 });
+      const res = await unary(onCaller, () => stub.Discover, { query, limit: opts.limit ?? 10 });
       return res.matches;
     },
     async agents() {
-      const res = await unary(stub, stub.ListAgents, {});
+      const res = await unary(onCaller, () => stub.ListAgents, {});
       return res.agents;
     },
     events(handler, opts = {}) {
-      const stream = stub.Events({ filter: opts.filter ?? "" });
-      stream.on("data", (e: WireHubEvent) => {
+      const s = stub.Events({ filter: opts.filter ?? "" });
+      s.on("data", (e: WireHubEvent) => {
         handler({
           kind: e.kind,
           at: e.atUnixMs,
@@ -210,27 +413,58 @@ export function createHubClient(options: HubClientOptions): HubClient {
         });
       });
       // Ending the stream (cancel, hub gone) is the end of the events; nothing to report.
-      stream.on("error", () => {});
-      return { stop: () => stream.cancel() };
+      s.on("error", () => {});
+      return { stop: () => s.cancel() };
     },
     flows: {
-      validate: (spec) => wfCall(wf.ValidateFlow, { specJson: bytes(spec) }),
-      start: (spec, inputs = {}) =>
-        wfCall(wf.StartRun, { specJson: bytes(spec), inputsJson: bytes(inputs) }),
-      get: (runId) => wfCall(wf.GetRun, { runId }),
-      list: () => wfCall(wf.ListRuns, { runId: "" }),
-      cancel: (runId) => wfCall(wf.CancelRun, { runId }),
-      resume: (runId) => wfCall(wf.ResumeRun, { runId }),
+      async validate(spec) {
+        const r = await unary(onWorkflows, () => wf.ValidateFlow, {
+          specJson: Buffer.from(JSON.stringify(spec ?? null)),
+        });
+        return { valid: true as const, name: r.name, nodes: r.nodes };
+      },
+      start: async (spec, inputs = {}) =>
+        runViewFromWire(
+          await unary(onWorkflows, () => wf.StartRun, {
+            specJson: Buffer.from(JSON.stringify(spec ?? null)),
+            inputsJson: Buffer.from(JSON.stringify(inputs)),
+          }),
+        ),
+      get: async (runId) => runViewFromWire(await unary(onWorkflows, () => wf.GetRun, { runId })),
+      async list(opts = {}) {
+        const out: RunSummary[] = [];
+        let pageToken = opts.pageToken ?? "";
+        do {
+          const page = await unary(onWorkflows, () => wf.ListRuns, {
+            limit: opts.limit ?? 100,
+            pageToken,
+          });
+          for (const r of page.runs)
+            out.push({
+              runId: r.runId,
+              name: r.name,
+              status: r.status,
+              createdAt: r.createdAtUnixMs,
+              endedAt: r.endedAtUnixMs || null,
+            });
+          pageToken = page.nextPageToken;
+        } while (opts.all && pageToken);
+        return out;
+      },
+      cancel: async (runId) =>
+        runViewFromWire(await unary(onWorkflows, () => wf.CancelRun, { runId })),
+      resume: async (runId) =>
+        runViewFromWire(await unary(onWorkflows, () => wf.ResumeRun, { runId })),
       watch(runId, onUpdate) {
         return new Promise<RunView>((resolve, reject) => {
-          const stream = wf.WatchRun({ runId });
+          const s = wf.WatchRun({ runId });
           let last: RunView | undefined;
-          stream.on("data", (reply: { json: Uint8Array }) => {
-            last = parse<RunView>(reply);
+          s.on("data", (reply: WireRunView) => {
+            last = runViewFromWire(reply);
             onUpdate?.(last);
           });
-          stream.on("error", (error) => reject(fromGrpcError(error, what)));
-          stream.on("end", () =>
+          s.on("error", (error) => reject(fromGrpcError(error, what)));
+          s.on("end", () =>
             last
               ? resolve(last)
               : reject(new ClawHubError("SERVER_ERROR", "the run's watch ended without a view")),
@@ -239,6 +473,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
       },
     },
     close() {
+      closeStream(new ClawHubError("CANCELLED", "the client was closed"));
       stub.close();
       wf.close();
     },

@@ -36,18 +36,18 @@ function testEmbedder(calls: string[][] = []): Embedder {
 
 const doc = (
   id: string,
-  slug: string,
+  name: string,
   summary: string,
   extra: Partial<EngineDocument> = {},
 ): EngineDocument => ({
   id,
-  slug,
-  ownerHandle: extra.ownerHandle ?? "acme",
-  displayName: slug,
+  name,
+  owner: extra.owner ?? "acme",
+  title: name,
   summary,
   tags: [],
-  downloads: extra.downloads ?? 0,
-  text: documentText({ displayName: slug, slug, summary, tags: [] }),
+  popularity: extra.popularity ?? 0,
+  text: documentText({ title: name, name, summary, tags: [] }),
   ...extra,
 });
 
@@ -61,10 +61,10 @@ async function engineWith(docs: EngineDocument[]) {
 const corpus = [
   doc("1", "email-sender", "Send email through SMTP with attachments."),
   doc("2", "weather", "Current conditions and weekly outlook for a city."),
-  doc("3", "weather-alerts", "Push severe weather alerts to your phone.", { downloads: 5000 }),
+  doc("3", "weather-alerts", "Push severe weather alerts to your phone.", { popularity: 5000 }),
   doc("4", "pdf-tools", "Extract text and tables from PDF files."),
-  doc("5", "calendar", "Create and move calendar events.", { ownerHandle: "other" }),
-  doc("6", "sheet-reader", "Read spreadsheets and CSV tables.", { suspicious: true }),
+  doc("5", "calendar", "Create and move calendar events.", { owner: "other" }),
+  doc("6", "sheet-reader", "Read spreadsheets and CSV tables.", { flagged: true }),
 ];
 
 describe("search engine ranking", () => {
@@ -89,10 +89,10 @@ describe("search engine ranking", () => {
   it("applies owner and suspicious filters, and exact mode", async () => {
     const engine = await engineWith(corpus);
     expect(
-      (await engine.search("calendar events", { ownerHandle: "acme" })).map((h) => h.id),
+      (await engine.search("calendar events", { owner: "acme" })).map((h) => h.id),
     ).not.toContain("5");
     expect(
-      (await engine.search("tables", { nonSuspiciousOnly: true })).map((h) => h.id),
+      (await engine.search("tables", { excludeFlagged: true })).map((h) => h.id),
     ).not.toContain("6");
     expect((await engine.search("tables")).map((h) => h.id)).toContain("6");
     expect((await engine.search("pdf-tools", { mode: "exact" })).map((h) => h.id)).toEqual(["4"]);
@@ -101,7 +101,9 @@ describe("search engine ranking", () => {
 
   it("pages stably: pages concatenate to the full ranking without repeats", async () => {
     const many = Array.from({ length: 40 }, (_, i) =>
-      doc(`m${i}`, `tool-${i}`, `A tool for tables and reports number ${i}.`, { downloads: i % 7 }),
+      doc(`m${i}`, `tool-${i}`, `A tool for tables and reports number ${i}.`, {
+        popularity: i % 7,
+      }),
     );
     const engine = await engineWith(many);
     const all = await engine.search("tables reports", { limit: 100 });
@@ -130,7 +132,7 @@ describe("search engine ranking", () => {
   it("keeps the popularity prior small and capped", async () => {
     const engine = await engineWith([
       doc("a", "alpha-notes", "Notes about weather."),
-      doc("b", "beta-notes", "Notes about weather.", { downloads: 10_000_000 }),
+      doc("b", "beta-notes", "Notes about weather.", { popularity: 10_000_000 }),
     ]);
     const [first, second] = await engine.search("notes weather");
     expect(first?.id).toBe("b");

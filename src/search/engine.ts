@@ -85,6 +85,12 @@ export const DEFAULT_WEIGHTS: RankingWeights = {
 export interface EngineHit {
   id: string;
   score: number;
+  /**
+   * How well the document matches the query in absolute terms, 0..1, comparable across queries
+   * (the hub routes on it): 1 when its name matches exactly or holds every query word, else the
+   * cosine of the query and document vectors, else (no vectors) BM25 saturated to bm25/(bm25+4).
+   */
+  similarity: number;
   /** `feedback`: BM25 of the document against the nearest skills' names (semantic feedback). */
   parts: {
     tier: number;
@@ -273,6 +279,7 @@ export function createSearchEngine(options: EngineOptions = {}) {
           .map((h) => ({
             id: h.id,
             score: 3,
+            similarity: 1,
             parts: {
               tier: 3,
               bm25: h.parts.bm25,
@@ -288,12 +295,12 @@ export function createSearchEngine(options: EngineOptions = {}) {
       const accept = (id: string) => {
         const d = docs.get(id);
         if (!d) return false;
-        if (opts.ownerHandle && d.ownerHandle !== opts.ownerHandle) return false;
-        if (opts.nonSuspiciousOnly && d.suspicious) return false;
+        if (opts.owner && d.owner !== opts.owner) return false;
+        if (opts.excludeFlagged && d.flagged) return false;
         return true;
       };
       // Every vector belongs to an indexed document, so only filters need a per-row check.
-      const filtering = Boolean(opts.ownerHandle) || opts.nonSuspiciousOnly === true;
+      const filtering = Boolean(opts.owner) || opts.excludeFlagged === true;
       const semantic = qv && vectors ? vectors.topK(qv, want, filtering ? accept : undefined) : [];
       const candidates = new Set<string>([
         ...(ranking === "embedding" ? [] : lex.hits(0, 2 * want).map((h) => h.id)),
@@ -312,7 +319,7 @@ export function createSearchEngine(options: EngineOptions = {}) {
         .filter((s) => s.score >= weights.minCosine)
         .slice(0, weights.feedbackDocs);
       if (ranking === "hybrid" && near.length > 0 && weights.feedback > 0) {
-        const text = near.map(({ id }) => docs.get(id)?.displayName ?? "").join(" ");
+        const text = near.map(({ id }) => docs.get(id)?.title ?? "").join(" ");
         const fb = lexical.match(text, {
           ...opts,
           prefix: false,
@@ -370,7 +377,7 @@ export function createSearchEngine(options: EngineOptions = {}) {
         const bm25 = ranking === "embedding" ? 0 : (p?.bm25 ?? 0);
         const popularity = Math.min(
           weights.popularityCap,
-          weights.popularity * Math.log1p(Math.max(0, doc.downloads)),
+          weights.popularity * Math.log1p(Math.max(0, doc.popularity)),
         );
         const saturated = bm25 / (bm25 + weights.bm25Saturation);
         const lexPart =
@@ -406,9 +413,16 @@ export function createSearchEngine(options: EngineOptions = {}) {
                 ? cosine
                 : fused + feedbackPart;
           const score = tier + (relevance + popularity) / (1 + weights.popularityCap);
+          const similarity =
+            tier >= 2
+              ? 1
+              : cos !== null
+                ? Math.max(0, cos)
+                : bm25 / (bm25 + weights.bm25Saturation);
           return {
             id,
             score,
+            similarity,
             parts: { tier, bm25, cosine: cos, feedback: fb, popularity },
           };
         },
@@ -416,7 +430,7 @@ export function createSearchEngine(options: EngineOptions = {}) {
       hits.sort(
         (a, b) =>
           b.score - a.score ||
-          (docs.get(a.id)?.slug ?? "").localeCompare(docs.get(b.id)?.slug ?? "") ||
+          (docs.get(a.id)?.name ?? "").localeCompare(docs.get(b.id)?.name ?? "") ||
           (a.id < b.id ? -1 : 1),
       );
       return hits.slice(offset, offset + limit);
@@ -427,10 +441,10 @@ export function createSearchEngine(options: EngineOptions = {}) {
 /** The search engine's type. */
 export type SearchEngine = ReturnType<typeof createSearchEngine>;
 
-/** The text embedded for a skill: name, summary, tags and the start of its instructions. */
+/** The text embedded for a document: title, name, summary, tags and the start of its body. */
 export function documentText(parts: {
-  displayName: string;
-  slug: string;
+  title: string;
+  name: string;
   summary: string;
   tags: string[];
   body?: string;
@@ -441,8 +455,8 @@ export function documentText(parts: {
     .replace(/\s+/g, " ")
     .trim();
   return [
-    parts.displayName,
-    parts.slug.replace(/-/g, " "),
+    parts.title,
+    parts.name.replace(/[-._]+/g, " "),
     parts.summary,
     parts.tags.join(" "),
     body.slice(0, 400),

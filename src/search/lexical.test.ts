@@ -3,20 +3,20 @@ import { createLexicalIndex, MAX_PREFIX_EXPANSIONS, type SearchDocument } from "
 
 const doc = (id: string, over: Partial<SearchDocument> = {}): SearchDocument => ({
   id,
-  slug: id,
-  ownerHandle: "alice",
-  displayName: id,
+  name: id,
+  owner: "alice",
+  title: id,
   summary: "",
   tags: [],
-  downloads: 0,
+  popularity: 0,
   ...over,
 });
 
 describe("lexical index", () => {
   it("orders by tier: exact slug or name, then every word in slug or name, then the rest", () => {
     const index = createLexicalIndex();
-    index.upsert(doc("pdf-tools", { summary: "merge and split pdf files", downloads: 50_000 }));
-    index.upsert(doc("merge-pdf", { displayName: "Merge PDF" }));
+    index.upsert(doc("pdf-tools", { summary: "merge and split pdf files", popularity: 50_000 }));
+    index.upsert(doc("merge-pdf", { title: "Merge PDF" }));
     index.upsert(doc("docs", { summary: "merge pdf documents quickly, merge pdf pages" }));
     index.upsert(doc("unrelated", { summary: "weather forecasts" }));
     const hits = index.search("merge pdf");
@@ -30,8 +30,8 @@ describe("lexical index", () => {
 
   it("weighs a word in the slug or name above the same word in the summary", () => {
     const index = createLexicalIndex();
-    index.upsert(doc("a", { slug: "calendar-sync", displayName: "Calendar Sync" }));
-    index.upsert(doc("b", { slug: "agenda", summary: "calendar events for your team" }));
+    index.upsert(doc("a", { name: "calendar-sync", title: "Calendar Sync" }));
+    index.upsert(doc("b", { name: "agenda", summary: "calendar events for your team" }));
     const [first, second] = index.search("calendar events sync team");
     expect(first?.id).toBe("a");
     expect((first?.parts.bm25 ?? 0) > 0 && (second?.parts.bm25 ?? 0) > 0).toBe(true);
@@ -40,7 +40,7 @@ describe("lexical index", () => {
   it("matches prefixes at half weight, and ignores stop words unless the query is only those", () => {
     const index = createLexicalIndex();
     index.upsert(doc("postgres-admin", { summary: "administer databases" }));
-    index.upsert(doc("the-who", { displayName: "The Who" }));
+    index.upsert(doc("the-who", { title: "The Who" }));
     expect(index.search("postg")[0]?.id).toBe("postgres-admin");
     expect(index.search("how do I postgres")[0]?.id).toBe("postgres-admin");
     expect(index.search("the who")[0]?.id).toBe("the-who");
@@ -80,16 +80,16 @@ describe("lexical index", () => {
     for (let i = 0; i < 30; i++)
       index.upsert(
         doc(`note-${i}`, {
-          ownerHandle: i % 2 ? "bob" : "alice",
-          suspicious: i % 3 === 0,
+          owner: i % 2 ? "bob" : "alice",
+          flagged: i % 3 === 0,
           summary: `notes ${"keep ".repeat(i % 4)}`,
-          downloads: i * 10,
+          popularity: i * 10,
         }),
       );
-    const bob = index.search("notes", { ownerHandle: "bob", limit: 100 });
+    const bob = index.search("notes", { owner: "bob", limit: 100 });
     expect(bob).toHaveLength(15);
     expect(bob.every((h) => Number(h.id.split("-")[1]) % 2 === 1)).toBe(true);
-    expect(index.search("notes", { nonSuspiciousOnly: true, limit: 100 })).toHaveLength(20);
+    expect(index.search("notes", { excludeFlagged: true, limit: 100 })).toHaveLength(20);
     const all = index.search("notes keep", { limit: 100 }).map((h) => h.id);
     const paged = [0, 7, 14, 21, 28].flatMap((offset) =>
       index.search("notes keep", { offset, limit: 7 }).map((h) => h.id),

@@ -7,16 +7,25 @@ import { createHeap } from "./heap.ts";
  * store at start-up and updated incrementally on publish, delete and undelete.
  */
 
-/** What the index knows of a skill. */
+/**
+ * What the index knows of a document: a skill of the registry or a capability of the hub. Text
+ * fields are ranked with the weights of {@link FIELD_WEIGHTS}; `name` and `title` also form the
+ * exact and all-words tiers.
+ */
 export interface SearchDocument {
   id: string;
-  slug: string;
-  ownerHandle: string;
-  displayName: string;
+  /** The name users type: a skill's slug, a capability's name. */
+  name: string;
+  /** A display title ("" when there is none). */
+  title: string;
   summary: string;
   tags: string[];
-  downloads: number;
-  suspicious?: boolean;
+  /** Owner or namespace, for filtering ("" when there is none). */
+  owner: string;
+  /** Usage count (downloads) for the small popularity prior; 0 for none. */
+  popularity: number;
+  /** Left out by `excludeFlagged` (suspicious skills). */
+  flagged?: boolean;
 }
 
 /** Filters and paging of a query. */
@@ -25,8 +34,8 @@ export interface SearchOptions {
   offset?: number;
   /** `exact`: only the exact-match tier. */
   mode?: "default" | "exact";
-  ownerHandle?: string;
-  nonSuspiciousOnly?: boolean;
+  owner?: string;
+  excludeFlagged?: boolean;
 }
 
 /** Options of a match: a search's, and whether query words also match as prefixes. */
@@ -78,8 +87,8 @@ export interface SearchIndex {
 export const MAX_QUERY_LENGTH = 512;
 const MAX_QUERY_TOKENS = 32;
 
-/** Field weights of BM25F: a query word in the slug or name counts more than in the summary. */
-export const FIELD_WEIGHTS = { slug: 3, name: 2.5, tags: 1.5, summary: 1 } as const;
+/** Field weights of BM25F: a query word in the name or title counts more than in the summary. */
+export const FIELD_WEIGHTS = { name: 3, title: 2.5, tags: 1.5, summary: 1 } as const;
 type Field = keyof typeof FIELD_WEIGHTS;
 const FIELDS = Object.keys(FIELD_WEIGHTS) as Field[];
 const K1 = 1.2;
@@ -235,7 +244,7 @@ export function createLexicalIndex(): SearchIndex {
     }
     for (let f = 0; f < 4; f++)
       totals[f] = (totals[f] as number) - (lengths[entry.slot * 4 + f] as number);
-    deleteFrom(bySlug, entry.doc.slug, id);
+    deleteFrom(bySlug, entry.doc.name, id);
     deleteFrom(byName, entry.lowerName, id);
     slotIds[entry.slot] = undefined;
     freeSlots.push(entry.slot);
@@ -263,8 +272,8 @@ export function createLexicalIndex(): SearchIndex {
     upsert(doc) {
       remove(doc.id);
       const fields = [
-        termsOf(doc.slug),
-        termsOf(doc.displayName),
+        termsOf(doc.name),
+        termsOf(doc.title),
         doc.tags.flatMap(termsOf),
         termsOf(doc.summary),
       ];
@@ -300,10 +309,10 @@ export function createLexicalIndex(): SearchIndex {
       }
       popularityOf[slot] = Math.min(
         POPULARITY_CAP,
-        POPULARITY_WEIGHT * Math.log1p(Math.max(0, doc.downloads)),
+        POPULARITY_WEIGHT * Math.log1p(Math.max(0, doc.popularity)),
       );
-      const lowerName = doc.displayName.toLowerCase();
-      addTo(bySlug, doc.slug, doc.id);
+      const lowerName = doc.title.toLowerCase();
+      addTo(bySlug, doc.name, doc.id);
       addTo(byName, lowerName, doc.id);
       docs.set(doc.id, { doc, slot, terms: [...packedOf.keys()], lowerName });
     },
@@ -399,14 +408,14 @@ export function createLexicalIndex(): SearchIndex {
       // Score what passes the filters. Tiers dominate: relevance within a tier is squashed into
       // [0, 1), so a better tier always outranks any BM25 difference in a lower one.
       const allBits = 2 ** tokens.length - 1;
-      const filtered = options.ownerHandle !== undefined || options.nonSuspiciousOnly === true;
+      const filtered = options.owner !== undefined || options.excludeFlagged === true;
       const kept: number[] = [];
       let bestCoverage = 0;
       for (const slot of touched) {
         if (filtered) {
           const doc = (docs.get(slotIds[slot] as string) as Entry).doc;
-          if (options.ownerHandle && doc.ownerHandle !== options.ownerHandle) continue;
-          if (options.nonSuspiciousOnly && doc.suspicious) continue;
+          if (options.owner && doc.owner !== options.owner) continue;
+          if (options.excludeFlagged && doc.flagged) continue;
         }
         const exactTier = flags[slot] === EXACT;
         if (options.mode === "exact" && !exactTier) continue;
@@ -438,7 +447,7 @@ export function createLexicalIndex(): SearchIndex {
         popularity: popularityOf[slot] as number,
         coverage: totalIdf > 0 ? (covered[slot] as number) / totalIdf : 0,
       });
-      const slugOf = (slot: number) => (docs.get(slotIds[slot] as string) as Entry).doc.slug;
+      const slugOf = (slot: number) => (docs.get(slotIds[slot] as string) as Entry).doc.name;
       return {
         matched: kept.length,
         bestCoverage,

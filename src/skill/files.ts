@@ -11,8 +11,6 @@ export interface SkillFile {
   path: string;
   absPath: string;
   size: number;
-  /** Normalised mode: 0o755 when any execute bit is set, else 0o644. */
-  mode: 0o644 | 0o755;
 }
 
 /** A path left out of the file set, and why. */
@@ -92,7 +90,7 @@ export async function collectFiles(root: string, options: CollectOptions = {}): 
         continue;
       }
       const st = await lstat(abs);
-      files.push({ path: rel, absPath: abs, size: st.size, mode: st.mode & 0o111 ? 0o755 : 0o644 });
+      files.push({ path: rel, absPath: abs, size: st.size });
     }
   }
   await walk(root);

@@ -173,7 +173,7 @@ export async function packSkill(dir: string, options: SkillOptions = {}): Promis
     );
   }
   const loaded = await loadFiles(fileSet ?? (await collectFiles(report.dir, { limits })));
-  const zip = createZip(loaded.map((f) => ({ path: f.path, data: f.data, mode: f.mode })));
+  const zip = createZip(loaded.map((f) => ({ path: f.path, data: f.data })));
   const files = loaded.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size }));
   return {
     manifest: report.manifest,

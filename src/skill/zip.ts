@@ -2,21 +2,20 @@
  * A deterministic ZIP writer and a defensive ZIP directory reader, on node:zlib only.
  *
  * Why not a library: packing must be byte-for-byte reproducible (fixed timestamps, no extra
- * fields, normalised modes, sorted UTF-8 names), and reading has to refuse every hostile layout
+ * fields, modes from content (`archiveFileMode`), sorted UTF-8 names), and reading has to refuse every hostile layout
  * with a named rule before anything touches the disk. Both need control over every header byte.
  * Determinism holds for a given zlib build: the deflate stream is zlib's, so two Node releases
  * that ship different zlib versions may compress differently.
  */
 import { crc32, deflateRawSync } from "node:zlib";
 import { ClawHubError } from "../errors/index.ts";
+import { archiveFileMode } from "../schema/index.ts";
 
 /** A file to put in an archive. */
 export interface ZipInput {
   /** POSIX path inside the archive. */
   path: string;
   data: Uint8Array;
-  /** 0o644 or 0o755; other bits are dropped. */
-  mode?: number;
 }
 
 const SIG_LOCAL = 0x04034b50;
@@ -77,7 +76,7 @@ export function createZip(
     if (offset + 30 + name.length + body.length > 0xfffffffe) {
       throw new ClawHubError("LIMIT_EXCEEDED", "a skill archive must stay under 4 GiB");
     }
-    const mode = (input.mode ?? 0o644) & 0o111 ? 0o755 : 0o644;
+    const mode = archiveFileMode(input.data);
 
     // The fields from "version needed" to "name length" are laid out alike in both headers.
     const common = {

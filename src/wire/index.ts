@@ -2,6 +2,9 @@
  * The hub's wire: the protocol (loaded from proto/), payload and tensor codecs, and the one
  * mapping between ClawHubError and gRPC status for each side. Shared by the hub and the SDK.
  */
+
+export { type Batcher, createBatcher } from "./batch.ts";
+export { failStream, unary } from "./handlers.ts";
 export {
   decodeJson,
   decodePayload,
@@ -11,24 +14,47 @@ export {
 } from "./payload.ts";
 export {
   type AgentMessage,
+  type CallerFrame,
+  type CallerReply,
   CHANNEL_OPTIONS,
   type HubMessage,
   type HubProtocol,
   hubAddress,
+  hubAddresses,
   hubProtocol,
   type WireAgentInfo,
+  type WireCallError,
   type WireCallRequest,
   type WireCallResponse,
   type WireCapability,
   type WireCapabilityMatch,
+  type WireFlowRequest,
   type WireHubEvent,
+  type WireListRunsRequest,
+  type WireListRunsResponse,
+  type WireLockRequest,
+  type WireNodeView,
   type WireRegister,
+  type WireRunRequest,
+  type WireRunSummary,
+  type WireRunView,
+  type WireStreamCall,
+  type WireStreamResult,
   type WireTask,
-  type WireTaskError,
+  type WireTaskFailure,
+  type WireTaskResult,
   type WireTelemetry,
   type WireUsage,
+  type WireValidateFlowResponse,
 } from "./proto.ts";
-export { fromGrpcError, toGrpcError } from "./status.ts";
+export {
+  errorFromWire,
+  errorToWire,
+  failureFromWire,
+  failureToWire,
+  fromGrpcError,
+  toGrpcError,
+} from "./status.ts";
 export {
   type DType,
   decodeTensor,

@@ -19,6 +19,7 @@ export interface WireCapability {
   outputSchema: string;
   maxConcurrency: number;
   contextLimit: number;
+  timeoutMs: number;
 }
 
 export interface WireTelemetry {
@@ -36,10 +37,12 @@ export interface WireUsage {
   totalTokens: number;
 }
 
-export interface WireTaskError {
-  code: string;
+/** The proto's TaskFailure (details as JSON bytes; see `failureToWire`/`failureFromWire`). */
+export interface WireTaskFailure {
+  type: string;
   message: string;
-  retryable: boolean;
+  nonRetryable: boolean;
+  detailsJson: Uint8Array;
 }
 
 export interface WireRegister {
@@ -49,29 +52,61 @@ export interface WireRegister {
   capabilities: WireCapability[];
   sdkVersion: string;
   queueLimit: number;
+  telemetry: WireTelemetry | null;
+}
+
+export interface WireHeartbeat {
+  telemetry: WireTelemetry | null;
+}
+
+export interface WireTaskProgress {
+  taskId: string;
+  fraction: number;
+  message: string;
+}
+
+export interface WireTaskResult {
+  taskId: string;
+  output: WirePayload | null;
+  failure: WireTaskFailure | null;
+  usage: WireUsage | null;
+}
+
+export interface WireLockRequest {
+  requestId: string;
+  resource: string;
+  ttlMs: number;
+  waitMs: number;
+  taskId: string;
+}
+
+export interface WireUnlockRequest {
+  resource: string;
+  token: number;
+}
+
+export interface WirePublishRequest {
+  topic: string;
+  data: WirePayload | null;
+}
+
+export interface WireSubscribeRequest {
+  topic: string;
+  unsubscribe: boolean;
 }
 
 export type AgentMessage =
   | { kind: "register"; register: WireRegister }
-  | { kind: "heartbeat"; heartbeat: { telemetry: WireTelemetry | null } }
-  | { kind: "progress"; progress: { taskId: string; fraction: number; message: string } }
-  | {
-      kind: "result";
-      result: {
-        taskId: string;
-        output: WirePayload | null;
-        error: WireTaskError | null;
-        usage: WireUsage | null;
-      };
-    }
-  | {
-      kind: "lock";
-      lock: { requestId: string; resource: string; ttlMs: number; waitMs: number; taskId: string };
-    }
-  | { kind: "unlock"; unlock: { resource: string; token: number } }
-  | { kind: "publish"; publish: { topic: string; data: WirePayload | null } }
-  | { kind: "subscribe"; subscribe: { topic: string; unsubscribe: boolean } }
-  | { kind: "drain"; drain: Record<string, never> };
+  | { kind: "heartbeat"; heartbeat: WireHeartbeat }
+  | { kind: "progress"; progress: WireTaskProgress }
+  | { kind: "result"; result: WireTaskResult }
+  | { kind: "lock"; lock: WireLockRequest }
+  | { kind: "unlock"; unlock: WireUnlockRequest }
+  | { kind: "publish"; publish: WirePublishRequest }
+  | { kind: "subscribe"; subscribe: WireSubscribeRequest }
+  | { kind: "drain"; drain: Record<string, never> }
+  | { kind: "telemetry"; telemetry: WireTelemetry }
+  | { kind: "batch"; batch: { messages: AgentMessage[] } };
 
 export interface WireTask {
   taskId: string;
@@ -81,25 +116,39 @@ export interface WireTask {
   attempt: number;
   paramsJson: Uint8Array;
   idempotencyKey: string;
+  maxTokens: number;
+}
+
+export interface WireRegistered {
+  agentId: string;
+  hubId: string;
+  heartbeatIntervalMs: number;
+}
+
+export interface WireCancel {
+  taskId: string;
+  reason: string;
+}
+
+export interface WireLockResponse {
+  requestId: string;
+  token: number;
+  expiresAtUnixMs: number;
+  error: WireTaskFailure | null;
+}
+
+export interface WireTopicEvent {
+  topic: string;
+  data: WirePayload | null;
 }
 
 export type HubMessage =
-  | {
-      kind: "registered";
-      registered: { agentId: string; hubId: string; heartbeatIntervalMs: number };
-    }
+  | { kind: "registered"; registered: WireRegistered }
   | { kind: "task"; task: WireTask }
-  | { kind: "cancel"; cancel: { taskId: string; reason: string } }
-  | {
-      kind: "lock";
-      lock: {
-        requestId: string;
-        token: number;
-        expiresAtUnixMs: number;
-        error: WireTaskError | null;
-      };
-    }
-  | { kind: "event"; event: { topic: string; data: WirePayload | null } };
+  | { kind: "cancel"; cancel: WireCancel }
+  | { kind: "lock"; lock: WireLockResponse }
+  | { kind: "event"; event: WireTopicEvent }
+  | { kind: "batch"; batch: { messages: HubMessage[] } };
 
 export interface WireCallRequest {
   capability: string;
@@ -111,6 +160,7 @@ export interface WireCallRequest {
   maxAttempts: number;
   session: string;
   minSimilarity: number;
+  attemptTimeoutMs: number;
 }
 
 export interface WireCallResponse {
@@ -121,6 +171,44 @@ export interface WireCallResponse {
   attempts: number;
   usage: WireUsage | null;
 }
+
+export interface WireStreamCall {
+  id: number;
+  request: WireCallRequest | null;
+  timeoutMs: number;
+  progress: boolean;
+}
+
+export type CallerFrame =
+  | { kind: "call"; call: WireStreamCall }
+  | { kind: "cancel"; cancel: { id: number } }
+  | { kind: "batch"; batch: { frames: CallerFrame[] } };
+
+export interface WireCallError {
+  code: string;
+  message: string;
+  hint: string;
+  detailsJson: Uint8Array;
+  failure: WireTaskFailure | null;
+}
+
+export interface WireStreamResult {
+  id: number;
+  response: WireCallResponse | null;
+  error: WireCallError | null;
+}
+
+export interface WireStreamProgress {
+  id: number;
+  fraction: number;
+  message: string;
+  agentId: string;
+}
+
+export type CallerReply =
+  | { kind: "result"; result: WireStreamResult }
+  | { kind: "progress"; progress: WireStreamProgress }
+  | { kind: "batch"; batch: { replies: CallerReply[] } };
 
 export interface WireCapabilityMatch {
   capability: WireCapability;
@@ -146,6 +234,64 @@ export interface WireHubEvent {
   kind: string;
   atUnixMs: number;
   json: Uint8Array;
+}
+
+export interface WireNodeView {
+  id: string;
+  status: string;
+  attempts: number;
+  items: number;
+  usedFallback: boolean;
+  outputJson: Uint8Array;
+  error: WireTaskFailure | null;
+  agents: string[];
+  startedAtUnixMs: number;
+  endedAtUnixMs: number;
+}
+
+export interface WireRunView {
+  runId: string;
+  name: string;
+  status: string;
+  inputsJson: Uint8Array;
+  startedAtUnixMs: number;
+  endedAtUnixMs: number;
+  tokens: number;
+  reason: string;
+  outputsJson: Uint8Array;
+  nodes: WireNodeView[];
+}
+
+export interface WireRunSummary {
+  runId: string;
+  name: string;
+  status: string;
+  createdAtUnixMs: number;
+  endedAtUnixMs: number;
+}
+
+export interface WireListRunsRequest {
+  limit: number;
+  pageToken: string;
+}
+
+export interface WireListRunsResponse {
+  runs: WireRunSummary[];
+  nextPageToken: string;
+}
+
+export interface WireFlowRequest {
+  specJson: Uint8Array;
+  inputsJson: Uint8Array;
+}
+
+export interface WireValidateFlowResponse {
+  name: string;
+  nodes: number;
+}
+
+export interface WireRunRequest {
+  runId: string;
 }
 
 export type { WirePayload, WireTensor };
@@ -204,8 +350,17 @@ export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
 export function hubAddress(hub: string): string {
   const trimmed = hub
     .trim()
-    .replace(/^(grpc|https?):\/\//, "")
+    .replace(/^(grpcs?|https?):\/\//, "")
     .replace(/\/+$/, "");
   if (/^\d+$/.test(trimmed)) return `127.0.0.1:${trimmed}`;
   return trimmed;
+}
+
+/** Hub addresses from a list or a comma-separated string (`h1:7070,h2:7070`), normalised. */
+export function hubAddresses(hub: string | readonly string[]): string[] {
+  const list = typeof hub === "string" ? hub.split(",") : hub;
+  return list
+    .map((h) => h.trim())
+    .filter(Boolean)
+    .map(hubAddress);
 }

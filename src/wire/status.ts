@@ -1,5 +1,72 @@
 import * as grpc from "@grpc/grpc-js";
-import { ClawHubError, ERROR_CODES, type ErrorCode } from "../errors/index.ts";
+import {
+  ClawHubError,
+  ERROR_CODES,
+  type ErrorCode,
+  parseFailure,
+  type TaskFailure,
+} from "../errors/index.ts";
+import type { WireCallError, WireTaskFailure } from "./proto.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const jsonBytes = (value: unknown) =>
+  value === undefined ? new Uint8Array(0) : encoder.encode(JSON.stringify(value));
+function jsonOf(bytes: Uint8Array | undefined): Record<string, unknown> | undefined {
+  if (!bytes || bytes.byteLength === 0) return undefined;
+  try {
+    const v = JSON.parse(decoder.decode(bytes)) as unknown;
+    return v && typeof v === "object" && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A failure in its wire form. */
+export function failureToWire(failure: TaskFailure): WireTaskFailure {
+  return {
+    type: failure.type,
+    message: failure.message,
+    nonRetryable: failure.nonRetryable,
+    detailsJson: jsonBytes(failure.details),
+  };
+}
+
+/** A failure from its wire form (untrusted: checked like any input). */
+export function failureFromWire(wire: WireTaskFailure | null | undefined): TaskFailure | undefined {
+  if (!wire?.type) return undefined;
+  return parseFailure({
+    type: wire.type,
+    message: wire.message,
+    nonRetryable: wire.nonRetryable,
+    details: jsonOf(wire.detailsJson),
+  });
+}
+
+/** An error as a multiplexed call's reply carries it (the stream's one mapping, sending side). */
+export function errorToWire(error: ClawHubError): WireCallError {
+  return {
+    code: error.code,
+    message: error.message,
+    hint: error.hint ?? "",
+    detailsJson: jsonBytes(error.details),
+    failure: error.failure ? failureToWire(error.failure) : null,
+  };
+}
+
+/** The receiving side's one mapping of a multiplexed call's error back to a ClawHubError. */
+export function errorFromWire(wire: WireCallError): ClawHubError {
+  const code = (wire.code in ERROR_CODES ? wire.code : "SERVER_ERROR") as ErrorCode;
+  const details = jsonOf(wire.detailsJson);
+  const failure = failureFromWire(wire.failure);
+  return new ClawHubError(code, wire.message || code, {
+    ...(wire.hint ? { hint: wire.hint } : {}),
+    ...(details ? { details } : {}),
+    ...(failure ? { failure } : {}),
+  });
+}
 
 /** gRPC status per ClawHub code; the exact ClawHub code also travels in `clawhub-code`. */
 const STATUS: Partial<Record<ErrorCode, grpc.status>> = {
@@ -33,6 +100,8 @@ export function toGrpcError(error: ClawHubError): Partial<grpc.StatusObject> {
   if (typeof retryAfter === "number") metadata.set("retry-after-ms", String(retryAfter));
   if (error.details)
     metadata.set("clawhub-details-bin", Buffer.from(JSON.stringify(error.details)));
+  if (error.failure)
+    metadata.set("clawhub-failure-bin", Buffer.from(JSON.stringify(error.failure)));
   return {
     code: STATUS[error.code] ?? grpc.status.INTERNAL,
     details: error.message,
@@ -67,12 +136,22 @@ export function fromGrpcError(error: unknown, what = "the hub"): ClawHubError {
   }
   const retryAfter = first(metadata, "retry-after-ms");
   if (retryAfter) details = { ...details, retryAfterMs: Number(retryAfter) };
+  let failure: TaskFailure | undefined;
+  const rawFailure = metadata?.get("clawhub-failure-bin")[0];
+  if (rawFailure instanceof Buffer) {
+    try {
+      failure = parseFailure(JSON.parse(rawFailure.toString("utf8")));
+    } catch {
+      failure = undefined;
+    }
+  }
   const message = e.details || e.message || "request failed";
   if (named && named in ERROR_CODES) {
     return new ClawHubError(named as ErrorCode, message, {
       cause: error,
       ...(hint ? { hint } : {}),
       ...(details ? { details } : {}),
+      ...(failure ? { failure } : {}),
     });
   }
   const byStatus: Partial<Record<grpc.status, [ErrorCode, string | undefined]>> = {

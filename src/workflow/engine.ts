@@ -1,17 +1,13 @@
-import { randomUUID } from "node:crypto";
-import {
-  BrokenCircuitError,
-  type BulkheadPolicy,
-  BulkheadRejectedError,
-  bulkhead,
-  type CircuitBreakerPolicy,
-  CircuitState,
-  ConsecutiveBreaker,
-  circuitBreaker,
-  handleWhen,
-} from "cockatiel";
+import { randomBytes, randomUUID } from "node:crypto";
+import { type BulkheadPolicy, BulkheadRejectedError, bulkhead } from "cockatiel";
 import type { ControlPlane } from "../control-plane/index.ts";
-import { ClawHubError, toClawHubError } from "../errors/index.ts";
+import { ClawHubError, failureOf, parseFailure } from "../errors/index.ts";
+import {
+  type Breaker,
+  type BreakerState,
+  createBreaker,
+  isBrokenCircuit,
+} from "../resilience/index.ts";
 import {
   initialState,
   type NodeStatus,
@@ -31,6 +27,10 @@ export interface TaskRunner {
       input: unknown;
       params: Record<string, unknown>;
       idempotencyKey: string;
+      /** 1 on the first attempt of the step: the agent's `ctx.attempt` counts the step's retries. */
+      attempt: number;
+      /** Tokens the task may use (its share of the run's budget); 0: no limit. */
+      maxTokens: number;
       deadline: number | undefined;
       signal: AbortSignal;
     },
@@ -57,6 +57,12 @@ export interface WorkflowEngineOptions {
   breaker?: { failures?: number; halfOpenAfterMs?: number; maxWaiting?: number };
   /** Bulkhead per capability or dependency: calls at once, and calls queued beyond them. */
   bulkhead?: { limit?: number; queue?: number };
+  /**
+   * Finished runs are kept this long (default 7 days), then their journal is dropped; and when
+   * the journal of finished runs passes `maxJournalBytes` (default 256 MiB) the oldest go first.
+   */
+  retainRunsMs?: number;
+  maxJournalBytes?: number;
 }
 
 /** A node as `runs show` presents it. */
@@ -90,6 +96,8 @@ export interface RunView {
 interface LiveRun {
   state: RunState;
   seq: number;
+  /** Bytes of journal this run has written (kept in its record once it ends, for retention). */
+  bytes: number;
   chain: Promise<void>;
   tasks: Map<string, AbortController>;
   timers: Set<NodeJS.Timeout>;
@@ -100,13 +108,25 @@ interface LiveRun {
 }
 
 interface Guard {
-  breaker: CircuitBreakerPolicy;
+  breaker: Breaker;
   bulkhead: BulkheadPolicy;
   waiting: number;
-  openedAt: number;
 }
 
 const runKey = (id: string) => `wf.runs.${id}`;
+/** Roughly what a value takes in the journal (its JSON), for retention by size. */
+const approxBytes = (value: unknown) => (value === undefined ? 0 : JSON.stringify(value).length);
+const DAY = 86_400_000;
+const MAX_LIST = 1000;
+
+/** A page of `runs list`. */
+export interface RunSummary {
+  runId: string;
+  name: string;
+  status: string;
+  createdAt: number;
+  endedAt: number | null;
+}
 const eventKey = (id: string, seq: number) => `wf.events.${id}.${String(seq).padStart(10, "0")}`;
 const taskKey = (t: TaskRef) => `${t.node}/${t.item}/${t.phase}/${t.attempt}`;
 
@@ -141,25 +161,17 @@ export function viewOf(state: RunState): RunView {
   };
 }
 
-/** What a failed call means for the scheduler: code, message, and whether to retry. */
+/**
+ * What a failed call means for the scheduler: the agent's TaskFailure kept whole (its type, its
+ * retryability), or a failure of the hub's error code. Details stay out of the journal.
+ */
 export function taskErrorOf(error: unknown): TaskError {
-  const e = toClawHubError(error);
-  if (e.code === "TASK_FAILED") {
-    return {
-      code: typeof e.details?.code === "string" ? e.details.code : "TASK_FAILED",
-      message: e.message,
-      retryable: e.details?.retryable === true,
-    };
-  }
-  const retryable = [
-    "DEADLINE_EXCEEDED",
-    "UNAVAILABLE",
-    "RESOURCE_EXHAUSTED",
-    "NETWORK_ERROR",
-    "SERVER_ERROR",
-  ].includes(e.code);
-  return { code: e.code, message: e.message, retryable };
+  const f = failureOf(error);
+  return { type: f.type, message: f.message, nonRetryable: f.nonRetryable };
 }
+
+/** A node's error as journaled before TaskFailure ({code, retryable}) or after. */
+const errorOf = (e: unknown): TaskError | undefined => parseFailure(e);
 
 /**
  * Runs workflows: journals every event in the control plane before applying it to the pure
@@ -179,33 +191,81 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
   const runs = new Map<string, LiveRun>();
   const guards = new Map<string, Guard>();
   let closed = false;
+  const retainRunsMs = options.retainRunsMs ?? 7 * DAY;
+  const maxJournalBytes = options.maxJournalBytes ?? 256 * 1024 * 1024;
+  let finishedBytes = 0;
+  let pruning: Promise<number> | undefined;
+  let pruneTimer: NodeJS.Timeout | undefined;
+  const schedulePrune = () => {
+    if (!pruning) pruning = prune().finally(() => (pruning = undefined));
+  };
+
+  /** Run records, newest first. */
+  async function records(): Promise<Array<Record<string, unknown>>> {
+    const out: Array<Record<string, unknown>> = [];
+    for (const key of await cp.kv.keys("wf.runs")) {
+      const meta = (await cp.kv.get<Record<string, unknown>>(key))?.value;
+      if (meta) out.push(meta);
+    }
+    return out.sort(
+      (a, b) =>
+        Number(b.createdAt) - Number(a.createdAt) || String(a.runId).localeCompare(String(b.runId)),
+    );
+  }
+
+  async function forget(runId: string): Promise<void> {
+    for (const key of await cp.kv.keys(`wf.events.${runId}`)) await cp.kv.delete(key);
+    await cp.kv.delete(runKey(runId));
+  }
+
+  /**
+   * Drops finished runs older than the retention, then the oldest finished runs while their
+   * journal exceeds the size limit. Running runs are never dropped. Returns how many went.
+   */
+  async function prune(): Promise<number> {
+    const cutoff = now() - retainRunsMs;
+    const finished = (await records())
+      .filter((m) => m.status !== "running" && !runs.has(String(m.runId)))
+      .sort((a, b) => Number(a.endedAt ?? 0) - Number(b.endedAt ?? 0));
+    let total = finished.reduce((n, m) => n + Number(m.journalBytes ?? 0), 0);
+    let dropped = 0;
+    for (const m of finished) {
+      const old = Number(m.endedAt ?? 0) < cutoff;
+      if (!old && total <= maxJournalBytes) break;
+      await forget(String(m.runId));
+      total -= Number(m.journalBytes ?? 0);
+      dropped++;
+    }
+    finishedBytes = total;
+    if (dropped > 0) log(`workflow: dropped ${dropped} finished run(s) past retention`);
+    return dropped;
+  }
 
   function guard(key: string): Guard {
     let g = guards.get(key);
     if (g) return g;
     // Only failures worth retrying say the dependency is unwell; refused input does not.
-    const breaker = circuitBreaker(
-      handleWhen((e) => !(e instanceof BrokenCircuitError) && taskErrorOf(e).retryable),
-      { halfOpenAfter: halfOpenAfterMs, breaker: new ConsecutiveBreaker(failures) },
-    );
+    const breaker = createBreaker({
+      failures,
+      halfOpenAfterMs,
+      isFailure: (e) => !taskErrorOf(e).nonRetryable,
+    });
     const created: Guard = {
       breaker,
       bulkhead: bulkhead(options.bulkhead?.limit ?? 32, options.bulkhead?.queue ?? 256),
       waiting: 0,
-      openedAt: 0,
     };
-    breaker.onBreak(() => {
-      created.openedAt = Date.now();
-      log(
-        `workflow: circuit of ${key} opened after ${failures} failures; calls wait ${halfOpenAfterMs} ms`,
-      );
-      emit("breaker.open", { key, halfOpenAfterMs });
+    breaker.onStateChange((state) => {
+      if (state === "open") {
+        log(
+          `workflow: circuit of ${key} opened after ${failures} failures; calls wait ${halfOpenAfterMs} ms`,
+        );
+        emit("breaker.open", { key, halfOpenAfterMs });
+      } else if (state === "closed") {
+        log(`workflow: circuit of ${key} closed again`);
+        emit("breaker.closed", { key });
+      } else if (state === "half-open") emit("breaker.half-open", { key });
     });
-    breaker.onReset(() => {
-      log(`workflow: circuit of ${key} closed again`);
-      emit("breaker.closed", { key });
-    });
-    breaker.onHalfOpen(() => emit("breaker.half-open", { key }));
     guards.set(key, created);
     g = created;
     return g;
@@ -218,7 +278,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
     // after waiting, a call goes through (it is the trial, or waits in cockatiel for it).
     let waited = false;
     for (;;) {
-      if (g.breaker.state === CircuitState.Open && !waited) {
+      if (!g.breaker.available() && !waited) {
         if (g.waiting >= maxWaiting)
           throw new ClawHubError(
             "RESOURCE_EXHAUSTED",
@@ -229,7 +289,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
           );
         g.waiting++;
         try {
-          const wait = Math.max(10, halfOpenAfterMs - (Date.now() - g.openedAt));
+          const wait = Math.max(10, halfOpenAfterMs - (Date.now() - g.breaker.openedAt));
           await new Promise<void>((resolve, reject) => {
             const timer = setTimeout(resolve, wait);
             signal.addEventListener(
@@ -253,7 +313,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
       try {
         return await g.bulkhead.execute(() => g.breaker.execute(fn));
       } catch (error) {
-        if (error instanceof BrokenCircuitError) continue;
+        if (isBrokenCircuit(error)) continue;
         if (error instanceof BulkheadRejectedError)
           throw new ClawHubError(
             "RESOURCE_EXHAUSTED",
@@ -288,6 +348,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
       .then(async () => {
         if (closed) return;
         run.seq++;
+        run.bytes += approxBytes(event);
         await cp.kv.put(eventKey(run.state.runId, run.seq), event);
         const { commands } = reduce(run.state, event);
         for (const command of commands) execute(run, command);
@@ -312,6 +373,8 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
             input: command.input,
             params: command.params,
             idempotencyKey: command.key,
+            attempt: command.attempt,
+            maxTokens: command.maxTokens,
             deadline: command.timeoutMs ? now() + command.timeoutMs : undefined,
             signal: controller.signal,
           }),
@@ -365,8 +428,13 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
               status: view.status,
               endedAt: view.endedAt,
               reason: view.reason ?? null,
+              journalBytes: run.bytes + approxBytes(meta?.value),
             }),
           )
+          .then(() => {
+            finishedBytes += run.bytes;
+            if (finishedBytes > maxJournalBytes) schedulePrune();
+          })
           .catch(() => {});
         emit("run.finished", {
           runId: view.runId,
@@ -388,6 +456,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
     const run: LiveRun = {
       state,
       seq: 0,
+      bytes: 0,
       chain: Promise.resolve(),
       tasks: new Map(),
       timers: new Set(),
@@ -421,7 +490,14 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
     for (const key of keys) {
       const entry = await cp.kv.get<RunEvent>(key);
       if (!entry?.value) continue;
-      reduce(state, entry.value);
+      const event = entry.value;
+      if (event.type === "task.failed")
+        event.error = errorOf(event.error) ?? {
+          type: "TASK_FAILED",
+          message: "",
+          nonRetryable: false,
+        };
+      reduce(state, event);
       seq = Math.max(seq, Number(key.slice(key.lastIndexOf(".") + 1)));
     }
     return { meta: meta.value, state, seq };
@@ -454,6 +530,8 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
         runId,
         inputs,
         contextLimits: options.runner.contextLimits(),
+        // Step idempotency keys derive from it: a listed run id does not let anyone predict them.
+        secret: randomBytes(18).toString("base64url"),
       });
       armDeadline(run);
       return viewOf(run.state);
@@ -467,30 +545,83 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
       return loaded ? viewOf(loaded.state) : undefined;
     },
 
-    /** Runs in the journal, newest first. */
-    async list(): Promise<
-      Array<{
-        runId: string;
-        name: string;
-        status: string;
-        createdAt: number;
-        endedAt: number | null;
-      }>
-    > {
-      const out = [];
-      for (const key of await cp.kv.keys("wf.runs")) {
-        const meta = (await cp.kv.get<Record<string, unknown>>(key))?.value;
-        if (!meta) continue;
+    /**
+     * The full id of the run a (unique) prefix names: NOT_FOUND when none matches,
+     * INVALID_ARGUMENT listing some when several do.
+     */
+    async resolveId(prefix: string): Promise<string> {
+      const p = prefix.trim();
+      if (!p) throw new ClawHubError("INVALID_ARGUMENT", "a run id is needed");
+      if (!/^[A-Za-z0-9_-]{1,128}$/.test(p))
+        throw new ClawHubError(
+          "INVALID_ARGUMENT",
+          `invalid run id ${JSON.stringify(p.slice(0, 40))}`,
+        );
+      if (runs.has(p) || (await cp.kv.get(runKey(p)))) return p;
+      const matches = (await cp.kv.keys("wf.runs"))
+        .map((k) => k.slice("wf.runs.".length))
+        .filter((id) => id.startsWith(p));
+      if (matches.length === 1) return matches[0] as string;
+      if (matches.length === 0)
+        throw new ClawHubError("NOT_FOUND", `no run ${p}`, {
+          hint: "`clawhub runs list` shows the runs.",
+        });
+      throw new ClawHubError(
+        "INVALID_ARGUMENT",
+        `"${p}" matches ${matches.length} runs (${matches.slice(0, 3).join(", ")}...)`,
+        { hint: "Give more characters of the run id." },
+      );
+    },
+
+    /** Drops finished runs past retention or beyond the journal size limit (also done hourly). */
+    prune,
+
+    /** Runs in the journal, newest first, a page at a time. */
+    async list(opts: { limit?: number; pageToken?: string } = {}): Promise<{
+      runs: RunSummary[];
+      nextPageToken: string;
+    }> {
+      const limit = Math.min(MAX_LIST, Math.max(1, opts.limit || 100));
+      let after: [number, string] | undefined;
+      if (opts.pageToken) {
+        try {
+          after = JSON.parse(Buffer.from(opts.pageToken, "base64url").toString("utf8")) as [
+            number,
+            string,
+          ];
+        } catch {
+          throw new ClawHubError("INVALID_ARGUMENT", "invalid page token");
+        }
+      }
+      const all = await records();
+      const start = after
+        ? all.findIndex(
+            (m) =>
+              Number(m.createdAt) < (after as [number, string])[0] ||
+              (Number(m.createdAt) === (after as [number, string])[0] &&
+                String(m.runId) > (after as [number, string])[1]),
+          )
+        : 0;
+      const page = start < 0 ? [] : all.slice(start, start + limit);
+      const out = page.map((meta): RunSummary => {
         const liveRun = runs.get(String(meta.runId));
-        out.push({
+        return {
           runId: String(meta.runId),
           name: String(meta.name),
           status: liveRun ? liveRun.state.status : String(meta.status),
           createdAt: Number(meta.createdAt),
           endedAt: liveRun?.state.endedAt ?? (meta.endedAt as number | null) ?? null,
-        });
-      }
-      return out.sort((a, b) => b.createdAt - a.createdAt);
+        };
+      });
+      const last = out[out.length - 1];
+      const more = start >= 0 && start + limit < all.length;
+      return {
+        runs: out,
+        nextPageToken:
+          more && last
+            ? Buffer.from(JSON.stringify([last.createdAt, last.runId])).toString("base64url")
+            : "",
+      };
     },
 
     async cancel(runId: string, reason = "cancelled by the user"): Promise<RunView> {
@@ -530,8 +661,13 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
       return viewOf(run.state);
     },
 
-    /** Resumes every run the journal shows as running (at start-up). */
+    /** Resumes every run the journal shows as running (at start-up), and prunes old ones. */
     async recover(): Promise<string[]> {
+      await prune();
+      if (!pruneTimer) {
+        pruneTimer = setInterval(schedulePrune, 3_600_000);
+        pruneTimer.unref();
+      }
       const resumed: string[] = [];
       for (const key of await cp.kv.keys("wf.runs")) {
         const meta = (await cp.kv.get<Record<string, unknown>>(key))?.value;
@@ -560,19 +696,15 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
     },
 
     /** Circuit states by capability or dependency. */
-    breakers(): Record<string, "closed" | "open" | "half-open" | "isolated"> {
-      const names = {
-        [CircuitState.Closed]: "closed",
-        [CircuitState.Open]: "open",
-        [CircuitState.HalfOpen]: "half-open",
-        [CircuitState.Isolated]: "isolated",
-      } as const;
-      return Object.fromEntries([...guards].map(([k, g]) => [k, names[g.breaker.state]]));
+    breakers(): Record<string, BreakerState> {
+      return Object.fromEntries([...guards].map(([k, g]) => [k, g.breaker.state]));
     },
 
     /** Stops timers and in-flight calls without touching the journal: runs resume on the next start. */
     async close(): Promise<void> {
       closed = true;
+      if (pruneTimer) clearInterval(pruneTimer);
+      await pruning;
       for (const run of runs.values()) {
         for (const t of run.timers) clearTimeout(t);
         for (const c of run.tasks.values()) c.abort();

@@ -37,11 +37,43 @@ const FUNCTIONS: Record<string, (...args: unknown[]) => unknown> = {
     Array.isArray(list) ? list.reduce((a: number, v) => a + (typeof v === "number" ? v : 0), 0) : 0,
 };
 
-/** Parses one expression (without the `${{ }}`); throws INVALID_ARGUMENT with the position. */
+/** Longest expression accepted, in characters, and deepest nesting of parentheses and `!`. */
+export const MAX_EXPR_LENGTH = 4096;
+const MAX_DEPTH = 64;
+const NUMBER = /-?\d+(\.\d+)?/y;
+const IDENT = /[A-Za-z_][A-Za-z0-9_-]*/y;
+const KEY = /[A-Za-z0-9_-]+/y;
+const INDEX = /\[(\d+)\]/y;
+
+/** Matches a sticky pattern at `at` (no slicing: each token costs its own length). */
+function stick(re: RegExp, source: string, at: number): RegExpExecArray | null {
+  re.lastIndex = at;
+  return re.exec(source);
+}
+
+/**
+ * Parses one expression (without the `${{ }}`); throws INVALID_ARGUMENT with the position. Linear
+ * in the expression's length, which is capped, as is its nesting.
+ */
 export function parseExpr(source: string): Expr {
   let i = 0;
+  let depth = 0;
+  const shown = source.length > 80 ? `${source.slice(0, 77)}...` : source;
   const fail = (message: string): never => {
-    throw new ClawHubError("INVALID_ARGUMENT", `${message} at column ${i + 1} of "${source}"`);
+    throw new ClawHubError("INVALID_ARGUMENT", `${message} at column ${i + 1} of "${shown}"`);
+  };
+  if (source.length > MAX_EXPR_LENGTH)
+    throw new ClawHubError(
+      "INVALID_ARGUMENT",
+      `an expression is at most ${MAX_EXPR_LENGTH} characters (this one has ${source.length})`,
+    );
+  const nest = <T>(fn: () => T): T => {
+    if (++depth > MAX_DEPTH) fail(`nesting deeper than ${MAX_DEPTH}`);
+    try {
+      return fn();
+    } finally {
+      depth--;
+    }
   };
   const ws = () => {
     while (i < source.length && /\s/.test(source[i] as string)) i++;
@@ -74,11 +106,11 @@ export function parseExpr(source: string): Expr {
     }
     return left;
   };
-  const unary = (): Expr => (eat("!") ? { kind: "not", arg: unary() } : primary());
+  const unary = (): Expr => (eat("!") ? nest(() => ({ kind: "not", arg: unary() })) : primary());
   const primary = (): Expr => {
     ws();
     if (eat("(")) {
-      const e = or();
+      const e = nest(or);
       if (!eat(")")) fail("expected )");
       return e;
     }
@@ -90,12 +122,12 @@ export function parseExpr(source: string): Expr {
       i = end + 1;
       return { kind: "literal", value };
     }
-    const num = /^-?\d+(\.\d+)?/.exec(source.slice(i));
+    const num = stick(NUMBER, source, i);
     if (num) {
       i += num[0].length;
       return { kind: "literal", value: Number(num[0]) };
     }
-    const id = /^[A-Za-z_][A-Za-z0-9_-]*/.exec(source.slice(i));
+    const id = stick(IDENT, source, i);
     if (!id) return fail("expected a value");
     i += id[0].length;
     const name = id[0];
@@ -106,7 +138,7 @@ export function parseExpr(source: string): Expr {
       if (!FUNCTIONS[name]) fail(`unknown function ${name}()`);
       const args: Expr[] = [];
       if (!eat(")")) {
-        do args.push(or());
+        do args.push(nest(or));
         while (eat(","));
         if (!eat(")")) fail("expected )");
       }
@@ -116,12 +148,12 @@ export function parseExpr(source: string): Expr {
     for (;;) {
       if (source[i] === ".") {
         i++;
-        const key = /^[A-Za-z0-9_-]+/.exec(source.slice(i));
+        const key = stick(KEY, source, i);
         if (!key) fail("expected a name after .");
         i += (key as RegExpExecArray)[0].length;
         steps.push((key as RegExpExecArray)[0]);
       } else if (source[i] === "[") {
-        const idx = /^\[(\d+)\]/.exec(source.slice(i));
+        const idx = stick(INDEX, source, i);
         if (!idx) fail("expected [index]");
         i += (idx as RegExpExecArray)[0].length;
         steps.push(Number((idx as RegExpExecArray)[1]));
@@ -193,11 +225,42 @@ export function evaluate(expr: Expr, scope: Record<string, unknown>): unknown {
   }
 }
 
-const TEMPLATE = /\$\{\{([\s\S]*?)\}\}/g;
+const OPEN = "${{";
+const CLOSE = "}}";
+
+/** A template string cut into literal text and expression sources. */
+type Piece = { text: string } | { expr: string };
+
+/**
+ * Splits a template in one pass: each `${{` is paired with the next `}}`. An unclosed `${{` is a
+ * syntax error found at once (a string of 160,000 of them costs one scan, not one per opening).
+ */
+export function templatePieces(text: string): Piece[] {
+  const pieces: Piece[] = [];
+  let at = 0;
+  for (;;) {
+    const open = text.indexOf(OPEN, at);
+    if (open < 0) break;
+    const close = text.indexOf(CLOSE, open + OPEN.length);
+    if (close < 0)
+      throw new ClawHubError(
+        "INVALID_ARGUMENT",
+        `unclosed \${{ at character ${open + 1} (every \${{ needs a matching }})`,
+      );
+    if (open > at) pieces.push({ text: text.slice(at, open) });
+    pieces.push({ expr: text.slice(open + OPEN.length, close).trim() });
+    at = close + CLOSE.length;
+  }
+  if (at < text.length) pieces.push({ text: text.slice(at) });
+  return pieces;
+}
 
 /** The expressions inside a template string, parsed. */
 export function templateExprs(text: string): Expr[] {
-  return [...text.matchAll(TEMPLATE)].map((m) => parseExpr((m[1] as string).trim()));
+  if (!text.includes(OPEN)) return [];
+  const out: Expr[] = [];
+  for (const p of templatePieces(text)) if ("expr" in p) out.push(parseExpr(p.expr));
+  return out;
 }
 
 /**
@@ -206,13 +269,19 @@ export function templateExprs(text: string): Expr[] {
  */
 export function render(value: unknown, scope: Record<string, unknown>): unknown {
   if (typeof value === "string") {
-    const whole = /^\$\{\{([\s\S]*?)\}\}$/.exec(value.trim());
-    if (whole && !(whole[1] as string).includes("}}"))
-      return evaluate(parseExpr((whole[1] as string).trim()), scope);
-    return value.replace(TEMPLATE, (_m, src: string) => {
-      const v = evaluate(parseExpr(src.trim()), scope);
-      return v === undefined || v === null ? "" : typeof v === "string" ? v : JSON.stringify(v);
-    });
+    if (!value.includes(OPEN)) return value;
+    const pieces = templatePieces(value.trim());
+    const only = pieces.length === 1 ? pieces[0] : undefined;
+    if (only && "expr" in only) return evaluate(parseExpr(only.expr), scope);
+    let out = "";
+    for (const p of templatePieces(value)) {
+      if ("text" in p) out += p.text;
+      else {
+        const v = evaluate(parseExpr(p.expr), scope);
+        out += v === undefined || v === null ? "" : typeof v === "string" ? v : JSON.stringify(v);
+      }
+    }
+    return out;
   }
   if (Array.isArray(value)) return value.map((v) => render(v, scope));
   if (value && typeof value === "object") {

@@ -7,6 +7,7 @@ export { chunk, estimateTokens, wordsOf } from "./chunk.ts";
 export {
   createWorkflowEngine,
   type NodeView,
+  type RunSummary,
   type RunView,
   type TaskRunner,
   taskErrorOf,
@@ -14,8 +15,9 @@ export {
   type WorkflowEngine,
   type WorkflowEngineOptions,
 } from "./engine.ts";
-export { evaluate, parseExpr, render } from "./expr.ts";
+export { evaluate, parseExpr, render, templatePieces } from "./expr.ts";
 export { toDot, toMermaid } from "./graph.ts";
+export { runViewToWire, type WorkflowServiceOptions, workflowService } from "./grpc.ts";
 export {
   initialState,
   paramsFor,
@@ -24,15 +26,17 @@ export {
   type RunState,
   reduce,
   retryDelay,
+  stepKey,
+  type TaskError,
   type TaskRef,
 } from "./scheduler.ts";
 export {
   type CapabilityInfo,
   DEFAULT_RETRY,
+  findCycles,
+  type NodeRetry,
   type NodeSpec,
-  parseDuration,
   parseWorkflowText,
-  type RetryPolicy,
   type SpecIssue,
   validateWorkflow,
   type WorkflowSpec,

@@ -56,7 +56,7 @@ describe("the scheduler (pure reducer)", () => {
       type: "task.failed",
       at: 2,
       task: { node: "b", item: -1, phase: "main", attempt: 1 },
-      error: { code: "X", message: "x", retryable: true },
+      error: { type: "X", message: "x", nonRetryable: false },
       tokens: 0,
     });
     const timer = failB.commands.find((c) => c.type === "timer");

@@ -1,12 +1,16 @@
+import { createHmac } from "node:crypto";
+import type { TaskFailure } from "../errors/index.ts";
+import { nextDelay, retryable } from "../resilience/index.ts";
 import { chunk } from "./chunk.ts";
 import { evaluate, parseExpr, render } from "./expr.ts";
 import type { NodeSpec, Target, WorkflowSpec } from "./spec.ts";
 
 /**
  * The workflow scheduler: a reducer `(state, event) -> (state, commands)`. It does no I/O and
- * reads no clock or randomness (time comes in events; retry jitter is a hash of the task), so
- * replaying a run's journal rebuilds its state exactly. For speed it updates the state it is
- * given and returns it: callers hold no other reference.
+ * reads no clock or randomness (time comes in events; retry jitter is a hash of the task; the
+ * run's secret for idempotency keys comes in its `started` event), so replaying a run's journal
+ * rebuilds its state exactly. For speed it updates the state it is given and returns it:
+ * callers hold no other reference.
  */
 
 export type TaskPhase = "main" | "fallback" | "reduce";
@@ -19,11 +23,8 @@ export interface TaskRef {
   attempt: number;
 }
 
-export interface TaskError {
-  code: string;
-  message: string;
-  retryable: boolean;
-}
+/** A task's failure: the one TaskFailure shape, from the agent to `runs show`. */
+export type TaskError = TaskFailure;
 
 export type RunEvent =
   | {
@@ -33,6 +34,8 @@ export type RunEvent =
       inputs: Record<string, unknown>;
       /** Context limits of the capabilities, as known when the run started. */
       contextLimits: Record<string, number>;
+      /** Random per run: idempotency keys are derived from it, so nobody can predict them. */
+      secret?: string;
     }
   | {
       type: "task.completed";
@@ -54,6 +57,10 @@ export type RunCommand =
       task: TaskRef;
       /** The same on every attempt of one task: the agent's idempotency key. */
       key: string;
+      /** 1 on the first attempt of this step (what the agent sees as `ctx.attempt`). */
+      attempt: number;
+      /** Tokens the task may use: its share of the run's budget (0: no budget). */
+      maxTokens: number;
       target: Target;
       input: unknown;
       params: Record<string, unknown>;
@@ -80,6 +87,8 @@ interface Unit {
   output?: unknown;
   error?: TaskError;
   agentId?: string;
+  /** Tokens reserved for it while it runs (not journaled: derived on replay). */
+  reserved?: number;
 }
 
 export type NodeStatus = "pending" | "running" | "succeeded" | "failed" | "skipped";
@@ -110,6 +119,9 @@ export interface RunState {
   startedAt: number;
   endedAt?: number;
   tokens: number;
+  /** Tokens reserved by running tasks against the budget. */
+  reserved: number;
+  secret: string;
   nodes: Record<string, NodeState>;
   outputs?: unknown;
   reason?: string;
@@ -124,6 +136,8 @@ export interface RunState {
     ready: Set<string>;
     /** Nodes not yet settled. */
     open: number;
+    /** Most tokens one task of each target used so far: the estimate of the next one's cost. */
+    largestUse: Map<string, number>;
     /** What templates see: inputs and settled nodes' outputs (kept up to date incrementally). */
     scope: {
       inputs: Record<string, unknown>;
@@ -142,6 +156,8 @@ export function initialState(spec: WorkflowSpec): RunState {
     contextLimits: {},
     startedAt: 0,
     tokens: 0,
+    reserved: 0,
+    secret: "",
     nodes: {},
     running: 0,
     index: {
@@ -150,26 +166,27 @@ export function initialState(spec: WorkflowSpec): RunState {
       remaining: new Map(),
       ready: new Set(),
       open: 0,
+      largestUse: new Map(),
       scope: { inputs: {}, nodes: {} },
     },
   };
 }
 
-/** A number in [0, 1) from a string: deterministic jitter. */
-function hash01(text: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
-  return (h >>> 0) / 2 ** 32;
-}
-
 /** The delay before attempt `next` (2, 3...) of a task, per the node's retry policy. */
 export function retryDelay(state: RunState, node: NodeSpec, task: TaskRef, next: number): number {
-  const r = node.retry;
-  const base = Math.min(r.maxIntervalMs, r.initialIntervalMs * r.backoffCoefficient ** (next - 2));
-  const factor =
-    1 + r.jitter * (2 * hash01(`${state.runId}/${task.node}/${task.item}/${next}`) - 1);
-  return Math.max(0, Math.round(base * factor));
+  return nextDelay(node.retry, next - 1, `${state.runId}/${task.node}/${task.item}`) ?? 0;
 }
+
+/** The idempotency key of a step: the same on every attempt, unguessable without the run's secret. */
+export function stepKey(state: RunState, node: string, item: number, phase: TaskPhase): string {
+  const material = `${state.runId}/${node}/${item}/${phase}`;
+  // Runs journaled before keys were derived have no secret: they keep their readable keys.
+  if (!state.secret) return material;
+  return `wf-${createHmac("sha256", state.secret).update(material).digest("base64url").slice(0, 32)}`;
+}
+
+/** The budget key of a target: what "the same kind of task" means for cost estimates. */
+const targetKey = (t: Target) => (t.capability ? `c:${t.capability}` : `q:${t.query}`);
 
 /** Parameters of an attempt: the node's, varied per retry (numbers step, strings append). */
 export function paramsFor(node: NodeSpec, attempt: number): Record<string, unknown> {
@@ -228,14 +245,15 @@ export function reduce(
       if (n.status === "pending" || n.status === "running") {
         n.status = "failed";
         n.error = {
-          code: status === "cancelled" ? "CANCELLED" : "RUN_STOPPED",
+          type: status === "cancelled" ? "CANCELLED" : "RUN_STOPPED",
           message: reason ?? status,
-          retryable: false,
+          nonRetryable: true,
         };
         n.endedAt = event.at;
       }
     }
     state.running = 0;
+    state.reserved = 0;
     state.status = status;
     state.endedAt = event.at;
     if (reason) state.reason = reason;
@@ -296,9 +314,9 @@ export function reduce(
       if (status === "failed") {
         settleNode(dep, "failed", {
           error: {
-            code: "UPSTREAM_FAILED",
+            type: "UPSTREAM_FAILED",
             message: `upstream node ${id} failed`,
-            retryable: false,
+            nonRetryable: true,
           },
         });
         continue;
@@ -309,8 +327,8 @@ export function reduce(
     }
   };
 
-  const fail = (id: string, code: string, message: string) =>
-    settleNode(id, "failed", { error: { code, message, retryable: false } });
+  const fail = (id: string, type: string, message: string) =>
+    settleNode(id, "failed", { error: { type, message, nonRetryable: true } });
 
   const activate = (id: string) => {
     const node = state.index.byId.get(id) as NodeSpec;
@@ -388,27 +406,57 @@ export function reduce(
     }
   };
 
-  const dispatch = (id: string, item: number, unit: Unit) => {
+  const targetOf = (node: NodeSpec, unit: Unit): Target =>
+    unit.phase === "fallback"
+      ? (node.fallback as Target)
+      : unit.phase === "reduce"
+        ? (node.reduce as Target)
+        : node;
+
+  /**
+   * What a task may cost: the node's declared `max_tokens`, else the most a task of the same
+   * target used so far in this run (0 before the first: nothing is known yet).
+   */
+  const costOf = (node: NodeSpec, unit: Unit): number =>
+    node.maxTokens ?? state.index.largestUse.get(targetKey(targetOf(node, unit))) ?? 0;
+
+  /** Whether the budget has room for the task's cost on top of what is used and reserved. */
+  const affordable = (cost: number): boolean => {
+    const max = state.spec.budget.maxTokens;
+    return max === undefined || state.tokens + state.reserved + cost <= max;
+  };
+  let blockedByBudget: { node: string; cost: number } | undefined;
+
+  const settleTokens = (unit: Unit, target: Target, tokens: number) => {
+    state.reserved -= unit.reserved ?? 0;
+    unit.reserved = 0;
+    state.tokens += tokens;
+    const key = targetKey(target);
+    if (tokens > (state.index.largestUse.get(key) ?? 0)) state.index.largestUse.set(key, tokens);
+  };
+
+  const dispatch = (id: string, item: number, unit: Unit, cost: number) => {
     const node = state.index.byId.get(id) as NodeSpec;
-    const target: Target =
-      unit.phase === "fallback"
-        ? (node.fallback as Target)
-        : unit.phase === "reduce"
-          ? (node.reduce as Target)
-          : node;
+    const target = targetOf(node, unit);
     const input =
       unit.phase === "fallback" && node.fallback?.input !== undefined
         ? render(node.fallback.input, { ...scope(), item: unit.input })
         : unit.input;
     unit.status = "running";
+    unit.reserved = cost;
+    state.reserved += cost;
     state.running++;
     const n = state.nodes[id] as NodeState;
     n.attempts++;
     n.active++;
+    const max = state.spec.budget.maxTokens;
+    const left = max === undefined ? 0 : Math.max(1, max - state.tokens - state.reserved + cost);
     commands.push({
       type: "dispatch",
       task: ref(id, item, unit),
-      key: `${state.runId}/${id}/${item}/${unit.phase}`,
+      key: stepKey(state, id, item, unit.phase),
+      attempt: unit.attempt,
+      maxTokens: max === undefined ? (node.maxTokens ?? 0) : Math.min(left, node.maxTokens ?? left),
       target: {
         ...(target.capability ? { capability: target.capability } : {}),
         ...(target.query ? { query: target.query } : {}),
@@ -432,10 +480,20 @@ export function reduce(
       const n = state.nodes[id] as NodeState;
       const cap = node.map ? node.map.parallelism : 1;
       while (n.queue.length > 0 && n.active < cap && state.running < state.spec.concurrency) {
-        const index = n.queue.shift() as number;
+        const index = n.queue[0] as number;
         const unit = index < 0 ? n.reduce : n.units[index];
-        if (unit?.status !== "queued") continue;
-        dispatch(id, index >= 0 && node.map ? index : -1, unit);
+        if (unit?.status !== "queued") {
+          n.queue.shift();
+          continue;
+        }
+        // A task is started only when its cost fits what the budget has left: never after.
+        const cost = costOf(node, unit);
+        if (!affordable(cost)) {
+          blockedByBudget ??= { node: id, cost };
+          break;
+        }
+        n.queue.shift();
+        dispatch(id, index >= 0 && node.map ? index : -1, unit, cost);
       }
       if (n.queue.length === 0) state.index.ready.delete(id);
     }
@@ -460,9 +518,12 @@ export function reduce(
     return true;
   };
 
+  const nodeOf = (task: TaskRef) => state.index.byId.get(task.node) as NodeSpec;
+
   switch (event.type) {
     case "started": {
       state.runId = event.runId;
+      state.secret = event.secret ?? "";
       state.inputs = event.inputs;
       state.contextLimits = event.contextLimits;
       state.startedAt = event.at;
@@ -495,7 +556,7 @@ export function reduce(
       unit.output = event.output;
       if (event.agentId) unit.agentId = event.agentId;
       state.running--;
-      state.tokens += event.tokens;
+      settleTokens(unit, targetOf(nodeOf(event.task), unit), event.tokens);
       const n = state.nodes[event.task.node] as NodeState;
       const node = state.index.byId.get(event.task.node) as NodeSpec;
       n.active--;
@@ -512,12 +573,11 @@ export function reduce(
       if (unit?.status !== "running") break;
       state.running--;
       (state.nodes[event.task.node] as NodeState).active--;
-      state.tokens += event.tokens;
+      const node = nodeOf(event.task);
+      settleTokens(unit, targetOf(node, unit), event.tokens);
       if (!checkBudget()) return { state, commands };
-      const node = state.index.byId.get(event.task.node) as NodeSpec;
-      const retryable =
-        event.error.retryable && !node.retry.nonRetryableErrors.includes(event.error.code);
-      if (unit.phase !== "fallback" && retryable && unit.attempt < node.retry.maxAttempts) {
+      const again = retryable(node.retry, event.error) && unit.attempt < node.retry.maximumAttempts;
+      if (unit.phase !== "fallback" && again) {
         unit.status = "waiting";
         unit.attempt++;
         unit.error = event.error;
@@ -566,10 +626,12 @@ export function reduce(
       // Tasks in flight when the previous process died are dispatched again with the same key;
       // pending retry timers fire again.
       state.running = 0;
+      state.reserved = 0;
       for (const [id, n] of Object.entries(state.nodes)) {
         const node = state.index.byId.get(id) as NodeSpec;
         n.active = 0;
         n.units.forEach((u, i) => {
+          u.reserved = 0;
           if (u.status === "running") {
             u.status = "queued";
             enqueue(id, i);
@@ -585,6 +647,14 @@ export function reduce(
     }
   }
   pump();
+  if (state.status === "running" && state.running === 0 && blockedByBudget) {
+    const { node, cost } = blockedByBudget;
+    finishRun(
+      "failed",
+      `budget exceeded: node ${node} may use ${cost} tokens, ${state.tokens} of budget.max_tokens ${state.spec.budget.maxTokens} are used`,
+    );
+    return { state, commands };
+  }
   if (state.status === "running" && state.index.open === 0) {
     const failed = Object.entries(state.nodes).filter(([, n]) => n.status === "failed");
     if (failed.length === 0) finishRun("succeeded");

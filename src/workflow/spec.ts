@@ -1,17 +1,11 @@
 import { parse as parseYaml } from "yaml";
 import { ClawHubError } from "../errors/index.ts";
-import { type Expr, exprsIn, parseExpr, pathsOf } from "./expr.ts";
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from "../resilience/index.ts";
+import { parseDuration } from "../schema/index.ts";
+import { type Expr, exprsIn, parseExpr, pathsOf, templatePieces } from "./expr.ts";
 
-/** Retry policy of a node (Temporal's shape). */
-export interface RetryPolicy {
-  maxAttempts: number;
-  initialIntervalMs: number;
-  backoffCoefficient: number;
-  maxIntervalMs: number;
-  /** 0..1: each delay is scaled by a factor in [1 - jitter, 1 + jitter]. */
-  jitter: number;
-  /** Error codes never retried (the agent's `taskError` code, or a ClawHub code). */
-  nonRetryableErrors: string[];
+/** Retry policy of a node: the shared RetryPolicy, plus parameter variation per retry. */
+export interface NodeRetry extends RetryPolicy {
   /**
    * Parameter changes per retry: a number is added once per retry (temperature: 0.2 gives
    * +0.2, +0.4...), a string is appended from the first retry on (a prompt suffix).
@@ -33,8 +27,13 @@ export interface NodeSpec extends Target {
   /** Explicit dependencies plus those implied by `nodes.<id>` references. */
   needs: string[];
   when?: string | undefined;
-  retry: RetryPolicy;
+  retry: NodeRetry;
   timeoutMs?: number | undefined;
+  /**
+   * Most tokens one task of this node may use (`max_tokens`): reserved against the run's token
+   * budget before the task starts, and told to the agent.
+   */
+  maxTokens?: number | undefined;
   fallback?: (Target & { input?: unknown }) | undefined;
   params: Record<string, unknown>;
   /** Circuit-breaker key of an external dependency behind the capability (default: the capability). */
@@ -80,25 +79,28 @@ export interface SpecIssue {
   node?: string;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = {
-  maxAttempts: 3,
-  initialIntervalMs: 200,
-  backoffCoefficient: 2,
-  maxIntervalMs: 10_000,
-  jitter: 0.2,
-  nonRetryableErrors: [],
+/** A node's retry policy when it says nothing: the shared default, without variation. */
+export const DEFAULT_RETRY: NodeRetry = {
+  ...DEFAULT_RETRY_POLICY,
+  nonRetryableTypes: [],
   vary: {},
 };
 
-/** `500ms`, `30s`, `2m`, `1h`, or a number of milliseconds. */
-export function parseDuration(value: unknown): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value === "number" && value >= 0) return value;
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/.exec(String(value).trim());
-  if (!m) return Number.NaN;
-  return Math.round(
-    Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "ms") as "ms"],
-  );
+/** A `when` condition without the `${{ }}` it may be written in. */
+function unwrapWhen(text: string): string {
+  let t = text.trim();
+  if (t.startsWith("${{")) t = t.slice(3);
+  if (t.endsWith("}}")) t = t.slice(0, -2);
+  return t.trim();
+}
+
+/** A duration of a workflow file, or NaN when malformed (reported with the other problems). */
+function durationOf(value: unknown): number | undefined {
+  try {
+    return parseDuration(value);
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** The default input of a reduce: the map's outputs, as a list. */
@@ -118,6 +120,8 @@ const KNOWN_NODE_KEYS = new Set([
   "reduce",
   "params",
   "dependency",
+  "max_tokens",
+  "maxTokens",
 ]);
 
 /** Reads a workflow from YAML or JSON text. */
@@ -244,43 +248,51 @@ export function validateWorkflow(
     for (const ref of checkExprs(n.input, `node "${id}" input`, id, mapRoots)) needs.add(ref);
     if (typeof n.when === "string") {
       try {
-        for (const ref of checkExprs(
-          `\${{ ${n.when.replace(/^\$\{\{|\}\}$/g, "")} }}`,
-          `node "${id}" when`,
-          id,
-          [],
-        ))
+        for (const ref of checkExprs(`\${{ ${unwrapWhen(n.when)} }}`, `node "${id}" when`, id, []))
           needs.add(ref);
       } catch (error) {
         add("template.syntax", `node "${id}" when: ${(error as Error).message}`, id);
       }
     }
     const r = (n.retry ?? {}) as Record<string, unknown>;
-    const retry: RetryPolicy = {
-      maxAttempts: Number(r.max_attempts ?? r.maxAttempts ?? DEFAULT_RETRY.maxAttempts),
+    const nonRetryable =
+      r.non_retryable_errors ??
+      r.nonRetryableErrors ??
+      r.non_retryable_types ??
+      r.nonRetryableTypes ??
+      [];
+    const retry: NodeRetry = {
+      maximumAttempts: Number(r.max_attempts ?? r.maxAttempts ?? DEFAULT_RETRY.maximumAttempts),
       initialIntervalMs:
-        parseDuration(r.initial_interval ?? r.initialInterval) ?? DEFAULT_RETRY.initialIntervalMs,
+        durationOf(r.initial_interval ?? r.initialInterval) ?? DEFAULT_RETRY.initialIntervalMs,
       backoffCoefficient: Number(
         r.backoff_coefficient ?? r.backoffCoefficient ?? DEFAULT_RETRY.backoffCoefficient,
       ),
-      maxIntervalMs: parseDuration(r.max_interval ?? r.maxInterval) ?? DEFAULT_RETRY.maxIntervalMs,
+      maximumIntervalMs:
+        durationOf(r.max_interval ?? r.maxInterval) ?? DEFAULT_RETRY.maximumIntervalMs,
       jitter: Number(r.jitter ?? DEFAULT_RETRY.jitter),
-      nonRetryableErrors: ((r.non_retryable_errors ?? r.nonRetryableErrors ?? []) as unknown[]).map(
-        String,
-      ),
+      nonRetryableTypes: (Array.isArray(nonRetryable) ? nonRetryable : [nonRetryable]).map(String),
       vary: (r.vary ?? {}) as Record<string, number | string>,
     };
-    if (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1 || retry.maxAttempts > 100)
+    if (
+      !Number.isInteger(retry.maximumAttempts) ||
+      retry.maximumAttempts < 1 ||
+      retry.maximumAttempts > 100
+    )
       add("node.retry", `node "${id}": retry.max_attempts must be 1-100`, id);
-    if (Number.isNaN(retry.initialIntervalMs) || Number.isNaN(retry.maxIntervalMs))
+    if (Number.isNaN(retry.initialIntervalMs) || Number.isNaN(retry.maximumIntervalMs))
       add("node.retry", `node "${id}": retry intervals are durations like 500ms or 2s`, id);
     if (!(retry.backoffCoefficient >= 1))
       add("node.retry", `node "${id}": retry.backoff_coefficient must be >= 1`, id);
     if (!(retry.jitter >= 0 && retry.jitter <= 1))
       add("node.retry", `node "${id}": retry.jitter must be 0-1`, id);
-    const timeoutMs = parseDuration(n.timeout);
+    const timeoutMs = durationOf(n.timeout);
     if (timeoutMs !== undefined && !(timeoutMs > 0))
       add("node.timeout", `node "${id}": timeout must be a positive duration`, id);
+    const rawMaxTokens = n.max_tokens ?? n.maxTokens;
+    const maxTokens = rawMaxTokens === undefined ? undefined : Number(rawMaxTokens);
+    if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0))
+      add("node.max_tokens", `node "${id}": max_tokens must be a positive whole number`, id);
     let fallback: NodeSpec["fallback"];
     if (n.fallback !== undefined) {
       const f = (
@@ -335,10 +347,10 @@ export function validateWorkflow(
       ...t,
       input: n.input ?? null,
       needs: [...needs].sort(),
-      when:
-        typeof n.when === "string" ? n.when.replace(/^\s*\$\{\{|\}\}\s*$/g, "").trim() : undefined,
+      when: typeof n.when === "string" ? unwrapWhen(n.when) : undefined,
       retry,
       timeoutMs,
+      maxTokens,
       fallback,
       params: (n.params ?? {}) as Record<string, unknown>,
       dependency: typeof n.dependency === "string" ? n.dependency : undefined,
@@ -346,29 +358,14 @@ export function validateWorkflow(
       reduce,
     });
   }
-  // Cycles, each named once: a -> b -> a.
-  const byId = new Map(nodes.map((n) => [n.id, n]));
-  const state = new Map<string, 1 | 2>();
-  const stack: string[] = [];
-  const visit = (id: string) => {
-    state.set(id, 1);
-    stack.push(id);
-    for (const dep of byId.get(id)?.needs ?? []) {
-      if (state.get(dep) === 1) {
-        const cycle = [...stack.slice(stack.indexOf(dep)), dep];
-        add("workflow.cycle", `cycle: ${cycle.join(" -> ")}`, dep);
-      } else if (!state.has(dep)) visit(dep);
-    }
-    stack.pop();
-    state.set(id, 2);
-  };
-  for (const n of nodes) if (!state.has(n.id)) visit(n.id);
+  for (const cycle of findCycles(nodes))
+    add("workflow.cycle", `cycle: ${cycle.join(" -> ")}`, cycle[0]);
   if (catalog) checkSchemas(nodes, catalog, add);
   const outputs = (w.outputs ?? {}) as Record<string, unknown>;
   checkExprs(outputs, "outputs", undefined, []);
   const budget = (w.budget ?? {}) as Record<string, unknown>;
   const maxTokens = budget.max_tokens ?? budget.maxTokens;
-  const maxDurationMs = parseDuration(budget.max_duration ?? budget.maxDuration);
+  const maxDurationMs = durationOf(budget.max_duration ?? budget.maxDuration);
   if (maxTokens !== undefined && !(Number(maxTokens) > 0))
     add("workflow.budget", "budget.max_tokens must be positive");
   if (maxDurationMs !== undefined && !(maxDurationMs > 0))
@@ -395,6 +392,48 @@ export function validateWorkflow(
     budget: { maxTokens: maxTokens === undefined ? undefined : Number(maxTokens), maxDurationMs },
     concurrency,
   };
+}
+
+/**
+ * Every cycle of the dependency graph, each named once (`a -> b -> a`), by an iterative
+ * depth-first search: a 10,000-node chain needs no call stack of that depth.
+ */
+export function findCycles(nodes: ReadonlyArray<Pick<NodeSpec, "id" | "needs">>): string[][] {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const state = new Map<string, 1 | 2>();
+  const cycles: string[][] = [];
+  for (const root of nodes) {
+    if (state.has(root.id)) continue;
+    // Each frame: a node on the current path and the index of its next dependency to visit.
+    const path: string[] = [];
+    const next: number[] = [];
+    const onPath = new Map<string, number>();
+    const enter = (id: string) => {
+      state.set(id, 1);
+      onPath.set(id, path.length);
+      path.push(id);
+      next.push(0);
+    };
+    enter(root.id);
+    while (path.length > 0) {
+      const top = path.length - 1;
+      const id = path[top] as string;
+      const needs = byId.get(id)?.needs ?? [];
+      const i = next[top] as number;
+      if (i < needs.length) {
+        next[top] = i + 1;
+        const dep = needs[i] as string;
+        if (state.get(dep) === 1) cycles.push([...path.slice(onPath.get(dep)), dep]);
+        else if (!state.has(dep) && byId.has(dep)) enter(dep);
+        continue;
+      }
+      path.pop();
+      next.pop();
+      onPath.delete(id);
+      state.set(id, 2);
+    }
+  }
+  return cycles;
 }
 
 type JsonType = string | undefined;
@@ -424,9 +463,16 @@ function checkSchemas(
     if (!consumer || !node.input || typeof node.input !== "object" || Array.isArray(node.input))
       continue;
     for (const [field, value] of Object.entries(node.input as Record<string, unknown>)) {
-      const m = typeof value === "string" ? /^\$\{\{\s*([^}]+?)\s*\}\}$/.exec(value) : null;
-      if (!m) continue;
-      const expr = parseExpr(m[1] as string);
+      if (typeof value !== "string" || !value.startsWith("${{")) continue;
+      let pieces: ReturnType<typeof templatePieces>;
+      try {
+        pieces = templatePieces(value);
+      } catch {
+        continue; // reported as template.syntax already
+      }
+      const only = pieces.length === 1 ? pieces[0] : undefined;
+      if (!only || !("expr" in only)) continue;
+      const expr = parseExpr(only.expr);
       if (expr.kind !== "path" || expr.root !== "nodes") continue;
       const producer = byId.get(String(expr.steps[0]));
       if (!producer?.capability || producer.reduce || producer.map) continue;

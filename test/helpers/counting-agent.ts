@@ -1,6 +1,6 @@
 /**
  * A child-process agent for the resume test: every task start is appended to a log file as
- * `<capability> <idempotency key> <attempt>`. Usage: node counting-agent.ts <hub> <log-file>
+ * `<capability> <idempotency key> <attempt> <input n>`. Usage: node counting-agent.ts <hub> <log-file>
  */
 import { appendFileSync } from "node:fs";
 import { createAgent } from "../../src/sdk/index.ts";
@@ -12,19 +12,19 @@ const agent = createAgent({
   name: "counting",
   reconnect: { initialMs: 50, maxMs: 300 },
 });
-const record = (capability: string, key: string, attempt: number) =>
-  appendFileSync(log, `${capability} ${key} ${attempt}\n`);
+const record = (capability: string, key: string, attempt: number, n: number) =>
+  appendFileSync(log, `${capability} ${key} ${attempt} ${n}\n`);
 agent.capability(
   { name: "step.fast", description: "a quick step" },
   (input: { n: number }, ctx) => {
-    record("step.fast", ctx.idempotencyKey, ctx.attempt);
+    record("step.fast", ctx.idempotencyKey, ctx.attempt, input.n);
     return { n: input.n + 1 };
   },
 );
 agent.capability(
   { name: "step.slow", description: "a slow step" },
   async (input: { n: number; ms: number }, ctx) => {
-    record("step.slow", ctx.idempotencyKey, ctx.attempt);
+    record("step.slow", ctx.idempotencyKey, ctx.attempt, input.n);
     await new Promise((resolve) => setTimeout(resolve, input.ms));
     return { n: input.n * 10 };
   },

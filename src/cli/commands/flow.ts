@@ -116,7 +116,7 @@ function nodeLine(n: RunView["nodes"][number]): string {
         ? `${n.attempts} attempts`
         : "",
     n.usedFallback ? "fallback" : "",
-    n.error ? `${n.error.code}: ${n.error.message}` : "",
+    n.error ? `${n.error.type}: ${n.error.message}` : "",
   ].filter(Boolean);
   return `  ${mark[n.status] ?? "?"} ${n.id.padEnd(16)} ${n.status}${extra.length ? ` (${extra.join(", ")})` : ""}`;
 }

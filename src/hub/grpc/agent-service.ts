@@ -1,0 +1,58 @@
+import type * as grpc from "@grpc/grpc-js";
+import { type AgentMessage, createBatcher, failStream, type HubMessage } from "../../wire/index.ts";
+import type { HubCore } from "../core.ts";
+import type { AgentChannel } from "../types.ts";
+
+/**
+ * AgentService over gRPC: each `Connect` stream becomes an AgentChannel of the hub core.
+ * Messages to the agent are batched per turn of the event loop (one frame carries many tasks).
+ */
+export function agentService(core: HubCore): grpc.UntypedServiceImplementation {
+  return {
+    Connect(stream: grpc.ServerDuplexStream<AgentMessage, HubMessage>) {
+      let open = true;
+      const batcher = createBatcher<HubMessage>(
+        (message) => {
+          if (!open) return;
+          try {
+            stream.write(message);
+          } catch {
+            // The stream is closing; its end handlers drop the session.
+          }
+        },
+        (messages) => ({ kind: "batch", batch: { messages } }),
+      );
+      const channel: AgentChannel = {
+        peer: stream.getPeer(),
+        send(message) {
+          if (open) batcher.push(message);
+        },
+        end(error) {
+          if (!open) return;
+          batcher.flush();
+          open = false;
+          if (error) failStream(stream, error);
+          else {
+            try {
+              stream.end();
+            } catch {
+              // Already ended.
+            }
+          }
+        },
+      };
+      const endpoint = core.connect(channel);
+      stream.on("data", (message: AgentMessage) => endpoint.receive(message));
+      const gone = (reason: string) => () => {
+        // Dropping the session ends the hub's side of the stream (channel.end), then nothing more.
+        endpoint.closed(reason);
+        open = false;
+        batcher.clear();
+      };
+      stream.on("end", gone("disconnected"));
+      stream.on("error", gone("stream error"));
+      stream.on("cancelled", gone("connection lost"));
+      stream.on("close", gone("connection closed"));
+    },
+  };
+}

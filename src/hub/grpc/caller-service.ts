@@ -1,0 +1,243 @@
+import { randomUUID } from "node:crypto";
+import type * as grpc from "@grpc/grpc-js";
+import { ClawHubError, toClawHubError } from "../../errors/index.ts";
+import { isName, TOPIC_PATTERN } from "../../schema/index.ts";
+import {
+  type CallerFrame,
+  type CallerReply,
+  createBatcher,
+  encodePayload,
+  errorToWire,
+  failStream,
+  unary,
+  type WireAgentInfo,
+  type WireCallRequest,
+  type WireCallResponse,
+  type WireCapabilityMatch,
+  type WireHubEvent,
+  type WireStreamCall,
+} from "../../wire/index.ts";
+import type { HubCore } from "../core.ts";
+import type { CallInput } from "../dispatcher.ts";
+
+/** Calls one multiplexed stream may have running at once. */
+export const MAX_CALLS_PER_STREAM = 10_000;
+const MAX_FRAME_DEPTH = 1;
+
+/** A CallRequest as the dispatcher takes it. */
+function callInput(req: WireCallRequest, extra: Partial<CallInput>): CallInput {
+  return {
+    capability: req.capability || undefined,
+    query: req.query || undefined,
+    rawInput: req.input ?? encodePayload(null),
+    labels: req.labels,
+    rawParams: req.paramsJson,
+    idempotencyKey: req.idempotencyKey || undefined,
+    maxAttempts: req.maxAttempts || undefined,
+    session: req.session || undefined,
+    minSimilarity: req.minSimilarity || undefined,
+    attemptTimeoutMs: req.attemptTimeoutMs || undefined,
+    ...extra,
+  };
+}
+
+/** CallerService over gRPC: unary and multiplexed calls, discovery, agents and hub events. */
+export function callerService(core: HubCore): {
+  implementation: grpc.UntypedServiceImplementation;
+  /** Ends every Events stream (the hub is closing). */
+  close(): void;
+} {
+  const eventStreams = new Set<grpc.ServerWritableStream<{ filter: string }, WireHubEvent>>();
+  const callStreams = new Set<() => void>();
+  const implementation: grpc.UntypedServiceImplementation = {
+    Call: unary<WireCallRequest, WireCallResponse>(async (req, call) => {
+      const signal = new AbortController();
+      call.on("cancelled", () => signal.abort());
+      const deadline = call.getDeadline();
+      const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+      return core.call(
+        callInput(req, {
+          // A caller's idempotency key is scoped to its connection (its identity, once verified).
+          scope: `peer:${call.getPeer()}`,
+          deadline: Number.isFinite(ms) ? ms : undefined,
+          signal: signal.signal,
+        }),
+      );
+    }),
+
+    Calls(stream: grpc.ServerDuplexStream<CallerFrame, CallerReply>) {
+      const scope = `stream:${randomUUID()}`;
+      const running = new Map<number, AbortController>();
+      let open = true;
+      const batcher = createBatcher<CallerReply>(
+        (reply) => {
+          if (!open) return;
+          try {
+            stream.write(reply);
+          } catch {
+            // The caller went away; its calls are being cancelled.
+          }
+        },
+        (replies) => ({ kind: "batch", batch: { replies } }),
+      );
+      const start = (c: WireStreamCall) => {
+        const id = c.id;
+        if (running.has(id) || !c.request) return;
+        if (running.size >= MAX_CALLS_PER_STREAM) {
+          batcher.push({
+            kind: "result",
+            result: {
+              id,
+              response: null,
+              error: errorToWire(
+                new ClawHubError(
+                  "RESOURCE_EXHAUSTED",
+                  `at most ${MAX_CALLS_PER_STREAM} calls per stream at once`,
+                  {
+                    details: { retryAfterMs: 100 },
+                  },
+                ),
+              ),
+            },
+          });
+          return;
+        }
+        const controller = new AbortController();
+        running.set(id, controller);
+        core
+          .call(
+            callInput(c.request, {
+              scope,
+              deadline: c.timeoutMs > 0 ? Date.now() + c.timeoutMs : undefined,
+              signal: controller.signal,
+              onProgress: c.progress
+                ? (p) =>
+                    batcher.push({
+                      kind: "progress",
+                      progress: {
+                        id,
+                        fraction: p.fraction,
+                        message: p.message,
+                        agentId: p.agentId,
+                      },
+                    })
+                : undefined,
+            }),
+          )
+          .then(
+            (response) => batcher.push({ kind: "result", result: { id, response, error: null } }),
+            (error: unknown) =>
+              batcher.push({
+                kind: "result",
+                result: { id, response: null, error: errorToWire(toClawHubError(error)) },
+              }),
+          )
+          .finally(() => running.delete(id));
+      };
+      const onFrame = (frame: CallerFrame, depth: number) => {
+        switch (frame.kind) {
+          case "call":
+            start(frame.call);
+            return;
+          case "cancel":
+            running.get(frame.cancel.id)?.abort();
+            return;
+          case "batch":
+            if (depth < MAX_FRAME_DEPTH) for (const f of frame.batch.frames) onFrame(f, depth + 1);
+            return;
+        }
+      };
+      stream.on("data", (frame: CallerFrame) => onFrame(frame, 0));
+      const stop = () => {
+        if (!open) return;
+        open = false;
+        callStreams.delete(shutdown);
+        batcher.clear();
+        for (const controller of running.values()) controller.abort();
+        running.clear();
+      };
+      // The hub is closing: the calls have failed by now; send those results, then end.
+      const shutdown = () => {
+        batcher.flush();
+        try {
+          stream.end();
+        } catch {
+          // Already gone.
+        }
+        stop();
+      };
+      callStreams.add(shutdown);
+      stream.on("end", () => {
+        // The caller is done sending: answer what runs, then close.
+        const wait = () => {
+          if (running.size === 0) {
+            batcher.flush();
+            try {
+              stream.end();
+            } catch {
+              // Already gone.
+            }
+            stop();
+          } else setTimeout(wait, 10).unref();
+        };
+        wait();
+      });
+      stream.on("error", stop);
+      stream.on("cancelled", stop);
+      stream.on("close", stop);
+    },
+
+    Discover: unary<{ query: string; limit: number }, { matches: WireCapabilityMatch[] }>(
+      async (req) => {
+        if (!req.query.trim()) throw new ClawHubError("INVALID_ARGUMENT", "discover needs a query");
+        return {
+          matches: await core.discover(req.query.slice(0, 512), { limit: req.limit || 10 }),
+        };
+      },
+    ),
+
+    ListAgents: unary<Record<string, never>, { agents: WireAgentInfo[] }>(async () => ({
+      agents: core.agents(),
+    })),
+
+    Events(stream: grpc.ServerWritableStream<{ filter: string }, WireHubEvent>) {
+      const filter = stream.request.filter.trim() || ">";
+      if (!isName(TOPIC_PATTERN, filter)) {
+        failStream(
+          stream,
+          new ClawHubError(
+            "INVALID_ARGUMENT",
+            `invalid event filter ${JSON.stringify(filter.slice(0, 100))}`,
+          ),
+        );
+        return;
+      }
+      const unwatch = core.watchEvents(filter);
+      const sub = core.ctx.cp.subscribe<{ kind: string; at: number }>(
+        `hub.events.${filter}`,
+        (m) => {
+          stream.write({
+            kind: m.data.kind,
+            atUnixMs: m.data.at,
+            json: Buffer.from(JSON.stringify(m.data)),
+          });
+        },
+      );
+      eventStreams.add(stream);
+      const stop = () => {
+        sub.unsubscribe();
+        unwatch();
+        eventStreams.delete(stream);
+      };
+      stream.on("cancelled", stop);
+      stream.on("close", stop);
+    },
+  };
+  return {
+    implementation,
+    close() {
+      for (const stream of eventStreams) stream.end();
+      for (const shutdown of [...callStreams]) shutdown();
+    },
+  };
+}

@@ -1,0 +1,277 @@
+/**
+ * Agent sessions: registration (with its limits), telemetry and heartbeats, the sweep that
+ * drops silent agents, and the agent records kept in the control plane.
+ */
+import { ClawHubError } from "../errors/index.ts";
+import { createBreaker } from "../resilience/index.ts";
+import { AGENT_ID, CAPABILITY_NAME, checkName } from "../schema/index.ts";
+import type { WireAgentInfo, WireRegister, WireTelemetry } from "../wire/index.ts";
+import type { AgentChannel, CapabilityEntry, HubContext, Session } from "./types.ts";
+
+/** Most capabilities one agent registers. */
+export const MAX_CAPABILITIES = 256;
+/** Most labels one agent carries. */
+export const MAX_LABELS = 64;
+const MAX_LABEL_LENGTH = 256;
+const MAX_DESCRIPTION_LENGTH = 4096;
+
+/** The sessions room's face. */
+export interface Sessions {
+  /** Registers an agent on a channel (throws INVALID_ARGUMENT for a bad registration). */
+  register(channel: AgentChannel, registration: WireRegister): Session;
+  /** Removes an agent: the `onGone` hook re-routes its work and frees what it held. */
+  drop(session: Session, reason: string): void;
+  heartbeat(session: Session, telemetry: WireTelemetry | null): void;
+  /** New telemetry between heartbeats (sent when it changes materially). */
+  telemetry(session: Session, telemetry: WireTelemetry): void;
+  /** Drops agents silent for longer than the heartbeat timeout. */
+  sweep(): void;
+  list(): WireAgentInfo[];
+  /** Removes agent records a previous process of this node left in the control plane. */
+  forgetStale(): Promise<number>;
+  close(reason: string): void;
+}
+
+/** Options of {@link createSessions}. */
+export interface SessionsOptions {
+  /** A new session's capabilities are served (index them). */
+  onRegistered(session: Session): void;
+  /** A session is gone: move its work elsewhere, release what it held. */
+  onGone(session: Session, reason: string): void;
+}
+
+const zeroTelemetry = (): WireTelemetry => ({
+  inFlight: 0,
+  queueDepth: 0,
+  kvCacheUtilization: 0,
+  vramUsedBytes: 0,
+  vramTotalBytes: 0,
+  tokensPerSecond: 0,
+});
+
+/** Telemetry with every field a finite, non-negative number (it is the agent's word). */
+function cleanTelemetry(t: WireTelemetry | null | undefined): WireTelemetry {
+  const n = (v: unknown, max = Number.MAX_SAFE_INTEGER) =>
+    typeof v === "number" && Number.isFinite(v) ? Math.min(max, Math.max(0, v)) : 0;
+  if (!t) return zeroTelemetry();
+  return {
+    inFlight: n(t.inFlight),
+    queueDepth: n(t.queueDepth),
+    kvCacheUtilization: n(t.kvCacheUtilization, 1),
+    vramUsedBytes: n(t.vramUsedBytes),
+    vramTotalBytes: n(t.vramTotalBytes),
+    tokensPerSecond: n(t.tokensPerSecond),
+  };
+}
+
+const agentKey = (id: string) => `hub.agents.${id}`;
+
+export function createSessions(ctx: HubContext, options: SessionsOptions): Sessions {
+  const { config, sessions } = ctx;
+
+  function compile(reg: WireRegister): Map<string, CapabilityEntry> {
+    const capabilities = new Map<string, CapabilityEntry>();
+    try {
+      for (const spec of reg.capabilities) {
+        checkName(CAPABILITY_NAME, spec.name);
+        if (capabilities.has(spec.name))
+          throw new ClawHubError("INVALID_ARGUMENT", `capability "${spec.name}" registered twice`);
+        if (spec.description.length > MAX_DESCRIPTION_LENGTH)
+          throw new ClawHubError(
+            "INVALID_ARGUMENT",
+            `capability "${spec.name}": the description is longer than ${MAX_DESCRIPTION_LENGTH} characters`,
+          );
+        const input = ctx.schemas.compile(
+          spec.inputSchema,
+          `capability "${spec.name}" input schema`,
+        );
+        let output: ReturnType<typeof ctx.schemas.compile>;
+        try {
+          output = ctx.schemas.compile(
+            spec.outputSchema,
+            `capability "${spec.name}" output schema`,
+          );
+        } catch (error) {
+          input.release();
+          throw error;
+        }
+        capabilities.set(spec.name, {
+          spec: {
+            ...spec,
+            maxConcurrency: Math.min(10_000, Math.max(1, spec.maxConcurrency || 1)),
+          },
+          validateInput: input.validate,
+          validateOutput: output.validate,
+          release() {
+            input.release();
+            output.release();
+          },
+          running: 0,
+          breaker: createBreaker({
+            failures: config.breaker.failures,
+            halfOpenAfterMs: config.breaker.cooldownMs,
+            now: ctx.now,
+          }),
+          latencyMs: 0,
+          failureRate: 0,
+        });
+      }
+    } catch (error) {
+      for (const entry of capabilities.values()) entry.release();
+      throw error;
+    }
+    return capabilities;
+  }
+
+  function record(session: Session) {
+    ctx.cp.kv
+      .put(agentKey(session.id), {
+        hubId: config.hubId,
+        node: config.node,
+        name: session.name,
+        labels: session.labels,
+        capabilities: [...session.capabilities.keys()],
+        connectedAt: session.connectedAt,
+      })
+      .catch(() => {});
+  }
+
+  const room: Sessions = {
+    register(channel, reg) {
+      if (ctx.closing) throw new ClawHubError("UNAVAILABLE", "the hub is shutting down");
+      checkName(AGENT_ID, reg.agentId);
+      if (!reg.name.trim() || reg.name.length > 128)
+        throw new ClawHubError("INVALID_ARGUMENT", "an agent needs a name of 1-128 characters");
+      if (reg.capabilities.length === 0 || reg.capabilities.length > MAX_CAPABILITIES)
+        throw new ClawHubError(
+          "INVALID_ARGUMENT",
+          `an agent registers 1-${MAX_CAPABILITIES} capabilities, got ${reg.capabilities.length}`,
+        );
+      const labels = Object.entries(reg.labels);
+      if (labels.length > MAX_LABELS)
+        throw new ClawHubError("INVALID_ARGUMENT", `at most ${MAX_LABELS} labels`);
+      if (labels.some(([k, v]) => k.length > MAX_LABEL_LENGTH || v.length > MAX_LABEL_LENGTH))
+        throw new ClawHubError(
+          "INVALID_ARGUMENT",
+          `label keys and values are at most ${MAX_LABEL_LENGTH} characters`,
+        );
+      const capabilities = compile(reg);
+      const previous = sessions.get(reg.agentId);
+      if (previous) room.drop(previous, "replaced by a new connection with the same agent id");
+      const at = ctx.now();
+      const session: Session = {
+        id: reg.agentId,
+        name: reg.name,
+        labels: { ...reg.labels },
+        capabilities,
+        channel,
+        queueLimit: Math.min(config.queueLimit, reg.queueLimit || config.queueLimit),
+        telemetry: cleanTelemetry(reg.telemetry),
+        connectedAt: at,
+        lastHeartbeat: at,
+        lastDispatchAt: 0,
+        draining: false,
+        running: new Map(),
+        queue: [],
+        heldBytes: 0,
+        leases: new Map(),
+        subscriptions: new Map(),
+        gone: false,
+      };
+      sessions.set(session.id, session);
+      options.onRegistered(session);
+      record(session);
+      channel.send({
+        kind: "registered",
+        registered: {
+          agentId: session.id,
+          hubId: config.hubId,
+          heartbeatIntervalMs: config.heartbeatIntervalMs,
+        },
+      });
+      ctx.emit("agent.connected", {
+        agentId: session.id,
+        name: session.name,
+        capabilities: [...capabilities.keys()],
+      });
+      ctx.log(
+        `hub: agent ${session.name} (${session.id}) connected from ${channel.peer} with ${capabilities.size} capabilities`,
+      );
+      return session;
+    },
+
+    drop(session, reason) {
+      if (session.gone) return;
+      session.gone = true;
+      if (sessions.get(session.id) === session) sessions.delete(session.id);
+      for (const entry of session.capabilities.values()) entry.release();
+      try {
+        session.channel.end();
+      } catch {
+        // The connection is already gone.
+      }
+      if (!sessions.has(session.id)) ctx.cp.kv.delete(agentKey(session.id)).catch(() => {});
+      ctx.emit("agent.disconnected", { agentId: session.id, reason });
+      ctx.log(`hub: agent ${session.name} (${session.id}) gone: ${reason}`);
+      options.onGone(session, reason);
+    },
+
+    heartbeat(session, telemetry) {
+      session.lastHeartbeat = ctx.now();
+      if (telemetry) session.telemetry = cleanTelemetry(telemetry);
+    },
+
+    telemetry(session, telemetry) {
+      session.telemetry = cleanTelemetry(telemetry);
+    },
+
+    sweep() {
+      const limit = ctx.now() - config.heartbeatTimeoutMs;
+      for (const session of [...sessions.values()]) {
+        if (session.lastHeartbeat < limit)
+          room.drop(session, `missed heartbeats for ${config.heartbeatTimeoutMs} ms`);
+      }
+    },
+
+    list() {
+      return [...sessions.values()]
+        .map(
+          (s): WireAgentInfo => ({
+            agentId: s.id,
+            name: s.name,
+            labels: s.labels,
+            capabilities: [...s.capabilities.values()].map((c) => c.spec),
+            telemetry: s.telemetry,
+            inFlight: s.running.size,
+            queued: s.queue.length,
+            connectedAtUnixMs: s.connectedAt,
+            lastHeartbeatUnixMs: s.lastHeartbeat,
+            draining: s.draining,
+          }),
+        )
+        .sort((a, b) => a.name.localeCompare(b.name) || a.agentId.localeCompare(b.agentId));
+    },
+
+    async forgetStale() {
+      let removed = 0;
+      for (const key of await ctx.cp.kv.keys("hub.agents")) {
+        const entry = await ctx.cp.kv.get<{ hubId?: string; node?: string }>(key);
+        const value = entry?.value;
+        // Records of this node written by an earlier process are stale: its agents reconnect.
+        if (
+          !value ||
+          (value.hubId !== config.hubId && (value.node ?? config.node) === config.node)
+        ) {
+          await ctx.cp.kv.delete(key).catch(() => {});
+          removed++;
+        }
+      }
+      return removed;
+    },
+
+    close(reason) {
+      for (const session of [...sessions.values()]) room.drop(session, reason);
+    },
+  };
+  return room;
+}

@@ -1,0 +1,172 @@
+/**
+ * WorkflowService over gRPC: the engine's operations as proto messages (RunView, NodeView,
+ * RunSummary). The workflow document itself travels as JSON: its schema is the file format.
+ */
+import type * as grpc from "@grpc/grpc-js";
+import { ClawHubError } from "../errors/index.ts";
+import {
+  failStream,
+  failureToWire,
+  unary,
+  type WireFlowRequest,
+  type WireListRunsRequest,
+  type WireListRunsResponse,
+  type WireRunRequest,
+  type WireRunView,
+  type WireValidateFlowResponse,
+} from "../wire/index.ts";
+import type { RunView, WorkflowEngine } from "./engine.ts";
+import { type CapabilityInfo, validateWorkflow, type WorkflowSpec } from "./spec.ts";
+
+/** What the service needs besides the engine. */
+export interface WorkflowServiceOptions {
+  /** The engine, or undefined when workflows are turned off on this hub. */
+  engine: WorkflowEngine | undefined;
+  /** The capabilities connected now (validation is against them). */
+  catalog(): ReadonlyMap<string, CapabilityInfo>;
+  /** Checks a run's inputs against the workflow's `inputs` schema (throws SCHEMA_INVALID). */
+  checkInputs(spec: WorkflowSpec, inputs: Record<string, unknown>): void;
+}
+
+const encoder = new TextEncoder();
+const json = (value: unknown) =>
+  value === undefined ? new Uint8Array(0) : encoder.encode(JSON.stringify(value));
+
+/** A run view as its proto message. */
+export function runViewToWire(view: RunView): WireRunView {
+  return {
+    runId: view.runId,
+    name: view.name,
+    status: view.status,
+    inputsJson: json(view.inputs),
+    startedAtUnixMs: view.startedAt,
+    endedAtUnixMs: view.endedAt ?? 0,
+    tokens: view.tokens,
+    reason: view.reason ?? "",
+    outputsJson: json(view.outputs),
+    nodes: view.nodes.map((n) => ({
+      id: n.id,
+      status: n.status,
+      attempts: n.attempts,
+      items: n.items ?? -1,
+      usedFallback: n.usedFallback,
+      outputJson: json(n.output),
+      error: n.error ? failureToWire(n.error) : null,
+      agents: n.agents,
+      startedAtUnixMs: n.startedAt ?? 0,
+      endedAtUnixMs: n.endedAt ?? 0,
+    })),
+  };
+}
+
+function parseJson(bytes: Uint8Array, what: string): unknown {
+  if (!bytes || bytes.byteLength === 0) return undefined;
+  try {
+    return JSON.parse(Buffer.from(bytes).toString("utf8"));
+  } catch (error) {
+    throw new ClawHubError("INVALID_ARGUMENT", `${what} is not valid JSON`, { cause: error });
+  }
+}
+
+export function workflowService(
+  options: WorkflowServiceOptions,
+): grpc.UntypedServiceImplementation {
+  const needEngine = () => {
+    if (!options.engine)
+      throw new ClawHubError("UNAVAILABLE", "workflows are turned off on this hub");
+    return options.engine;
+  };
+  const found = (view: RunView | undefined, runId: string) => {
+    if (!view)
+      throw new ClawHubError("NOT_FOUND", `no run ${runId}`, {
+        hint: "`clawhub runs list` shows the runs.",
+      });
+    return runViewToWire(view);
+  };
+  return {
+    ValidateFlow: unary<WireFlowRequest, WireValidateFlowResponse>(async (req) => {
+      const spec = validateWorkflow(parseJson(req.specJson, "the workflow"), options.catalog());
+      return { name: spec.name, nodes: spec.nodes.length };
+    }),
+    StartRun: unary<WireFlowRequest, WireRunView>(async (req) => {
+      const engine = needEngine();
+      const spec = validateWorkflow(parseJson(req.specJson, "the workflow"), options.catalog());
+      const inputs = (parseJson(req.inputsJson, "the inputs") ?? {}) as Record<string, unknown>;
+      if (!inputs || typeof inputs !== "object" || Array.isArray(inputs))
+        throw new ClawHubError("INVALID_ARGUMENT", "the inputs are a JSON object");
+      options.checkInputs(spec, inputs);
+      return runViewToWire(await engine.start(spec, inputs));
+    }),
+    GetRun: unary<WireRunRequest, WireRunView>(async (req) => {
+      const engine = needEngine();
+      const id = await engine.resolveId(req.runId);
+      return found(await engine.get(id), id);
+    }),
+    ListRuns: unary<WireListRunsRequest, WireListRunsResponse>(async (req) => {
+      const page = await needEngine().list({ limit: req.limit, pageToken: req.pageToken });
+      return {
+        runs: page.runs.map((r) => ({
+          runId: r.runId,
+          name: r.name,
+          status: r.status,
+          createdAtUnixMs: r.createdAt,
+          endedAtUnixMs: r.endedAt ?? 0,
+        })),
+        nextPageToken: page.nextPageToken,
+      };
+    }),
+    CancelRun: unary<WireRunRequest, WireRunView>(async (req) => {
+      const engine = needEngine();
+      return runViewToWire(await engine.cancel(await engine.resolveId(req.runId)));
+    }),
+    ResumeRun: unary<WireRunRequest, WireRunView>(async (req) => {
+      const engine = needEngine();
+      return runViewToWire(await engine.resume(await engine.resolveId(req.runId)));
+    }),
+    WatchRun(stream: grpc.ServerWritableStream<WireRunRequest, WireRunView>) {
+      (async () => {
+        const engine = needEngine();
+        const runId = await engine.resolveId(stream.request.runId);
+        const view = await engine.get(runId);
+        if (!view) throw new ClawHubError("NOT_FOUND", `no run ${runId}`);
+        if (view.status !== "running") {
+          stream.write(runViewToWire(view));
+          stream.end();
+          return;
+        }
+        await engine.resume(runId);
+        let ended = false;
+        let stop: () => void = () => {};
+        const finish = () => {
+          if (ended) return;
+          ended = true;
+          stop();
+          stream.end();
+        };
+        try {
+          stop = engine.watch(runId, (v) => {
+            if (ended) return;
+            stream.write(runViewToWire(v));
+            if (v.status !== "running") finish();
+          });
+        } catch {
+          // It ended in the meantime: its journal has the final view.
+          const last = await engine.get(runId);
+          if (last) stream.write(runViewToWire(last));
+          stream.end();
+          return;
+        }
+        stream.on("cancelled", () => {
+          ended = true;
+          stop();
+        });
+        // The run may have moved (or ended) before the watch was in place.
+        const current = await engine.get(runId);
+        if (!ended && current) {
+          stream.write(runViewToWire(current));
+          if (current.status !== "running") finish();
+        }
+      })().catch((error: unknown) => failStream(stream, error));
+    },
+  };
+}
