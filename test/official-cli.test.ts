@@ -1,8 +1,8 @@
-import { cp, readFile, writeFile } from "node:fs/promises";
+import { chmod, cp, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSandbox, OFFICIAL_BIN, type Sandbox } from "./helpers/registry.ts";
+import { createSandbox, OFFICIAL_BIN, OUR_BIN, type Sandbox } from "./helpers/registry.ts";
 
 const EXAMPLES = fileURLToPath(new URL("../examples/skills", import.meta.url));
 
@@ -47,6 +47,28 @@ describe("official clawhub CLI against clawhub serve", () => {
     ]);
     expect(r.stdout + r.stderr).toContain("Published text-stats@1.0.0");
     expect(r.code).toBe(0);
+  });
+
+  it("serves the integrity our `skill pack` prints for the same files, whatever their execute bits", async () => {
+    const dir = join(sb.root, "text-stats");
+    // The official CLI sends no modes; modes on disk must not change what either side computes.
+    await chmod(join(dir, "SKILL.md"), 0o755);
+    await chmod(join(dir, "scripts/stats.mjs"), 0o600);
+    const packed = await sb.run(OUR_BIN, [
+      "skill",
+      "pack",
+      dir,
+      "-o",
+      join(sb.root, "ts.zip"),
+      "--json",
+    ]);
+    expect(packed.code, packed.stderr).toBe(0);
+    const ours = JSON.parse(packed.stdout) as { integrity: string; fingerprint: string };
+    const served = (await (
+      await fetch(`${sb.server.url}/api/v1/skills/text-stats/versions/1.0.0`)
+    ).json()) as { version: { integrity: string; fingerprint: string } };
+    expect(served.version.integrity).toBe(ours.integrity);
+    expect(served.version.fingerprint).toBe(ours.fingerprint);
   });
 
   it("searches, explores and inspects", async () => {

@@ -329,6 +329,76 @@ nodes:
     expect(told.slice(2)).toEqual([400]);
   });
 
+  it("ctx.attempt counts a step's attempts across the workflow's retries, and the failure keeps its type", async () => {
+    sb = await createHubSandbox();
+    const attempts: number[] = [];
+    const a = sb.agent({ name: "wobbly" });
+    a.capability({ name: "wobble", description: "fails twice" }, (_input, ctx) => {
+      attempts.push(ctx.attempt);
+      if (attempts.length < 3) throw taskError("WOBBLE", "not yet", { retryable: true });
+      return ctx.attempt;
+    });
+    a.capability({ name: "refuse", description: "refuses" }, () => {
+      throw taskError("QUOTA_EXCEEDED", "over quota");
+    });
+    await a.start();
+    const ok = await sb.client.flows.watch(
+      (
+        await sb.client.flows.start({
+          name: "wobbly",
+          nodes: [
+            { id: "w", capability: "wobble", retry: { max_attempts: 3, initial_interval: "10ms" } },
+          ],
+          outputs: { last: "${{ nodes.w.output }}" },
+        })
+      ).runId,
+    );
+    expect(ok.outputs).toEqual({ last: 3 });
+    expect(attempts).toEqual([1, 2, 3]);
+    const refused = await sb.client.flows.watch(
+      (await sb.client.flows.start({ name: "refused", nodes: [{ id: "r", capability: "refuse" }] }))
+        .runId,
+    );
+    expect(refused.nodes[0]?.error).toMatchObject({ type: "QUOTA_EXCEEDED", nonRetryable: true });
+    expect(refused.nodes[0]?.attempts).toBe(1);
+  });
+
+  it("drops finished runs past their retention and beyond the journal size limit", async () => {
+    let now = Date.now();
+    sb = await createHubSandbox({
+      now: () => now,
+      workflows: { retainRunsMs: 60_000, maxJournalBytes: 1_000_000 },
+    });
+    const a = sb.agent({ name: "noop" });
+    a.capability({ name: "noop", description: "does nothing" }, () => "x".repeat(10_000));
+    await a.start();
+    const run = async () =>
+      (
+        await sb?.client.flows.watch(
+          (
+            await sb.client.flows.start({ name: "n", nodes: [{ id: "a", capability: "noop" }] })
+          ).runId,
+        )
+      )?.runId as string;
+    const old = await run();
+    now += 120_000;
+    const fresh = await run();
+    expect(await sb.hub.workflows?.prune()).toBe(1);
+    expect((await sb.client.flows.list()).map((r) => r.runId)).toEqual([fresh]);
+    const gone = await sb.client.flows.get(old).catch((e: unknown) => e);
+    expect(isClawHubError(gone) && gone.code).toBe("NOT_FOUND");
+    expect(await sb.hub.core.ctx.cp.kv.keys(`wf.events.${old}`)).toEqual([]);
+    // Over the size limit, the oldest finished runs go first even within the retention.
+    const many: string[] = [];
+    for (let i = 0; i < 120; i++) many.push(await run());
+    await sb.hub.workflows?.prune();
+    const kept = (await sb.client.flows.list({ all: true })).map((r) => r.runId);
+    expect(kept.length).toBeLessThan(121);
+    expect(kept.length).toBeGreaterThan(10);
+    expect(kept).toContain(many[many.length - 1]);
+    expect(kept).not.toContain(fresh);
+  });
+
   it("stops a run that outlives budget.max_duration and cancels its tasks", async () => {
     sb = await createHubSandbox();
     let aborted = false;

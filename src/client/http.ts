@@ -1,4 +1,23 @@
 import { ClawHubError, type ErrorCode } from "../errors/index.ts";
+import { nextDelay, retryPolicy } from "../resilience/index.ts";
+import type {
+  AdminUserListResponse,
+  CreatedTokenResponse,
+  CreatedUserResponse,
+  OkResponse,
+  PublishResponse,
+  ResolveResponse,
+  SearchResponse,
+  SearchResult,
+  SearchStatusResponse,
+  SkillDetailResponse,
+  SkillListResponse,
+  TokenListResponse,
+  UserStateResponse,
+  VersionDetailResponse,
+  VersionListResponse,
+  WhoamiResponse,
+} from "../schema/index.ts";
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
@@ -13,54 +32,11 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
-/** Skill detail as the API returns it. */
-export interface SkillDetail {
-  skill: {
-    slug: string;
-    displayName: string;
-    summary: string | null;
-    ownerHandle?: string;
-    tags: Record<string, string>;
-    stats: Record<string, number>;
-    createdAt: number;
-    updatedAt: number;
-  } | null;
-  latestVersion: { version: string; createdAt: number; changelog: string } | null;
-  owner: { handle: string | null; displayName?: string | null } | null;
-  moderation?: { isSuspicious: boolean; isMalwareBlocked: boolean } | null;
-}
-
+/** Skill detail as the API returns it (the shared shape in src/schema). */
+export type SkillDetail = SkillDetailResponse;
 /** One version with its files. */
-export interface VersionDetail {
-  version: {
-    version: string;
-    createdAt: number;
-    changelog: string;
-    files?: Array<{ path: string; size: number; sha256: string; contentType?: string }>;
-    fingerprint?: string;
-    integrity?: string;
-  } | null;
-  skill: { slug: string; displayName: string } | null;
-}
-
-/** A search hit. */
-export interface SearchResult {
-  slug?: string;
-  ownerHandle?: string | null;
-  displayName?: string;
-  summary?: string | null;
-  version?: string | null;
-  score: number;
-  downloads?: number;
-  explain?: {
-    tier: number;
-    bm25: number;
-    cosine: number | null;
-    /** Absent from servers older than semantic feedback. */
-    feedback?: number;
-    popularity: number;
-  };
-}
+export type VersionDetail = VersionDetailResponse;
+export type { SearchResult };
 
 const STATUS_CODES: Record<number, ErrorCode> = {
   400: "INVALID_ARGUMENT",
@@ -88,7 +64,14 @@ export type RegistryClient = ReturnType<typeof createClient>;
 export function createClient(options: ClientOptions) {
   const base = options.registry.replace(/\/+$/, "");
   const doFetch = options.fetch ?? fetch;
-  const retries = options.retries ?? 3;
+  // The shared retry policy: idempotent requests retry on network errors, 429 and 5xx.
+  const policy = retryPolicy({
+    initialIntervalMs: 250,
+    backoffCoefficient: 2,
+    maximumIntervalMs: 5000,
+    maximumAttempts: options.retries ?? 3,
+    jitter: 0.2,
+  });
   const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const timeoutMs = options.timeoutMs ?? 30_000;
 
@@ -110,8 +93,11 @@ export function createClient(options: ClientOptions) {
       try {
         res = await doFetch(url, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
       } catch (error) {
-        if (idempotent && attempt < retries) {
-          await sleep(200 * 2 ** attempt);
+        const delay = idempotent
+          ? nextDelay(policy, attempt, `${path}/${Math.random()}`)
+          : undefined;
+        if (delay !== undefined) {
+          await sleep(delay);
           continue;
         }
         const why =
@@ -127,12 +113,15 @@ export function createClient(options: ClientOptions) {
       }
       if (res.ok) return res;
       const retryable = res.status === 429 || res.status >= 500;
-      if (retryable && idempotent && attempt < retries) {
+      const delay =
+        retryable && idempotent
+          ? nextDelay(policy, attempt, `${path}/${Math.random()}`)
+          : undefined;
+      if (delay !== undefined) {
+        // The server's Retry-After wins over the policy's delay (capped at 30 s).
         const after = Number(res.headers.get("retry-after"));
         await res.body?.cancel();
-        await sleep(
-          Number.isFinite(after) && after > 0 ? Math.min(after, 30) * 1000 : 250 * 2 ** attempt,
-        );
+        await sleep(Number.isFinite(after) && after > 0 ? Math.min(after, 30) * 1000 : delay);
         continue;
       }
       const text = (await res.text().catch(() => "")).trim().slice(0, 2000);
@@ -157,15 +146,12 @@ export function createClient(options: ClientOptions) {
 
   return {
     registry: base,
-    whoami: () =>
-      json<{ user: { handle: string | null; displayName?: string | null; role?: string | null } }>(
-        "/api/v1/whoami",
-      ),
+    whoami: () => json<WhoamiResponse>("/api/v1/whoami"),
     search: (
       q: string,
       opts: { limit?: number; ownerHandle?: string; exact?: boolean; explain?: boolean } = {},
     ) =>
-      json<{ results: SearchResult[] }>("/api/v1/search", {
+      json<SearchResponse>("/api/v1/search", {
         query: {
           q,
           limit: opts.limit,
@@ -174,26 +160,17 @@ export function createClient(options: ClientOptions) {
           explain: opts.explain ? "1" : undefined,
         },
       }),
-    searchStatus: () =>
-      json<{ documents: number; embedded: number; pending: number; embedder: string | null }>(
-        "/api/v1/search/status",
-      ),
+    searchStatus: () => json<SearchStatusResponse>("/api/v1/search/status"),
     listSkills: (opts: { limit?: number; sort?: string; cursor?: string } = {}) =>
-      json<{
-        items: Array<NonNullable<SkillDetail["skill"]> & { latestVersion?: { version: string } }>;
-        nextCursor: string | null;
-      }>("/api/v1/skills", { query: opts }),
+      json<SkillListResponse>("/api/v1/skills", { query: opts }),
     skill: (slug: string, ownerHandle?: string) =>
-      json<SkillDetail>(`/api/v1/skills/${enc(slug)}`, { query: owner(ownerHandle) }),
+      json<SkillDetailResponse>(`/api/v1/skills/${enc(slug)}`, { query: owner(ownerHandle) }),
     versions: (slug: string, opts: { ownerHandle?: string; limit?: number } = {}) =>
-      json<{
-        items: Array<{ version: string; createdAt: number; changelog: string }>;
-        nextCursor: string | null;
-      }>(`/api/v1/skills/${enc(slug)}/versions`, {
+      json<VersionListResponse>(`/api/v1/skills/${enc(slug)}/versions`, {
         query: { ...owner(opts.ownerHandle), limit: opts.limit ?? 200 },
       }),
     version: (slug: string, version: string, ownerHandle?: string) =>
-      json<VersionDetail>(`/api/v1/skills/${enc(slug)}/versions/${enc(version)}`, {
+      json<VersionDetailResponse>(`/api/v1/skills/${enc(slug)}/versions/${enc(version)}`, {
         query: owner(ownerHandle),
       }),
     file: async (
@@ -207,10 +184,7 @@ export function createClient(options: ClientOptions) {
         })
       ).text(),
     resolve: (slug: string, hash: string, ownerHandle?: string) =>
-      json<{ match: { version: string } | null; latestVersion: { version: string } | null }>(
-        "/api/v1/resolve",
-        { query: { slug, hash, ...owner(ownerHandle) } },
-      ),
+      json<ResolveResponse>("/api/v1/resolve", { query: { slug, hash, ...owner(ownerHandle) } }),
     /** Downloads a version's archive; returns the bytes and the integrity headers. */
     async download(
       slug: string,
@@ -241,61 +215,38 @@ export function createClient(options: ClientOptions) {
       const form = new FormData();
       form.set("payload", JSON.stringify(payload));
       for (const f of files) form.append("files[]", new Blob([new Uint8Array(f.data)]), f.path);
-      return json<{ ok: true; version: string; versionId: string; fingerprint?: string }>(
-        "/api/v1/skills",
-        { method: "POST", body: form },
-      );
+      return json<PublishResponse>("/api/v1/skills", { method: "POST", body: form });
     },
     remove: (slug: string, ownerHandle?: string) =>
-      json<{ ok: true }>(`/api/v1/skills/${enc(slug)}`, {
+      json<OkResponse>(`/api/v1/skills/${enc(slug)}`, {
         method: "DELETE",
         query: owner(ownerHandle),
       }),
     undelete: (slug: string, ownerHandle?: string) =>
-      json<{ ok: true }>(`/api/v1/skills/${enc(slug)}/undelete`, {
+      json<OkResponse>(`/api/v1/skills/${enc(slug)}/undelete`, {
         method: "POST",
         query: owner(ownerHandle),
       }),
     reportInstall: (slug: string, ownerHandle?: string) =>
-      json<{ ok: true }>("/api/cli/telemetry/install", {
+      json<OkResponse>("/api/cli/telemetry/install", {
         ...jsonBody("POST", { event: "install", slug, ...owner(ownerHandle) }),
         idempotent: true,
       }),
     admin: {
       createUser: (handle: string, role = "user") =>
-        json<{ handle: string; role: string }>(
-          "/api/v1/admin/users",
-          jsonBody("POST", { handle, role }),
-        ),
-      listUsers: () =>
-        json<{
-          items: Array<{ handle: string; role: string; disabled: boolean; createdAt: number }>;
-        }>("/api/v1/admin/users"),
+        json<CreatedUserResponse>("/api/v1/admin/users", jsonBody("POST", { handle, role })),
+      listUsers: () => json<AdminUserListResponse>("/api/v1/admin/users"),
       setDisabled: (handle: string, disabled: boolean) =>
-        json<{ ok: true }>(
+        json<UserStateResponse>(
           `/api/v1/admin/users/${enc(handle)}/${disabled ? "disable" : "enable"}`,
           { method: "POST" },
         ),
       createToken: (handle: string, opts: { name?: string; expiresInDays?: number } = {}) =>
-        json<{ token: string; id: string; prefix: string; expiresAt: number | null }>(
-          "/api/v1/admin/tokens",
-          jsonBody("POST", { handle, ...opts }),
-        ),
+        json<CreatedTokenResponse>("/api/v1/admin/tokens", jsonBody("POST", { handle, ...opts })),
       listTokens: (handle?: string) =>
-        json<{
-          items: Array<{
-            id: string;
-            handle: string;
-            name: string;
-            prefix: string;
-            createdAt: number;
-            expiresAt: number | null;
-            revokedAt: number | null;
-            lastUsedAt: number | null;
-          }>;
-        }>("/api/v1/admin/tokens", { query: { handle } }),
+        json<TokenListResponse>("/api/v1/admin/tokens", { query: { handle } }),
       revokeToken: (id: string) =>
-        json<{ ok: true }>(`/api/v1/admin/tokens/${enc(id)}`, { method: "DELETE" }),
+        json<OkResponse>(`/api/v1/admin/tokens/${enc(id)}`, { method: "DELETE" }),
     },
   };
 }

@@ -4,11 +4,7 @@
  * implementation passes the same conformance suite (`conformance.ts`).
  */
 export { createLocks, type LocksOptions } from "./locks.ts";
-export {
-  createMemoryControlPlane,
-  type MemoryControlPlaneOptions,
-  subjectMatches,
-} from "./memory.ts";
+export { createMemoryControlPlane, type MemoryControlPlaneOptions } from "./memory.ts";
 export {
   type AcquireOptions,
   type ControlPlane,

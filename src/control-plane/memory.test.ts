@@ -1,9 +1,9 @@
-import { appendFile, mkdtemp } from "node:fs/promises";
+import { appendFile, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { describeControlPlaneConformance } from "./conformance.ts";
-import { createMemoryControlPlane, subjectMatches } from "./memory.ts";
+import { createMemoryControlPlane } from "./memory.ts";
 
 describeControlPlaneConformance("in-memory", async () => createMemoryControlPlane());
 describeControlPlaneConformance("in-memory with a journal file", async () => {
@@ -23,16 +23,6 @@ describe("in-memory control plane", () => {
     const b = await cp.locks.acquire("r", { owner: "b", ttlMs: 100 });
     expect(b.token).toBeGreaterThan(a.token);
     await cp.close();
-  });
-
-  it("matches subjects as NATS does", () => {
-    expect(subjectMatches("a.*.c", "a.b.c")).toBe(true);
-    expect(subjectMatches("a.*", "a.b.c")).toBe(false);
-    expect(subjectMatches("a.>", "a")).toBe(false);
-    expect(subjectMatches("a.>", "a.b.c")).toBe(true);
-    expect(subjectMatches(">", "a")).toBe(true);
-    expect(subjectMatches("a.b", "a.b")).toBe(true);
-    expect(subjectMatches("a.b", "a.b.c")).toBe(false);
   });
 });
 
@@ -54,5 +44,29 @@ describe("the file-backed memory control plane", () => {
     // Revisions keep growing after a restart: fencing tokens never go back.
     expect(await second.kv.put("runs.d", 1)).toBeGreaterThan(rev + 1);
     await second.close();
+  });
+
+  it("compacts while running: deleted keys give their disk back", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cp-"));
+    try {
+      const file = join(dir, "journal.jsonl");
+      const cp = createMemoryControlPlane({ file, compactAtBytes: 64 * 1024 });
+      const blob = "x".repeat(1000);
+      for (let i = 0; i < 500; i++) {
+        await cp.kv.put(`runs.r${i}`, { blob });
+        await cp.kv.delete(`runs.r${i}`);
+      }
+      await cp.kv.put("runs.kept", { blob });
+      // 500 KB was written and deleted: the file holds the live key and little else.
+      expect((await stat(file)).size).toBeLessThan(70 * 1024);
+      const last = await cp.kv.put("runs.last", 1);
+      await cp.close();
+      const again = createMemoryControlPlane({ file });
+      expect(await again.kv.keys("runs")).toEqual(["runs.kept", "runs.last"]);
+      expect(await again.kv.put("runs.next", 1)).toBeGreaterThan(last);
+      await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -10,6 +10,7 @@ import {
   writeSync,
 } from "node:fs";
 import { ClawHubError } from "../errors/index.ts";
+import { subjectMatches } from "../schema/index.ts";
 import { createLocks } from "./locks.ts";
 import {
   type ControlPlane,
@@ -28,9 +29,12 @@ export interface MemoryControlPlaneOptions {
   /**
    * Keep the KV (and so locks, agent records and workflow journals) in this append-only file:
    * every change is written before the call returns, so it survives the process (kill -9
-   * included; not a power cut: there is no fsync per write). Compacted on every open.
+   * included; not a power cut: there is no fsync per write). Compacted on every open, and
+   * while running whenever the file holds more than twice its live data and at least
+   * `compactAtBytes` (default 16 MiB), so deleted keys give their disk back.
    */
   file?: string | undefined;
+  compactAtBytes?: number;
 }
 
 const checkKey = (key: string) => {
@@ -81,9 +85,32 @@ function lockJournal(file: string): void {
   }
 }
 
+const lineOf = (key: string, value: unknown, revision: number, deleted = false) =>
+  `${JSON.stringify({ k: key, v: value, r: revision, d: deleted ? 1 : undefined })}\n`;
+
+/** Rewrites a journal with the live entries only (and the highest revision); returns its line sizes. */
+function writeCompacted(
+  file: string,
+  entries: Map<string, KvEntry>,
+  revision: number,
+): Map<string, number> {
+  const sizes = new Map<string, number>();
+  const lines: string[] = [];
+  for (const e of [...entries.values()].sort((a, b) => a.revision - b.revision)) {
+    const line = lineOf(e.key, e.value, e.revision);
+    sizes.set(e.key, Buffer.byteLength(line));
+    lines.push(line);
+  }
+  // The highest revision must survive compaction even when its key was deleted.
+  lines.push(lineOf("_meta.revision", revision, revision, true));
+  writeFileSync(`${file}.tmp`, lines.join(""));
+  renameSync(`${file}.tmp`, file);
+  return sizes;
+}
+
 /**
- * Reads a journal into `entries` (a torn last line from a crash is skipped), rewrites it
- * compacted (live keys only), and returns the highest revision.
+ * Reads a journal into `entries` (a torn last line from a crash is skipped) and returns the
+ * highest revision.
  */
 function loadJournal(file: string, entries: Map<string, KvEntry>): number {
   let revision = 0;
@@ -101,26 +128,7 @@ function loadJournal(file: string, entries: Map<string, KvEntry>): number {
       else entries.set(rec.k, { key: rec.k, value: rec.v, revision: rec.r, operation: "put" });
     }
   }
-  const lines = [...entries.values()]
-    .sort((a, b) => a.revision - b.revision)
-    .map((e) => `${JSON.stringify({ k: e.key, v: e.value, r: e.revision })}\n`);
-  // The highest revision must survive compaction even when its key was deleted.
-  lines.push(`${JSON.stringify({ k: "_meta.revision", v: revision, r: revision, d: 1 })}\n`);
-  writeFileSync(`${file}.tmp`, lines.join(""));
-  renameSync(`${file}.tmp`, file);
   return revision;
-}
-
-/** Whether a NATS-style pattern (`*` one token, final `>` one or more) matches a subject. */
-export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split(".");
-  const s = subject.split(".");
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === ">") return i === p.length - 1 && s.length > i;
-    if (i >= s.length) return false;
-    if (p[i] !== "*" && p[i] !== s[i]) return false;
-  }
-  return p.length === s.length;
 }
 
 /**
@@ -140,22 +148,41 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
   };
 
   let journal: number | undefined;
+  let sizes = new Map<string, number>();
+  let fileBytes = 0;
+  let liveBytes = 0;
+  const compactAt = options.compactAtBytes ?? 16 * 1024 * 1024;
+  const compact = (file: string) => {
+    if (journal !== undefined) closeSync(journal);
+    sizes = writeCompacted(file, entries, revision);
+    liveBytes = [...sizes.values()].reduce((a, b) => a + b, 0);
+    fileBytes = liveBytes;
+    journal = openSync(file, "a");
+  };
   if (options.file) {
     lockJournal(options.file);
     revision = loadJournal(options.file, entries);
-    journal = openSync(options.file, "a");
+    compact(options.file);
   }
   const write = (key: string, value: unknown, operation: KvEntry["operation"]) => {
     const entry: KvEntry = { key, value: copy(value), revision: ++revision, operation };
-    if (journal !== undefined) {
-      writeSync(
-        journal,
-        `${JSON.stringify({ k: key, v: entry.value, r: entry.revision, d: operation === "delete" ? 1 : undefined })}\n`,
-      );
+    if (journal !== undefined && options.file) {
+      const line = lineOf(key, entry.value, entry.revision, operation === "delete");
+      writeSync(journal, line);
+      const bytes = Buffer.byteLength(line);
+      fileBytes += bytes;
+      liveBytes -= sizes.get(key) ?? 0;
+      if (operation === "put") {
+        sizes.set(key, bytes);
+        liveBytes += bytes;
+      } else sizes.delete(key);
     }
-    entries.set(key, entry);
+    // Deleted keys leave memory (watchers still see the deletion below).
+    if (operation === "delete") entries.delete(key);
+    else entries.set(key, entry);
     for (const w of watchers)
       if (under(key, w.prefix)) w.push({ ...entry, value: copy(entry.value) });
+    if (options.file && fileBytes > Math.max(compactAt, 2 * liveBytes)) compact(options.file);
     return entry.revision;
   };
   const live = (key: string) => {

@@ -39,7 +39,7 @@ export interface HubCoreOptions {
   maxAttempts?: number;
   /** Lowest similarity a capability needs to serve a call by query. Default 0.3. */
   minSimilarity?: number;
-  /** A call by query routes only within this much similarity of the best match. Default 0.1. */
+  /** A call by query routes only within this much similarity of the best match. Default 0.05. */
   routeMargin?: number;
   weights?: Partial<RoutingWeights>;
   /** Consecutive failures of one agent's capability that open its circuit, and for how long. */
@@ -95,7 +95,7 @@ export function createHubCore(options: HubCoreOptions): HubCore {
     attemptTimeoutMs: options.attemptTimeoutMs ?? 60_000,
     maxAttempts: options.maxAttempts ?? 3,
     minSimilarity: options.minSimilarity ?? 0.3,
-    routeMargin: options.routeMargin ?? 0.1,
+    routeMargin: options.routeMargin ?? 0.05,
     weights: { ...DEFAULT_ROUTING_WEIGHTS, ...options.weights },
     breaker: {
       failures: options.breaker?.failures ?? 5,

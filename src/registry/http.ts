@@ -1,6 +1,28 @@
 import type { IncomingMessage } from "node:http";
 import { type Context, Hono } from "hono";
 import { ClawHubError, type ErrorCode, redactSecrets, toClawHubError } from "../errors/index.ts";
+import type {
+  AdminUserListResponse,
+  CreatedTokenResponse,
+  CreatedUserResponse,
+  OkResponse,
+  PublishResponse,
+  ResolveResponse,
+  SearchResponse,
+  SearchStatusResponse,
+  SkillDetailResponse,
+  SkillListResponse,
+  SkillSummary,
+  TokenInfo,
+  TokenListResponse,
+  UploadUrlResponse,
+  UserStateResponse,
+  VersionDetailResponse,
+  VersionListResponse,
+  VersionSummary,
+  WellKnownResponse,
+  WhoamiResponse,
+} from "../schema/index.ts";
 import { maxArchiveBytes } from "../skill/index.ts";
 import { createRateLimiter, type RateLimitConfig, type RateLimiter } from "./ratelimit.ts";
 import type { Principal, PublishFile, Registry } from "./service.ts";
@@ -302,22 +324,26 @@ export function createApp(options: AppOptions): Hono<Env> {
       authBase: baseOf(c),
       registry: baseOf(c),
       minCliVersion: "0.0.5",
-    });
+    } satisfies WellKnownResponse);
   app.get("/.well-known/clawhub.json", wellKnown);
   app.get("/.well-known/clawdhub.json", wellKnown);
   app.get("/api/v1/whoami", (c) => {
     const { user } = requireUser(c);
     return c.json({
       user: { handle: user.handle, displayName: user.displayName, image: null, role: user.role },
-    });
+    } satisfies WhoamiResponse);
   });
   app.get("/api/cli/whoami", (c) => {
     const { user } = requireUser(c);
-    return c.json({ user: { handle: user.handle } });
+    return c.json({ user: { handle: user.handle } } satisfies WhoamiResponse);
   });
 
   // ---- shaping -------------------------------------------------------------------------------
-  async function skillJson(skill: SkillRecord) {
+  async function skillJson(skill: SkillRecord): Promise<
+    Required<Pick<SkillDetailResponse, "skill" | "latestVersion" | "metadata" | "owner">> & {
+      skill: SkillSummary;
+    }
+  > {
     const [tags, latest, versions] = await Promise.all([
       registry.store.tagsOf(skill.id),
       registry.latestVersion(skill),
@@ -354,7 +380,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       owner: { handle: skill.ownerHandle, displayName: skill.ownerDisplayName, image: null },
     };
   }
-  const versionSummary = (v: VersionRecord) => ({
+  const versionSummary = (v: VersionRecord): VersionSummary => ({
     version: v.version,
     createdAt: v.createdAt,
     changelog: v.changelog,
@@ -388,12 +414,12 @@ export function createApp(options: AppOptions): Hono<Env> {
         owner: { handle: h.skill.ownerHandle, displayName: h.skill.ownerDisplayName, image: null },
         ...(explain ? { explain: h.parts } : {}),
       })),
-    });
+    } satisfies SearchResponse);
   });
 
   app.get("/api/v1/search/status", (c) => {
     const { documents, embedded, pending, embedder } = registry.searchStatus();
-    return c.json({ documents, embedded, pending, embedder });
+    return c.json({ documents, embedded, pending, embedder } satisfies SearchStatusResponse);
   });
 
   app.get("/api/v1/skills", async (c) => {
@@ -427,7 +453,10 @@ export function createApp(options: AppOptions): Hono<Env> {
         };
       }),
     );
-    return c.json({ items, nextCursor: rows.length > limit ? cursorOf(offset + limit) : null });
+    return c.json({
+      items,
+      nextCursor: rows.length > limit ? cursorOf(offset + limit) : null,
+    } satisfies SkillListResponse);
   });
 
   // ---- publish -------------------------------------------------------------------------------
@@ -452,7 +481,10 @@ export function createApp(options: AppOptions): Hono<Env> {
       sha256: body.sha256,
       ...(typeof body.contentType === "string" ? { contentType: body.contentType } : {}),
     });
-    return c.json({ uploadUrl: `${baseOf(c)}/api/v1/uploads/${ticket}`, uploadTicket: ticket });
+    return c.json({
+      uploadUrl: `${baseOf(c)}/api/v1/uploads/${ticket}`,
+      uploadTicket: ticket,
+    } satisfies UploadUrlResponse);
   });
   app.post("/api/v1/uploads/:ticket", async (c) => {
     const principal = requireUser(c);
@@ -521,7 +553,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       tags: Array.isArray(payload.tags) ? payload.tags.map(String) : undefined,
       files,
     });
-    return c.json(result, 201);
+    return c.json(result satisfies PublishResponse, 201);
   });
 
   // ---- one skill -----------------------------------------------------------------------------
@@ -531,7 +563,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     return c.json({
       ...j,
       moderation: registry.canManage(c.get("principal"), skill) ? cleanModeration(skill) : null,
-    });
+    } satisfies SkillDetailResponse);
   });
   app.delete("/api/v1/skills/:slug", async (c) =>
     c.json(
@@ -562,7 +594,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     return c.json({
       items: rows.slice(0, limit).map(versionSummary),
       nextCursor: rows.length > limit ? cursorOf(offset + limit) : null,
-    });
+    } satisfies VersionListResponse);
   });
   app.get("/api/v1/skills/:slug/versions/:version", async (c) => {
     const skill = await registry.requireSkill(c.req.param("slug"), ownerParam(c));
@@ -577,7 +609,7 @@ export function createApp(options: AppOptions): Hono<Env> {
         size: v.zipSize,
       },
       skill: { slug: skill.slug, displayName: skill.displayName },
-    });
+    } satisfies VersionDetailResponse);
   });
   app.get("/api/v1/skills/:slug/file", async (c) => {
     const path = c.req.query("path");
@@ -664,7 +696,9 @@ export function createApp(options: AppOptions): Hono<Env> {
     const slug = c.req.query("slug");
     const hash = c.req.query("hash");
     if (!slug || !hash) throw new ClawHubError("INVALID_ARGUMENT", "slug and hash are required");
-    return c.json(await registry.resolve(slug, hash.toLowerCase(), ownerParam(c)));
+    return c.json(
+      (await registry.resolve(slug, hash.toLowerCase(), ownerParam(c))) satisfies ResolveResponse,
+    );
   });
   app.get("/api/v1/download", async (c) => {
     const slug = c.req.query("slug");
@@ -720,7 +754,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       body.slug,
       typeof body.ownerHandle === "string" ? body.ownerHandle : undefined,
     );
-    return c.json({ ok: true });
+    return c.json({ ok: true } satisfies OkResponse);
   });
 
   // ---- tokens and administration -------------------------------------------------------------
@@ -733,7 +767,7 @@ export function createApp(options: AppOptions): Hono<Env> {
     revokedAt: number | null;
     lastUsedAt: number | null;
     handle?: string;
-  }) => ({
+  }): TokenInfo => ({
     id: t.id,
     name: t.name,
     prefix: t.prefix,
@@ -744,13 +778,18 @@ export function createApp(options: AppOptions): Hono<Env> {
     lastUsedAt: t.lastUsedAt,
   });
   app.get("/api/v1/tokens", async (c) =>
-    c.json({ items: (await registry.listTokens(requireUser(c).user.handle)).map(tokenJson) }),
+    c.json({
+      items: (await registry.listTokens(requireUser(c).user.handle)).map(tokenJson),
+    } satisfies TokenListResponse),
   );
   app.post("/api/v1/tokens", async (c) => {
     const { user } = requireUser(c);
     const body = await jsonBody<{ name?: unknown; expiresInDays?: unknown }>(c, 16 * 1024);
     const created = await registry.createToken(user.handle, tokenOptions(body));
-    return c.json({ token: created.token, ...tokenJson(created.info) }, 201);
+    return c.json(
+      { token: created.token, ...tokenJson(created.info) } satisfies CreatedTokenResponse,
+      201,
+    );
   });
   app.get("/api/v1/admin/users", async (c) => {
     requireAdmin(c);
@@ -763,7 +802,7 @@ export function createApp(options: AppOptions): Hono<Env> {
         disabled: u.disabled,
         createdAt: u.createdAt,
       })),
-    });
+    } satisfies AdminUserListResponse);
   });
   app.post("/api/v1/admin/users", async (c) => {
     requireAdmin(c);
@@ -781,7 +820,10 @@ export function createApp(options: AppOptions): Hono<Env> {
       role,
       typeof body.displayName === "string" ? body.displayName : undefined,
     );
-    return c.json({ userId: user.id, handle: user.handle, role: user.role }, 201);
+    return c.json(
+      { userId: user.id, handle: user.handle, role: user.role } satisfies CreatedUserResponse,
+      201,
+    );
   });
   for (const [action, disabled] of [
     ["disable", true],
@@ -790,14 +832,18 @@ export function createApp(options: AppOptions): Hono<Env> {
     app.post(`/api/v1/admin/users/:handle/${action}`, async (c) => {
       requireAdmin(c);
       const user = await registry.setUserDisabled(c.req.param("handle"), disabled);
-      return c.json({ ok: true, handle: user.handle, disabled: user.disabled });
+      return c.json({
+        ok: true,
+        handle: user.handle,
+        disabled: user.disabled,
+      } satisfies UserStateResponse);
     });
   }
   app.get("/api/v1/admin/tokens", async (c) => {
     requireAdmin(c);
     return c.json({
       items: (await registry.listTokens(c.req.query("handle") || undefined)).map(tokenJson),
-    });
+    } satisfies TokenListResponse);
   });
   app.post("/api/v1/admin/tokens", async (c) => {
     requireAdmin(c);
@@ -809,14 +855,17 @@ export function createApp(options: AppOptions): Hono<Env> {
       throw new ClawHubError("INVALID_ARGUMENT", "handle is required");
     const created = await registry.createToken(body.handle, tokenOptions(body));
     return c.json(
-      { token: created.token, ...tokenJson({ ...created.info, handle: body.handle }) },
+      {
+        token: created.token,
+        ...tokenJson({ ...created.info, handle: body.handle }),
+      } satisfies CreatedTokenResponse,
       201,
     );
   });
   app.delete("/api/v1/admin/tokens/:id", async (c) => {
     requireAdmin(c);
     await registry.revokeToken(c.req.param("id"));
-    return c.json({ ok: true });
+    return c.json({ ok: true } satisfies OkResponse);
   });
 
   app.get("/api/v1/openapi.json", (c) => c.json(openApi(baseOf(c))));

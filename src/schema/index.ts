@@ -4,6 +4,7 @@
  * the archive file-mode rule, and the registry API's response shapes.
  */
 export { archiveFileMode } from "./archive.ts";
+export { parseBytes } from "./bytes.ts";
 export { parseDuration } from "./duration.ts";
 export {
   AGENT_ID,
@@ -18,3 +19,33 @@ export {
   TOPIC,
   TOPIC_PATTERN,
 } from "./names.ts";
+export type {
+  AdminUser,
+  AdminUserListResponse,
+  CreatedTokenResponse,
+  CreatedUserResponse,
+  ModerationSummary,
+  OkResponse,
+  OwnerSummary,
+  PublishResponse,
+  ResolveResponse,
+  SearchExplain,
+  SearchResponse,
+  SearchResult,
+  SearchStatusResponse,
+  SkillDetailResponse,
+  SkillListItem,
+  SkillListResponse,
+  SkillMetadata,
+  SkillSummary,
+  TokenInfo,
+  TokenListResponse,
+  UploadUrlResponse,
+  UserStateResponse,
+  VersionDetailResponse,
+  VersionFile,
+  VersionListResponse,
+  VersionSummary,
+  WellKnownResponse,
+  WhoamiResponse,
+} from "./registry-api.ts";

@@ -88,23 +88,53 @@ const STATUS: Partial<Record<ErrorCode, grpc.status>> = {
   TASK_FAILED: grpc.status.UNKNOWN,
 };
 
+/** Metadata is headers: gRPC peers refuse more than 8 KiB of it, so each part is bounded. */
+const MAX_MESSAGE = 1024;
+const MAX_DETAILS_BYTES = 4096;
+
+/** JSON of `details` within `max` bytes: long lists are cut (with `truncated: true`). */
+export function boundedJson(details: Record<string, unknown>, max = MAX_DETAILS_BYTES): string {
+  let text = JSON.stringify(details);
+  if (text.length <= max) return text;
+  const cut: Record<string, unknown> = { ...details, truncated: true };
+  for (let keep = 64; keep >= 1; keep = Math.floor(keep / 2)) {
+    for (const [k, v] of Object.entries(details)) if (Array.isArray(v)) cut[k] = v.slice(0, keep);
+    text = JSON.stringify(cut);
+    if (text.length <= max) return text;
+  }
+  return JSON.stringify({ truncated: true });
+}
+
+const clip = (text: string, max: number) =>
+  text.length > max ? `${text.slice(0, max - 1)}…` : text;
+
 /**
  * The server side's one mapping of errors to gRPC: status code, message, and metadata carrying
- * the ClawHub code, hint, retry-after and details.
+ * the ClawHub code, hint, retry-after and details (each bounded: metadata travels as headers).
  */
 export function toGrpcError(error: ClawHubError): Partial<grpc.StatusObject> {
   const metadata = new grpc.Metadata();
   metadata.set("clawhub-code", error.code);
-  if (error.hint) metadata.set("clawhub-hint", error.hint);
+  if (error.hint) metadata.set("clawhub-hint", clip(error.hint, MAX_MESSAGE));
   const retryAfter = error.details?.retryAfterMs;
   if (typeof retryAfter === "number") metadata.set("retry-after-ms", String(retryAfter));
-  if (error.details)
-    metadata.set("clawhub-details-bin", Buffer.from(JSON.stringify(error.details)));
+  if (error.details) metadata.set("clawhub-details-bin", Buffer.from(boundedJson(error.details)));
   if (error.failure)
-    metadata.set("clawhub-failure-bin", Buffer.from(JSON.stringify(error.failure)));
+    metadata.set(
+      "clawhub-failure-bin",
+      Buffer.from(
+        JSON.stringify({
+          ...error.failure,
+          message: clip(error.failure.message, MAX_MESSAGE),
+          details: error.failure.details
+            ? JSON.parse(boundedJson(error.failure.details, 1024))
+            : undefined,
+        }),
+      ),
+    );
   return {
     code: STATUS[error.code] ?? grpc.status.INTERNAL,
-    details: error.message,
+    details: clip(error.message, MAX_MESSAGE),
     metadata,
   };
 }

@@ -200,12 +200,12 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
     if (!pruning) pruning = prune().finally(() => (pruning = undefined));
   };
 
-  /** Run records, newest first. */
-  async function records(): Promise<Array<Record<string, unknown>>> {
-    const out: Array<Record<string, unknown>> = [];
+  /** Run records, newest first; `revision` orders records written in the same millisecond. */
+  async function records(): Promise<Array<Record<string, unknown> & { revision: number }>> {
+    const out: Array<Record<string, unknown> & { revision: number }> = [];
     for (const key of await cp.kv.keys("wf.runs")) {
-      const meta = (await cp.kv.get<Record<string, unknown>>(key))?.value;
-      if (meta) out.push(meta);
+      const entry = await cp.kv.get<Record<string, unknown>>(key);
+      if (entry?.value) out.push({ ...entry.value, revision: entry.revision });
     }
     return out.sort(
       (a, b) =>
@@ -226,7 +226,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
     const cutoff = now() - retainRunsMs;
     const finished = (await records())
       .filter((m) => m.status !== "running" && !runs.has(String(m.runId)))
-      .sort((a, b) => Number(a.endedAt ?? 0) - Number(b.endedAt ?? 0));
+      .sort((a, b) => Number(a.endedAt ?? 0) - Number(b.endedAt ?? 0) || a.revision - b.revision);
     let total = finished.reduce((n, m) => n + Number(m.journalBytes ?? 0), 0);
     let dropped = 0;
     for (const m of finished) {

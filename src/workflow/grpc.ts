@@ -16,7 +16,7 @@ import {
   type WireValidateFlowResponse,
 } from "../wire/index.ts";
 import type { RunView, WorkflowEngine } from "./engine.ts";
-import { type CapabilityInfo, validateWorkflow, type WorkflowSpec } from "./spec.ts";
+import { type CapabilityInfo, validateWorkflowAsync, type WorkflowSpec } from "./spec.ts";
 
 /** What the service needs besides the engine. */
 export interface WorkflowServiceOptions {
@@ -85,12 +85,18 @@ export function workflowService(
   };
   return {
     ValidateFlow: unary<WireFlowRequest, WireValidateFlowResponse>(async (req) => {
-      const spec = validateWorkflow(parseJson(req.specJson, "the workflow"), options.catalog());
+      const spec = await validateWorkflowAsync(
+        parseJson(req.specJson, "the workflow"),
+        options.catalog(),
+      );
       return { name: spec.name, nodes: spec.nodes.length };
     }),
     StartRun: unary<WireFlowRequest, WireRunView>(async (req) => {
       const engine = needEngine();
-      const spec = validateWorkflow(parseJson(req.specJson, "the workflow"), options.catalog());
+      const spec = await validateWorkflowAsync(
+        parseJson(req.specJson, "the workflow"),
+        options.catalog(),
+      );
       const inputs = (parseJson(req.inputsJson, "the inputs") ?? {}) as Record<string, unknown>;
       if (!inputs || typeof inputs !== "object" || Array.isArray(inputs))
         throw new ClawHubError("INVALID_ARGUMENT", "the inputs are a JSON object");

@@ -34,10 +34,12 @@ export {
   type CapabilityInfo,
   DEFAULT_RETRY,
   findCycles,
+  MAX_NODES,
   type NodeRetry,
   type NodeSpec,
   parseWorkflowText,
   type SpecIssue,
   validateWorkflow,
+  validateWorkflowAsync,
   type WorkflowSpec,
 } from "./spec.ts";

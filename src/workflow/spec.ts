@@ -149,6 +149,39 @@ export function validateWorkflow(
   raw: unknown,
   catalog?: ReadonlyMap<string, CapabilityInfo>,
 ): WorkflowSpec {
+  const steps = validationSteps(raw, catalog);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * {@link validateWorkflow} for servers: the same checks, yielding to the event loop every few
+ * hundred nodes, so a 10,000-node workflow never stalls the calls and agents sharing the process.
+ */
+export async function validateWorkflowAsync(
+  raw: unknown,
+  catalog?: ReadonlyMap<string, CapabilityInfo>,
+): Promise<WorkflowSpec> {
+  const steps = validationSteps(raw, catalog);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Nodes validated between two yields of {@link validationSteps}. */
+const SLICE = 500;
+/** Most nodes a workflow may have. */
+export const MAX_NODES = 20_000;
+
+/** The validation as a generator: it yields between slices of work (see validateWorkflowAsync). */
+function* validationSteps(
+  raw: unknown,
+  catalog?: ReadonlyMap<string, CapabilityInfo>,
+): Generator<void, WorkflowSpec> {
   const issues: SpecIssue[] = [];
   const add = (rule: string, message: string, node?: string) =>
     issues.push({ rule, message, ...(node ? { node } : {}) });
@@ -169,6 +202,15 @@ export function validateWorkflow(
         }))
       : [];
   if (rawNodes.length === 0) add("workflow.nodes", "nodes must list at least one node");
+  if (rawNodes.length > MAX_NODES)
+    throw new ClawHubError(
+      "INVALID_WORKFLOW",
+      `workflow "${name}" has ${rawNodes.length} nodes; at most ${MAX_NODES} are allowed`,
+      {
+        details: { issues: [{ rule: "workflow.nodes", message: `at most ${MAX_NODES} nodes` }] },
+        hint: "Split the work: map over a list instead of one node per item.",
+      },
+    );
   const ids = new Set<string>();
   for (const n of rawNodes) {
     if (typeof n?.id !== "string" || !ID.test(n.id))
@@ -230,7 +272,9 @@ export function validateWorkflow(
     return { capability, query };
   };
   const nodes: NodeSpec[] = [];
+  let done = 0;
   for (const n of rawNodes) {
+    if (++done % SLICE === 0) yield;
     if (typeof n?.id !== "string") continue;
     const id = n.id;
     for (const key of Object.keys(n))
@@ -358,8 +402,15 @@ export function validateWorkflow(
       reduce,
     });
   }
-  for (const cycle of findCycles(nodes))
-    add("workflow.cycle", `cycle: ${cycle.join(" -> ")}`, cycle[0]);
+  yield;
+  for (const cycle of findCycles(nodes)) {
+    const named =
+      cycle.length <= 12
+        ? cycle.join(" -> ")
+        : `${cycle.slice(0, 5).join(" -> ")} -> ... -> ${cycle.slice(-5).join(" -> ")} (${cycle.length - 1} nodes)`;
+    add("workflow.cycle", `cycle: ${named}`, cycle[0]);
+  }
+  yield;
   if (catalog) checkSchemas(nodes, catalog, add);
   const outputs = (w.outputs ?? {}) as Record<string, unknown>;
   checkExprs(outputs, "outputs", undefined, []);

@@ -7,6 +7,7 @@ import { type CallResult, isTensor, toFloat32 } from "../../sdk/index.ts";
 import { createLocalEmbedder } from "../../search/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
+import { durationFlag, hubTuningOf, hubTuningOptions, intFlag } from "./hub-options.ts";
 import {
   age,
   collect,
@@ -37,14 +38,7 @@ export const hubCommand: CommandSpec = {
   configure(cmd) {
     cmd.option("--host <host>", "address to listen on", "127.0.0.1");
     cmd.option("--port <port>", "port to listen on (0: any free port)", "7070");
-    cmd.option("--queue-limit <n>", "tasks queued per agent beyond those running", "32");
-    cmd.option("--heartbeat <ms>", "agent heartbeat interval", "2000");
-    cmd.option(
-      "--breaker-failures <n>",
-      "consecutive failures that open a circuit (workflows)",
-      "5",
-    );
-    cmd.option("--breaker-cooldown <duration>", "how long an open circuit makes calls wait", "10s");
+    hubTuningOptions(cmd);
     cmd.option(
       "--data <dir>",
       "where the control plane keeps its journal (workflow runs, locks); default $XDG_DATA_HOME/clawhub/hub",
@@ -57,21 +51,19 @@ export const hubCommand: CommandSpec = {
       ctx.cwd,
       typeof options.data === "string" ? options.data : defaultDataDir(ctx, "hub"),
     );
+    const tuning = hubTuningOf(options);
+    const port = intFlag(options.port, "--port", 0, 65_535);
     const controlPlane = await openControlPlane(dataDir);
     const hub = await createHub({
+      ...tuning,
       controlPlane,
       host: String(options.host),
-      port: Number(options.port),
-      queueLimit: positive(options.queueLimit, "--queue-limit"),
-      heartbeatIntervalMs: positive(options.heartbeat, "--heartbeat"),
-      workflows: {
-        breaker: {
-          failures: positive(options.breakerFailures, "--breaker-failures"),
-          halfOpenAfterMs: durationMs(options.breakerCooldown, "--breaker-cooldown"),
-        },
-      },
+      port,
       embedder: chosen === "none" ? undefined : chosen === "local" ? createLocalEmbedder() : chosen,
       logger: (line) => ctx.io.stderr.write(`${line}\n`),
+    }).catch(async (error: unknown) => {
+      await controlPlane.close();
+      throw error;
     });
     ctx.io.stdout.write(
       ctx.json
@@ -91,15 +83,7 @@ export async function openControlPlane(dir: string) {
   return createMemoryControlPlane({ file: join(dir, "control-plane.jsonl") });
 }
 
-function positive(value: unknown, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new ClawHubError(
-      "INVALID_ARGUMENT",
-      `${flag} must be a positive integer, got "${String(value)}"`,
-    );
-  return n;
-}
+const positive = (value: unknown, flag: string) => intFlag(value, flag, 1, 1_000_000);
 
 /** `clawhub agents`: agents connected to the hub. */
 export const agentsCommand: CommandSpec = {
@@ -200,18 +184,6 @@ function jsonOrString(text: string): unknown {
   }
 }
 
-/** Parses `30s`, `2m`, `500ms` or plain milliseconds. */
-export function durationMs(value: unknown, flag: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(String(value).trim());
-  if (!m)
-    throw new ClawHubError(
-      "INVALID_ARGUMENT",
-      `${flag}: "${String(value)}" is not a duration (e.g. 500ms, 30s, 2m)`,
-    );
-  const scale = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? "ms") as "ms"];
-  return Math.round(Number(m[1]) * scale);
-}
-
 /** `clawhub call`: run one capability through the hub. */
 export const callCommand: CommandSpec = {
   path: ["call"],
@@ -271,7 +243,7 @@ export const callCommand: CommandSpec = {
     const result: CallResult = await withHubClient(ctx, (client) =>
       client.call(query ? { query } : { capability: capability as string }, input, {
         ...(options.timeout !== undefined
-          ? { timeoutMs: durationMs(options.timeout, "--timeout") }
+          ? { timeoutMs: durationFlag(options.timeout, "--timeout") }
           : {}),
         labels: pairs(options.label, "--label", String) as Record<string, string>,
         params: pairs(options.param, "--param", jsonOrString),

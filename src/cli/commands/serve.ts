@@ -4,6 +4,7 @@ import { startRegistryServer } from "../../registry/index.ts";
 import { createLocalEmbedder } from "../../search/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { openControlPlane } from "./hub.ts";
+import { hubTuningOf, hubTuningOptions, intFlag } from "./hub-options.ts";
 import { defaultDataDir, embedderOf, embedderOptions } from "./shared.ts";
 
 /**
@@ -37,19 +38,22 @@ export const serveCommand: CommandSpec = {
     embedderOptions(cmd);
     cmd.option("--hub-port <port>", "port of the agent hub (0: any free port)", "7070");
     cmd.option("--no-hub", "do not start the agent hub");
+    hubTuningOptions(cmd);
   },
   async run(_args, options, ctx) {
     const dataDir = resolve(
       ctx.cwd,
       typeof options.data === "string" ? options.data : defaultDataDir(ctx),
     );
-    const port = Number(options.port);
+    const port = intFlag(options.port, "--port", 0, 65_535);
+    const hubPort = intFlag(options.hubPort, "--hub-port", 0, 65_535);
+    const tuning = options.hub !== false ? hubTuningOf(options) : {};
     // One model instance serves both halves: registry search and capability search.
     const chosen = embedderOf(options, ctx.config.embedderKey);
     const embedder = chosen === "local" ? createLocalEmbedder() : chosen;
     const server = await startRegistryServer({
       host: String(options.host),
-      port: Number.isInteger(port) ? port : 3000,
+      port,
       dataDir,
       db: typeof options.db === "string" ? options.db : undefined,
       baseUrl: typeof options.baseUrl === "string" ? options.baseUrl : undefined,
@@ -64,9 +68,10 @@ export const serveCommand: CommandSpec = {
       try {
         controlPlane = await openControlPlane(join(dataDir, "hub"));
         hub = await createHub({
+          ...tuning,
           controlPlane,
           host: String(options.host),
-          port: Number(options.hubPort),
+          port: hubPort,
           embedder: embedder === "none" ? undefined : embedder,
           logger: (line) => ctx.io.stderr.write(`${line}\n`),
         });

@@ -1,0 +1,120 @@
+import type { Command } from "commander";
+import { ClawHubError } from "../../errors/index.ts";
+import type { HubOptions } from "../../hub/index.ts";
+import { parseBytes, parseDuration } from "../../schema/index.ts";
+
+/** A whole number flag within [min, max]; USAGE (exit 2) naming the flag and the range otherwise. */
+export function intFlag(value: unknown, flag: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ClawHubError(
+      "USAGE",
+      `${flag} must be a whole number from ${min} to ${max}, got "${String(value)}"`,
+    );
+  return n;
+}
+
+/** A duration flag (`30s`, `7d`) within [minMs, maxMs]. */
+export function durationFlag(
+  value: unknown,
+  flag: string,
+  minMs = 1,
+  maxMs = 365 * 86_400_000,
+): number {
+  let ms: number | undefined;
+  try {
+    ms = parseDuration(value, flag);
+  } catch (error) {
+    throw new ClawHubError("USAGE", (error as Error).message, {
+      hint: "Durations look like 500ms, 30s, 2m, 1h or 7d.",
+    });
+  }
+  if (ms === undefined || ms < minMs || ms > maxMs)
+    throw new ClawHubError(
+      "USAGE",
+      `${flag} must be between ${minMs} ms and ${maxMs} ms, got "${String(value)}"`,
+    );
+  return ms;
+}
+
+/** A size flag (`256MiB`) within [min, max] bytes. */
+export function bytesFlag(value: unknown, flag: string, min = 1, max = 2 ** 40): number {
+  let n: number;
+  try {
+    n = parseBytes(value, flag);
+  } catch (error) {
+    throw new ClawHubError("USAGE", (error as Error).message, {
+      hint: "Sizes look like 512, 64KiB, 256MiB or 1GB.",
+    });
+  }
+  if (n < min || n > max)
+    throw new ClawHubError(
+      "USAGE",
+      `${flag} must be between ${min} and ${max} bytes, got "${String(value)}"`,
+    );
+  return n;
+}
+
+/** The hub's tuning flags, shared by `clawhub hub` and `clawhub serve`. */
+export function hubTuningOptions(cmd: Command): void {
+  cmd.option("--queue-limit <n>", "tasks queued per agent beyond those running", "32");
+  cmd.option("--heartbeat <ms>", "agent heartbeat interval (ms)", "2000");
+  cmd.option(
+    "--attempt-timeout <duration>",
+    "an attempt with no result or progress for this long is retried elsewhere (unless the capability says)",
+    "60s",
+  );
+  cmd.option(
+    "--route-margin <similarity>",
+    "calls by meaning go only to capabilities within this similarity of the best match",
+    "0.05",
+  );
+  cmd.option(
+    "--max-queued-bytes <size>",
+    "input bytes the hub holds for unfinished calls, in all",
+    "256MiB",
+  );
+  cmd.option(
+    "--max-agent-queued-bytes <size>",
+    "input bytes held for calls placed on one agent",
+    "64MiB",
+  );
+  cmd.option(
+    "--breaker-failures <n>",
+    "consecutive failures that open a circuit (an agent's, and a workflow dependency's)",
+    "5",
+  );
+  cmd.option("--breaker-cooldown <duration>", "how long an open circuit stays open", "10s");
+  cmd.option("--retain-runs <duration>", "how long finished workflow runs are kept", "7d");
+  cmd.option(
+    "--journal-max-bytes <size>",
+    "journal size of finished runs beyond which the oldest are dropped",
+    "256MiB",
+  );
+}
+
+/** The hub options those flags say. */
+export function hubTuningOf(options: Record<string, unknown>): Partial<HubOptions> {
+  const margin = Number(options.routeMargin);
+  if (!(margin >= 0 && margin <= 1))
+    throw new ClawHubError(
+      "USAGE",
+      `--route-margin must be between 0 and 1, got "${String(options.routeMargin)}"`,
+    );
+  const failures = intFlag(options.breakerFailures, "--breaker-failures", 1, 1000);
+  const cooldownMs = durationFlag(options.breakerCooldown, "--breaker-cooldown", 10);
+  return {
+    queueLimit: intFlag(options.queueLimit, "--queue-limit", 0, 100_000),
+    heartbeatIntervalMs: intFlag(options.heartbeat, "--heartbeat", 50, 600_000),
+    attemptTimeoutMs: durationFlag(options.attemptTimeout, "--attempt-timeout", 10),
+    routeMargin: margin,
+    maxQueuedBytes: bytesFlag(options.maxQueuedBytes, "--max-queued-bytes", 1024),
+    maxAgentQueuedBytes: bytesFlag(options.maxAgentQueuedBytes, "--max-agent-queued-bytes", 1024),
+    breaker: { failures, cooldownMs },
+    workflows: {
+      breaker: { failures, halfOpenAfterMs: cooldownMs },
+      retainRunsMs: durationFlag(options.retainRuns, "--retain-runs", 0),
+      maxJournalBytes: bytesFlag(options.journalMaxBytes, "--journal-max-bytes", 1024),
+    },
+  };
+}

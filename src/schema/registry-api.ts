@@ -1,0 +1,229 @@
+/**
+ * Response shapes of the ClawHub API v1, as `clawhub serve` sends them and `src/client` reads
+ * them: one definition, typed on both sides (the server's handlers `satisfies` them, the client
+ * parses into them). Fields the public registry or older servers may leave out are optional.
+ */
+
+/** `GET /.well-known/clawhub.json`. */
+export interface WellKnownResponse {
+  apiBase: string;
+  authBase: string;
+  registry: string;
+  minCliVersion: string;
+}
+
+/** `GET /api/v1/whoami`. */
+export interface WhoamiResponse {
+  user: {
+    handle: string | null;
+    displayName?: string | null;
+    image?: string | null;
+    role?: string | null;
+  };
+}
+
+/** The parts of a search hit's score (`explain=1`). */
+export interface SearchExplain {
+  tier: number;
+  bm25: number;
+  cosine: number | null;
+  /** Absent from servers older than semantic feedback. */
+  feedback?: number;
+  popularity: number;
+}
+
+/** One hit of `GET /api/v1/search`. */
+export interface SearchResult {
+  slug?: string;
+  ownerHandle?: string | null;
+  displayName?: string;
+  summary?: string | null;
+  version?: string | null;
+  score: number;
+  downloads?: number;
+  updatedAt?: number;
+  owner?: { handle: string | null; displayName?: string | null; image?: string | null };
+  explain?: SearchExplain;
+}
+
+/** `GET /api/v1/search`. */
+export interface SearchResponse {
+  results: SearchResult[];
+}
+
+/** `GET /api/v1/search/status`. */
+export interface SearchStatusResponse {
+  documents: number;
+  embedded: number;
+  pending: number;
+  embedder: string | null;
+}
+
+/** A version as listings show it. */
+export interface VersionSummary {
+  version: string;
+  createdAt: number;
+  changelog: string;
+  changelogSource?: "user" | null;
+  license?: string;
+}
+
+/** A skill as detail and listings show it. */
+export interface SkillSummary {
+  slug: string;
+  displayName: string;
+  summary: string | null;
+  description?: string | null;
+  ownerHandle?: string;
+  tags: Record<string, string>;
+  stats: Record<string, number>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** OpenClaw metadata of a skill's latest version. */
+export interface SkillMetadata {
+  setup: Array<{ key: string; required: boolean }>;
+  os: string[] | null;
+  systems: string[] | null;
+}
+
+/** An owner as the API shows it. */
+export interface OwnerSummary {
+  handle: string | null;
+  displayName?: string | null;
+  image?: string | null;
+}
+
+/** Moderation state of a skill, shown to those who manage it. */
+export interface ModerationSummary {
+  isSuspicious: boolean;
+  isMalwareBlocked: boolean;
+  verdict?: string;
+  [key: string]: unknown;
+}
+
+/** `GET /api/v1/skills/{slug}`. */
+export interface SkillDetailResponse {
+  skill: SkillSummary | null;
+  latestVersion: VersionSummary | null;
+  metadata?: SkillMetadata | null;
+  owner: OwnerSummary | null;
+  moderation?: ModerationSummary | null;
+}
+
+/** One item of `GET /api/v1/skills`. */
+export type SkillListItem = SkillSummary & {
+  latestVersion?: VersionSummary | undefined;
+  metadata?: SkillMetadata | null;
+  owner?: OwnerSummary | null;
+};
+
+/** `GET /api/v1/skills`. */
+export interface SkillListResponse {
+  items: SkillListItem[];
+  nextCursor: string | null;
+}
+
+/** `GET /api/v1/skills/{slug}/versions`. */
+export interface VersionListResponse {
+  items: VersionSummary[];
+  nextCursor: string | null;
+}
+
+/** One file of a version. */
+export interface VersionFile {
+  path: string;
+  size: number;
+  sha256: string;
+  contentType?: string;
+}
+
+/** `GET /api/v1/skills/{slug}/versions/{version}`. */
+export interface VersionDetailResponse {
+  version:
+    | (VersionSummary & {
+        files?: VersionFile[];
+        fingerprint?: string;
+        integrity?: string;
+        size?: number;
+      })
+    | null;
+  skill: { slug: string; displayName: string } | null;
+}
+
+/** `GET /api/v1/resolve`. */
+export interface ResolveResponse {
+  match: { version: string } | null;
+  latestVersion: { version: string } | null;
+}
+
+/** `POST /api/v1/skills` (201). */
+export interface PublishResponse {
+  ok: true;
+  skillId?: string;
+  versionId: string;
+  version: string;
+  fingerprint?: string;
+  integrity?: string;
+}
+
+/** Every write that only acknowledges. */
+export interface OkResponse {
+  ok: true;
+}
+
+/** `POST /api/v1/skills/-/upload-url`. */
+export interface UploadUrlResponse {
+  uploadUrl: string;
+  uploadTicket: string;
+}
+
+/** A token as listings show it (never its secret). */
+export interface TokenInfo {
+  id: string;
+  name: string;
+  prefix: string;
+  handle?: string | undefined;
+  createdAt: number;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  lastUsedAt: number | null;
+}
+
+/** `GET /api/v1/tokens`, `GET /api/v1/admin/tokens`. */
+export interface TokenListResponse {
+  items: TokenInfo[];
+}
+
+/** `POST /api/v1/tokens`, `POST /api/v1/admin/tokens` (201): the secret, shown once. */
+export type CreatedTokenResponse = TokenInfo & { token: string };
+
+/** A user as the admin API shows it. */
+export interface AdminUser {
+  userId: string;
+  handle: string;
+  displayName?: string | null;
+  role: string;
+  disabled: boolean;
+  createdAt: number;
+}
+
+/** `GET /api/v1/admin/users`. */
+export interface AdminUserListResponse {
+  items: AdminUser[];
+}
+
+/** `POST /api/v1/admin/users` (201). */
+export interface CreatedUserResponse {
+  userId: string;
+  handle: string;
+  role: string;
+}
+
+/** `POST /api/v1/admin/users/{handle}/disable|enable`. */
+export interface UserStateResponse {
+  ok: true;
+  handle: string;
+  disabled: boolean;
+}

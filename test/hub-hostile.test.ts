@@ -1,0 +1,175 @@
+/**
+ * Hostile input the hub must survive (a red-team pass): one process serves the hub and the
+ * registry, so anything that blocks its event loop or grows its memory without bound takes
+ * both down. Each case runs through the SDK over real gRPC, with the event-loop delay measured.
+ */
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { afterEach, describe, expect, it } from "vitest";
+import { type ClawHubError, isClawHubError } from "../src/errors/index.ts";
+import { createHubSandbox, type HubSandbox } from "./helpers/hub.ts";
+
+let sb: HubSandbox | undefined;
+afterEach(async () => {
+  await sb?.close();
+  sb = undefined;
+});
+
+async function rejection(promise: Promise<unknown>): Promise<ClawHubError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isClawHubError(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a rejection");
+}
+
+/** Runs `fn` while sampling the event loop; resolves with the p99 delay in ms. */
+async function loopDelayDuring(fn: () => Promise<void>): Promise<number> {
+  const histogram = monitorEventLoopDelay({ resolution: 5 });
+  histogram.enable();
+  try {
+    await fn();
+  } finally {
+    histogram.disable();
+  }
+  return histogram.percentile(99) / 1e6;
+}
+
+/** A bystander agent whose heartbeats (every 100 ms, dropped after 300 ms) prove the loop ran. */
+async function bystander(s: HubSandbox) {
+  const a = s.agent({ name: "bystander", id: "bystander" });
+  a.capability({ name: "ping", description: "answers pong" }, () => "pong");
+  await a.start();
+  return a;
+}
+
+describe("hostile input", () => {
+  it("matches a catastrophic JSON Schema pattern in linear time", async () => {
+    sb = await createHubSandbox({ heartbeatIntervalMs: 100 });
+    await bystander(sb);
+    const evil = sb.agent({ name: "evil" });
+    evil.capability(
+      {
+        name: "redos",
+        description: "a pattern that backtracks exponentially in a backtracking engine",
+        input: { type: "string", pattern: "^(a+)+$" },
+      },
+      () => "matched",
+    );
+    await evil.start();
+    const s = sb;
+    const p99 = await loopDelayDuring(async () => {
+      for (let i = 0; i < 5; i++) {
+        const error = await rejection(s.client.call("redos", `${"a".repeat(30 + i)}!`));
+        expect(error.code).toBe("SCHEMA_INVALID");
+      }
+    });
+    expect(p99).toBeLessThan(50);
+    expect((await s.client.agents()).map((a) => a.agentId)).toContain("bystander");
+    expect((await s.client.call("redos", "aaaa")).output).toBe("matched");
+  });
+
+  it("refuses a schema with a pattern RE2 cannot run in linear time, at registration", async () => {
+    sb = await createHubSandbox();
+    const a = sb.agent({ name: "backref" });
+    a.capability(
+      {
+        name: "backref",
+        description: "a backreference",
+        input: { type: "string", pattern: "^(a)\\1$" },
+      },
+      () => null,
+    );
+    const error = await rejection(a.start());
+    expect(error.code).toBe("INVALID_ARGUMENT");
+    expect(error.message).toContain("invalid JSON Schema");
+  });
+
+  it("scopes a schema's $id to the agent that declared it: no squatting", async () => {
+    sb = await createHubSandbox();
+    const squatter = sb.agent({ name: "squatter" });
+    squatter.capability(
+      {
+        name: "squat",
+        description: "claims an $id",
+        input: { $id: "https://example.com/order.json", type: "number" },
+      },
+      () => "squatted",
+    );
+    await squatter.start();
+    const shop = sb.agent({ name: "shop" });
+    shop.capability(
+      {
+        name: "order",
+        description: "takes orders",
+        input: {
+          $id: "https://example.com/order.json",
+          type: "object",
+          properties: { item: { type: "string" } },
+          required: ["item"],
+        },
+      },
+      (input: { item: string }) => `ordered ${input.item}`,
+    );
+    await shop.start();
+    expect((await sb.client.call("order", { item: "tea" })).output).toBe("ordered tea");
+    expect((await sb.client.call("squat", 7)).output).toBe("squatted");
+  });
+
+  it("scans workflow templates in linear time and validates deep graphs without recursion", async () => {
+    sb = await createHubSandbox({ heartbeatIntervalMs: 100 });
+    await bystander(sb);
+    const s = sb;
+    const p99 = await loopDelayDuring(async () => {
+      const unclosed = await rejection(
+        s.client.flows.validate({
+          name: "unclosed",
+          nodes: [{ id: "a", capability: "ping", input: { text: "${{".repeat(160_000) } }],
+        }),
+      );
+      expect(unclosed.code).toBe("INVALID_WORKFLOW");
+      expect(unclosed.message).toContain("unclosed");
+      // A 10,000-node chain listed in reverse order: a recursive search overflows the stack.
+      const chain = Array.from({ length: 10_000 }, (_, i) => ({
+        id: `n${i}`,
+        capability: "ping",
+        ...(i > 0 ? { needs: [`n${i - 1}`] } : {}),
+      })).reverse();
+      expect((await s.client.flows.validate({ name: "chain", nodes: chain })).nodes).toBe(10_000);
+      const cyclic = [...chain, { id: "loop", capability: "ping", needs: ["n9999"] }];
+      (cyclic[cyclic.length - 1] as { needs: string[] }).needs = ["n9999"];
+      (cyclic.find((n) => n.id === "n0") as { needs?: string[] }).needs = ["loop"];
+      const cycle = await rejection(s.client.flows.validate({ name: "cycle", nodes: cyclic }));
+      expect(cycle.message).toContain("cycle: ");
+    });
+    expect(p99).toBeLessThan(50);
+    expect((await s.client.agents()).map((a) => a.agentId)).toContain("bystander");
+  });
+
+  it("bounds the input it holds in bytes: large calls to a silent agent are refused, not buffered", async () => {
+    sb = await createHubSandbox({
+      maxAgentQueuedBytes: 8 * 1024 * 1024,
+      maxQueuedBytes: 16 * 1024 * 1024,
+    });
+    const silent = sb.agent({ name: "silent", drainTimeoutMs: 100 });
+    silent.capability(
+      { name: "sink", description: "never answers", maxConcurrency: 64 },
+      () => new Promise(() => {}),
+    );
+    await silent.start();
+    const blob = "x".repeat(5 * 1024 * 1024);
+    const settled = await Promise.allSettled(
+      Array.from({ length: 12 }, () => sb?.client.call("sink", blob, { timeoutMs: 3000 })),
+    );
+    const refused = settled.filter(
+      (r) =>
+        r.status === "rejected" &&
+        isClawHubError(r.reason) &&
+        r.reason.code === "RESOURCE_EXHAUSTED",
+    );
+    // One 5 MiB call fits the agent's 8 MiB share; every other one is refused at once.
+    expect(refused).toHaveLength(11);
+    expect(sb.hub.core.dispatcher.heldBytes).toBe(0);
+  });
+});
