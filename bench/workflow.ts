@@ -1,11 +1,18 @@
 /**
- * Workflow scheduling overhead: 1,000-node DAGs (wide, deep, diamond) of no-op tasks, and the
- * end-to-end latency of a 3-step flow, through ClawHub (hub + engine + an SDK agent over gRPC on
- * loopback, journal in the in-process control plane) and as BullMQ FlowProducer jobs on a local
- * Redis (Debian `redis-server`, started here), printed as ratios. Also the pure scheduler alone
- * (no I/O), to show where the time goes.
+ * Workflow scheduling: 1,000-node DAGs (wide, deep, diamond) of no-op tasks, and the end-to-end
+ * latency of a 3-step flow, through ClawHub and through BullMQ FlowProducer on a local Redis
+ * (Debian `redis-server`, started here), printed as ratios.
  *
  *   npm run bench:workflow [-- --runs 5]
+ *
+ Per DAG:
+ * - hub overhead: the hub (engine, scheduler, journal file, dispatcher) with an agent answering
+ *   over an in-memory AgentChannel at once, so every microsecond is the hub's own;
+ * - one process: the SDK agent in this process over gRPC on loopback, against BullMQ's Worker
+ *   in this process (Redis in its own) - the layout of the earlier measurements;
+ * - worker processes: the SDK agent and BullMQ's Worker each in a child process, as
+ *   deployments run them (on 2 cores every hop then wakes another process).
+ * The pure scheduler alone (no I/O) is printed too, to show where the time goes.
  *
  * BullMQ flows are trees (a job has one parent): "wide" is a parent with 999 children, "deep" a
  * chain of 1,000 nested jobs, and "diamond" a root job, then a parent with 998 children (its
@@ -15,15 +22,20 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { type FlowJob, FlowProducer, Queue, QueueEvents, Worker } from "bullmq";
 import { createMemoryControlPlane } from "../src/control-plane/index.ts";
-import { createHub } from "../src/hub/index.ts";
-import { createAgent } from "../src/sdk/index.ts";
+import { createHub, type Hub } from "../src/hub/index.ts";
+import { type Agent, createAgent } from "../src/sdk/index.ts";
+import { encodePayload, type HubMessage } from "../src/wire/index.ts";
 import { initialState, type RunEvent, reduce, validateWorkflow } from "../src/workflow/index.ts";
 import { freePort } from "./net.ts";
 
+const SELF = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
-const RUNS = Number(args[args.indexOf("--runs") + 1] || 3);
+const RUNS = Number(args[args.indexOf("--runs") + 1] || 7);
+/** Runs before measuring: the JIT needs a few thousand nodes before the hot paths settle. */
+const WARMUP = 3;
 const N = 1000;
 
 type Shape = "wide" | "deep" | "diamond";
@@ -45,6 +57,63 @@ function dag(shape: Shape) {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+// ---- child processes: the SDK agent, the BullMQ worker ---------------------------------------
+
+/** The benchmark's agent: a no-op and a counting step. */
+async function startAgent(hub: string): Promise<Agent> {
+  const agent = createAgent({ hub, name: "noop", handleSignals: false });
+  agent.capability({ name: "noop", description: "does nothing", maxConcurrency: 64 }, () => null);
+  agent.capability(
+    { name: "step", description: "one step", maxConcurrency: 64 },
+    (input: { n: number }) => ({ n: input.n + 1 }),
+  );
+  await agent.start();
+  return agent;
+}
+
+/** BullMQ's worker for the same two kinds of job. */
+function startWorker(port: number, queueName: string): Worker {
+  return new Worker(
+    queueName,
+    async (job) => (job.name === "step" ? { n: (job.data as { n: number }).n + 1 } : null),
+    { connection: { host: "127.0.0.1", port, maxRetriesPerRequest: null }, concurrency: 64 },
+  );
+}
+
+if (args[0] === "--agent") {
+  const agent = await startAgent(args[1] as string);
+  process.stdout.write("ready\n");
+  process.stdin.resume();
+  process.stdin.on("end", async () => {
+    await agent.stop();
+    process.exit(0);
+  });
+} else if (args[0] === "--bullmq-worker") {
+  const worker = startWorker(Number(args[1]), args[2] as string);
+  await worker.waitUntilReady();
+  process.stdout.write("ready\n");
+  process.stdin.resume();
+  process.stdin.on("end", async () => {
+    await worker.close();
+    process.exit(0);
+  });
+} else await main();
+
+function child(argv: string[]): Promise<ChildProcess> {
+  const proc = spawn(process.execPath, [SELF, ...argv], { stdio: ["pipe", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    proc.stdout?.on("data", (d: Buffer) => {
+      if (d.toString().includes("ready")) resolve(proc);
+    });
+    proc.once("exit", (code) => reject(new Error(`${argv[0]} exited with ${code}`)));
+  });
+}
+async function stopChild(proc: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => proc.once("exit", r));
+  proc.stdin?.end();
+  await exited;
+}
 
 // ---- the pure scheduler alone -----------------------------------------------------------------
 
@@ -68,31 +137,76 @@ function schedulerOnly(shape: Shape): number {
 
 // ---- ClawHub ------------------------------------------------------------------------------------
 
-async function clawhub() {
+/** A hub journaling to a file; `inProcess` answers its tasks over a memory channel instead. */
+async function clawhub(mode: "memory" | "in-process" | "process") {
   const dir = await mkdtemp(join(tmpdir(), "clawhub-bench-wf-"));
   const cp = createMemoryControlPlane({ file: join(dir, "journal.jsonl") });
-  const hub = await createHub({ port: 0, controlPlane: cp, queueLimit: 1024 });
-  const agent = createAgent({ hub: hub.address, name: "noop", handleSignals: false });
-  agent.capability({ name: "noop", description: "does nothing", maxConcurrency: 64 }, () => null);
-  agent.capability(
-    { name: "step", description: "one step", maxConcurrency: 64 },
-    (input: { n: number }) => ({ n: input.n + 1 }),
-  );
-  await agent.start();
+  const hub: Hub = await createHub({ port: 0, controlPlane: cp, queueLimit: 1024 });
+  let agent: ChildProcess | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
+  let sdkAgent: Agent | undefined;
+  if (mode === "process") agent = await child(["--agent", hub.address]);
+  else if (mode === "in-process") sdkAgent = await startAgent(hub.address);
+  else {
+    const nothing = encodePayload(null);
+    const capability = (name: string) => ({
+      name,
+      description: name,
+      inputSchema: "",
+      outputSchema: "",
+      maxConcurrency: 64,
+      contextLimit: 0,
+      timeoutMs: 0,
+    });
+    const endpoint = hub.core.connect({
+      peer: "memory",
+      send(message) {
+        for (const m of message.kind === "batch" ? message.batch.messages : [message])
+          if (m.kind === "task") answer(m);
+      },
+      end() {},
+    });
+    // The zero-cost agent: every task succeeds on the next microtask.
+    const answer = (m: Extract<HubMessage, { kind: "task" }>) =>
+      queueMicrotask(() =>
+        endpoint.receive({
+          kind: "result",
+          result: { taskId: m.task.taskId, output: nothing, failure: null, usage: null },
+        }),
+      );
+    // Heartbeats, as any agent sends them (the hub drops a silent agent).
+    heartbeat = setInterval(
+      () => endpoint.receive({ kind: "heartbeat", heartbeat: { telemetry: null } }),
+      500,
+    );
+    endpoint.receive({
+      kind: "register",
+      register: {
+        agentId: "memory",
+        name: "memory",
+        labels: {},
+        capabilities: [capability("noop"), capability("step")],
+        sdkVersion: "",
+        queueLimit: 0,
+        telemetry: null,
+      },
+    });
+  }
   const engine = hub.workflows;
   if (!engine) throw new Error("no workflow engine");
-  const runFlow = async (raw: unknown, inputs: Record<string, unknown> = {}) => {
-    const start = performance.now();
-    const view = await engine.start(validateWorkflow(raw), inputs);
-    const final = await engine.wait(view.runId);
-    if (final.status !== "succeeded")
-      throw new Error(`${final.name}: ${final.status} ${final.reason}`);
-    return performance.now() - start;
-  };
   return {
-    runFlow,
+    async runFlow(raw: unknown, inputs: Record<string, unknown> = {}) {
+      const start = performance.now();
+      const view = await engine.start(validateWorkflow(raw), inputs);
+      const final = await engine.wait(view.runId);
+      if (final.status !== "succeeded")
+        throw new Error(`${final.name}: ${final.status} ${final.reason}`);
+      return performance.now() - start;
+    },
     async close() {
-      await agent.stop();
+      if (agent) await stopChild(agent);
+      await sdkAgent?.stop();
+      if (heartbeat) clearInterval(heartbeat);
       await hub.close();
       await cp.close();
       await rm(dir, { recursive: true, force: true });
@@ -102,17 +216,14 @@ async function clawhub() {
 
 // ---- BullMQ -------------------------------------------------------------------------------------
 
-async function bullmq(port: number) {
+async function bullmq(port: number, mode: "in-process" | "process") {
   const connection = { host: "127.0.0.1", port, maxRetriesPerRequest: null };
-  const queueName = "bench";
-  const worker = new Worker(
-    queueName,
-    async (job) => (job.name === "step" ? { n: (job.data as { n: number }).n + 1 } : null),
-    {
-      connection,
-      concurrency: 64,
-    },
-  );
+  // A queue per layout, so each layout's jobs go to its own worker only.
+  const queueName = `bench-${mode}`;
+  const worker =
+    mode === "process" ? await child(["--bullmq-worker", String(port), queueName]) : undefined;
+  const local = mode === "in-process" ? startWorker(port, queueName) : undefined;
+  await local?.waitUntilReady();
   const events = new QueueEvents(queueName, { connection });
   await events.waitUntilReady();
   const producer = new FlowProducer({ connection });
@@ -143,7 +254,8 @@ async function bullmq(port: number) {
         for (let i = 1; i < N; i++) flow = job(`n${i}`, [flow]);
         await finish(flow);
       } else {
-        const root = await queue.add("root", {}, { removeOnComplete: true });
+        // Kept until waited for: a removed job cannot be waited on (BullMQ then reports it missing).
+        const root = await queue.add("root", {}, { removeOnComplete: false });
         await root.waitUntilFinished(events, 120_000);
         await finish(
           job(
@@ -172,7 +284,8 @@ async function bullmq(port: number) {
       return performance.now() - start;
     },
     async close() {
-      await worker.close();
+      if (worker) await stopChild(worker);
+      await local?.close();
       await events.close();
       await producer.close();
       await queue.obliterate({ force: true });
@@ -183,73 +296,94 @@ async function bullmq(port: number) {
 
 // ---- main ---------------------------------------------------------------------------------------
 
-let redis: ChildProcess | undefined;
-try {
-  const redisBin = (() => {
-    try {
-      return execFileSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).trim();
-    } catch {
-      return "";
+async function main(): Promise<void> {
+  let redis: ChildProcess | undefined;
+  try {
+    const redisBin = (() => {
+      try {
+        return execFileSync("sh", ["-c", "command -v redis-server"], { encoding: "utf8" }).trim();
+      } catch {
+        return "";
+      }
+    })();
+    const overhead = await clawhub("memory");
+    const layouts = [
+      { name: "one process", ours: await clawhub("in-process"), mode: "in-process" as const },
+      { name: "worker processes", ours: await clawhub("process"), mode: "process" as const },
+    ];
+    const peers = new Map<string, Awaited<ReturnType<typeof bullmq>>>();
+    if (redisBin) {
+      const port = await freePort();
+      redis = spawn(
+        redisBin,
+        ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        { stdio: "ignore" },
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      for (const l of layouts) peers.set(l.name, await bullmq(port, l.mode));
+    } else {
+      console.log(
+        "redis-server not found (Debian: apt-get install redis-server): BullMQ columns skipped",
+      );
     }
-  })();
-  const ours = await clawhub();
-  let peer: Awaited<ReturnType<typeof bullmq>> | undefined;
-  if (redisBin) {
-    const port = await freePort();
-    redis = spawn(
-      redisBin,
-      ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-      { stdio: "ignore" },
-    );
-    await new Promise((r) => setTimeout(r, 300));
-    peer = await bullmq(port);
-  } else {
     console.log(
-      "redis-server not found (Debian: apt-get install redis-server): BullMQ column skipped",
+      `median of ${RUNS} runs (after ${WARMUP} warm-ups); ${N}-node DAGs of no-op tasks, 64 at once; node ${process.version}`,
     );
-  }
-  console.log(
-    `median of ${RUNS} runs; ${N}-node DAGs of no-op tasks, 64 at once; node ${process.version}`,
-  );
-  console.log(
-    "DAG | scheduler alone ms | ClawHub ms | ClawHub µs/node | BullMQ ms | BullMQ µs/node | ClawHub vs BullMQ (time)",
-  );
-  console.log("---|---|---|---|---|---|---");
-  for (const shape of ["wide", "deep", "diamond"] as const) {
-    const pure = median(Array.from({ length: RUNS }, () => schedulerOnly(shape)));
-    const oursMs: number[] = [];
-    const peerMs: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      oursMs.push(await ours.runFlow(dag(shape)));
-      if (peer) peerMs.push(await peer.shape(shape));
+    console.log(
+      "DAG | scheduler alone µs/node | hub overhead µs/node | layout | ClawHub µs/node | BullMQ µs/node | BullMQ time / ClawHub time",
+    );
+    console.log("---|---|---|---|---|---|---");
+    const us = (ms: number) => ((ms / N) * 1000).toFixed(0);
+    for (const shape of ["wide", "deep", "diamond"] as const) {
+      const pure = median(Array.from({ length: RUNS }, () => schedulerOnly(shape)));
+      const hubMs: number[] = [];
+      for (let i = 0; i < WARMUP; i++) await overhead.runFlow(dag(shape));
+      for (let i = 0; i < RUNS; i++) hubMs.push(await overhead.runFlow(dag(shape)));
+      const h = median(hubMs);
+      for (const layout of layouts) {
+        const peer = peers.get(layout.name);
+        const oursMs: number[] = [];
+        const peerMs: number[] = [];
+        for (let i = 0; i < WARMUP; i++) {
+          await layout.ours.runFlow(dag(shape));
+          if (peer) await peer.shape(shape);
+        }
+        for (let i = 0; i < RUNS; i++) {
+          oursMs.push(await layout.ours.runFlow(dag(shape)));
+          if (peer) peerMs.push(await peer.shape(shape));
+        }
+        const o = median(oursMs);
+        const p = peer ? median(peerMs) : undefined;
+        console.log(
+          `${shape} | ${us(pure)} | ${us(h)} | ${layout.name} | ${us(o)} | ${p ? us(p) : "-"} | ${p ? `${(p / o).toFixed(2)}x` : "-"}`,
+        );
+      }
     }
-    const o = median(oursMs);
-    const p = peer ? median(peerMs) : undefined;
+    const ours = layouts[0]?.ours as Awaited<ReturnType<typeof clawhub>>;
+    const peer = peers.get("one process");
+    const three = {
+      name: "three",
+      nodes: [
+        { id: "a", capability: "step", input: { n: 0 } },
+        { id: "b", capability: "step", input: { n: "${{ nodes.a.output.n }}" } },
+        { id: "c", capability: "step", input: { n: "${{ nodes.b.output.n }}" } },
+      ],
+    };
+    const oursThree: number[] = [];
+    const peerThree: number[] = [];
+    for (let i = 0; i < Math.max(20, RUNS); i++) {
+      oursThree.push(await ours.runFlow(three));
+      if (peer) peerThree.push(await peer.threeSteps());
+    }
+    const o3 = median(oursThree);
+    const p3 = peer ? median(peerThree) : undefined;
     console.log(
-      `${shape} | ${pure.toFixed(1)} | ${o.toFixed(0)} | ${((o / N) * 1000).toFixed(0)} | ${p?.toFixed(0) ?? "-"} | ${p ? ((p / N) * 1000).toFixed(0) : "-"} | ${p ? `${(o / p).toFixed(2)}x` : "-"}`,
+      `\n3-step flow end to end (median of ${oursThree.length}): ClawHub ${o3.toFixed(2)} ms, BullMQ ${p3?.toFixed(2) ?? "-"} ms${p3 ? `, BullMQ / ClawHub ${(p3 / o3).toFixed(2)}x` : ""}`,
     );
+    await overhead.close();
+    for (const l of layouts) await l.ours.close();
+    for (const p of peers.values()) await p.close();
+  } finally {
+    redis?.kill();
   }
-  const three = {
-    name: "three",
-    nodes: [
-      { id: "a", capability: "step", input: { n: 0 } },
-      { id: "b", capability: "step", input: { n: "${{ nodes.a.output.n }}" } },
-      { id: "c", capability: "step", input: { n: "${{ nodes.b.output.n }}" } },
-    ],
-  };
-  const oursThree: number[] = [];
-  const peerThree: number[] = [];
-  for (let i = 0; i < Math.max(20, RUNS); i++) {
-    oursThree.push(await ours.runFlow(three));
-    if (peer) peerThree.push(await peer.threeSteps());
-  }
-  const o3 = median(oursThree);
-  const p3 = peer ? median(peerThree) : undefined;
-  console.log(
-    `\n3-step flow end to end (median of ${oursThree.length}): ClawHub ${o3.toFixed(2)} ms, BullMQ ${p3?.toFixed(2) ?? "-"} ms${p3 ? `, ratio ${(o3 / p3).toFixed(2)}x` : ""}`,
-  );
-  await ours.close();
-  await peer?.close();
-} finally {
-  redis?.kill();
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The `clawhub` command. In an installed package it runs the compiled CLI from dist/; in a
-// repository checkout it runs the TypeScript sources directly (Node >= 22.18 strips types), so
-// a stale build can never shadow the code being worked on.
+// The `clawhub` command. Installed as a package it runs the bundled CLI (dist/bundle, built by
+// `npm run build`); in a repository checkout it runs the TypeScript sources directly (Node >=
+// 22.18 strips types), so a stale build can never shadow the code being worked on.
 import { existsSync } from "node:fs";
+import module from "node:module";
 
 const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
 if (major < 22 || (major === 22 && minor < 12)) {
@@ -12,7 +13,15 @@ if (major < 22 || (major === 22 && minor < 12)) {
   );
   process.exit(2);
 }
-const source = new URL("../src/cli/bin.ts", import.meta.url);
+// V8's on-disk compile cache (in the OS temp directory): later starts skip compiling the CLI.
+module.enableCompileCache?.();
+const at = (path) => new URL(path, import.meta.url);
+const source = at("../src/cli/bin.ts");
+const bundle = at("../dist/bundle/clawhub.mjs");
 await import(
-  existsSync(source) ? source.href : new URL("../dist/cli/bin.js", import.meta.url).href
+  existsSync(source)
+    ? source.href
+    : existsSync(bundle)
+      ? bundle.href
+      : at("../dist/cli/bin.js").href
 );

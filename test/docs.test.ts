@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { COMMANDS } from "../src/cli/index.ts";
+import { allCommands, COMMAND_ENTRIES } from "../src/cli/index.ts";
 import { ARCHIVE_RULES, findSkillDirs, RULES, validateMany } from "../src/skill/index.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -15,9 +15,13 @@ describe("documentation and examples stay current", () => {
     }
   });
 
-  it("lists every command in the README's CLI reference", async () => {
+  it("lists every command in the README's CLI reference, each loaded from where the index says", async () => {
     const readme = await read("README.md");
-    for (const spec of COMMANDS) {
+    const specs = await allCommands();
+    expect(specs.map((s) => s.path.join(" "))).toEqual(
+      COMMAND_ENTRIES.map((e) => e.path.join(" ")),
+    );
+    for (const spec of specs) {
       expect(readme, `README lacks clawhub ${spec.path.join(" ")}`).toContain(
         `clawhub ${spec.path.join(" ")}`,
       );

@@ -1,6 +1,6 @@
 /** The `clawhub` command line: entry, configuration resolution and the command registry. */
 export type { CommandContext, CommandResult, CommandSpec } from "./command.ts";
-export { COMMANDS } from "./commands/index.ts";
+export { allCommands, COMMAND_ENTRIES, type CommandEntry, loadCommands } from "./commands/index.ts";
 export {
   type ConfigFile,
   configPath,

@@ -7,7 +7,7 @@ import {
   toClawHubError,
 } from "../errors/index.ts";
 import type { CommandContext, CommandResult, CommandSpec } from "./command.ts";
-import { COMMANDS } from "./commands/index.ts";
+import { loadCommands } from "./commands/index.ts";
 import { type Env, resolveConfig } from "./config.ts";
 import { type CliIo, createProgress } from "./output.ts";
 
@@ -48,12 +48,21 @@ const VERSION = (() => {
 export async function main(argv: string[], options: MainOptions): Promise<number> {
   const { io, env, cwd } = options;
   const json = argv.includes("--json");
-  if (argv.length === 1 && argv[0] === "--version") {
-    io.stdout.write(`${VERSION}\n`);
+  const rest = argv.filter((a) => a !== "--json");
+  if (rest.length === 1 && (rest[0] === "--version" || rest[0] === "-V")) {
+    io.stdout.write(json ? `${JSON.stringify({ version: VERSION })}\n` : `${VERSION}\n`);
     return 0;
   }
   let exitCode = 0;
-  const program = buildProgram(io, async (spec, args, opts, cmd) => {
+  let commands: CommandSpec[];
+  try {
+    commands = await loadCommands(argv);
+  } catch (error) {
+    const err = toClawHubError(error);
+    printError(io, json, err, env.CLAWHUB_DEBUG === "1" ? err : undefined);
+    return EXIT_CODES[err.category];
+  }
+  const program = buildProgram(commands, io, async (spec, args, opts, cmd) => {
     const globals = cmd.optsWithGlobals() as Record<string, unknown>;
     const config = await resolveConfig({
       flags: {
@@ -140,8 +149,8 @@ type Runner = (
   cmd: Command,
 ) => Promise<void>;
 
-/** Builds the commander tree from the command registry. */
-export function buildProgram(io: CliIo, runner: Runner): Command {
+/** Builds the commander tree from command specs. */
+export function buildProgram(commands: readonly CommandSpec[], io: CliIo, runner: Runner): Command {
   const program = new Command("clawhub")
     // Set before subcommands are added so they inherit it. Usage errors are printed once, by
     // printError, in the common format.
@@ -164,7 +173,7 @@ export function buildProgram(io: CliIo, runner: Runner): Command {
     .option("--dir <dir>", "install directory under the workdir (default: skills)")
     .option("--no-input", "never prompt (implied when CI=true)");
   const groups = new Map<string, Command>();
-  for (const spec of COMMANDS) {
+  for (const spec of commands) {
     let parent = program;
     for (const [i, word] of spec.path.slice(0, -1).entries()) {
       const key = spec.path.slice(0, i + 1).join(" ");

@@ -49,9 +49,23 @@ const checkKey = (key: string) => {
 };
 const under = (key: string, prefix: string) =>
   prefix === "" || key === prefix || key.startsWith(prefix.endsWith(".") ? prefix : `${prefix}.`);
-// Values are copied in and out, as a networked store would: no caller shares an object with it.
-const copy = <T>(value: T): T =>
-  value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+/**
+ * A live key as stored: its value's JSON, serialised once on write. Values are copied in and
+ * out as a networked store would (no caller shares an object with the store), and the journal
+ * line reuses the same text.
+ */
+interface Stored {
+  key: string;
+  json: string;
+  revision: number;
+}
+const toJson = (value: unknown) => JSON.stringify(value === undefined ? null : value);
+const entryOf = <T>(s: Stored): KvEntry<T> => ({
+  key: s.key,
+  value: JSON.parse(s.json) as T,
+  revision: s.revision,
+  operation: "put",
+});
 
 /** One process per journal: a second one would interleave writes. A dead holder's lock is taken over. */
 function lockJournal(file: string): void {
@@ -85,24 +99,27 @@ function lockJournal(file: string): void {
   }
 }
 
-const lineOf = (key: string, value: unknown, revision: number, deleted = false) =>
-  `${JSON.stringify({ k: key, v: value, r: revision, d: deleted ? 1 : undefined })}\n`;
+/** A journal line; `json` is the value's JSON text as stored (not serialised again). */
+const lineOf = (key: string, json: string, revision: number, deleted = false) =>
+  deleted
+    ? `{"k":${JSON.stringify(key)},"v":null,"r":${revision},"d":1}\n`
+    : `{"k":${JSON.stringify(key)},"v":${json},"r":${revision}}\n`;
 
 /** Rewrites a journal with the live entries only (and the highest revision); returns its line sizes. */
 function writeCompacted(
   file: string,
-  entries: Map<string, KvEntry>,
+  entries: Map<string, Stored>,
   revision: number,
 ): Map<string, number> {
   const sizes = new Map<string, number>();
   const lines: string[] = [];
   for (const e of [...entries.values()].sort((a, b) => a.revision - b.revision)) {
-    const line = lineOf(e.key, e.value, e.revision);
+    const line = lineOf(e.key, e.json, e.revision);
     sizes.set(e.key, Buffer.byteLength(line));
     lines.push(line);
   }
   // The highest revision must survive compaction even when its key was deleted.
-  lines.push(lineOf("_meta.revision", revision, revision, true));
+  lines.push(lineOf("_meta.revision", "null", revision, true));
   writeFileSync(`${file}.tmp`, lines.join(""));
   renameSync(`${file}.tmp`, file);
   return sizes;
@@ -112,7 +129,7 @@ function writeCompacted(
  * Reads a journal into `entries` (a torn last line from a crash is skipped) and returns the
  * highest revision.
  */
-function loadJournal(file: string, entries: Map<string, KvEntry>): number {
+function loadJournal(file: string, entries: Map<string, Stored>): number {
   let revision = 0;
   if (existsSync(file)) {
     for (const line of readFileSync(file, "utf8").split("\n")) {
@@ -125,7 +142,7 @@ function loadJournal(file: string, entries: Map<string, KvEntry>): number {
       }
       revision = Math.max(revision, rec.r);
       if (rec.d) entries.delete(rec.k);
-      else entries.set(rec.k, { key: rec.k, value: rec.v, revision: rec.r, operation: "put" });
+      else entries.set(rec.k, { key: rec.k, json: toJson(rec.v), revision: rec.r });
     }
   }
   return revision;
@@ -138,7 +155,7 @@ function loadJournal(file: string, entries: Map<string, KvEntry>): number {
 export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}): ControlPlane {
   const now = options.now ?? Date.now;
   let revision = 0;
-  const entries = new Map<string, KvEntry>();
+  const entries = new Map<string, Stored>();
   const watchers = new Set<{ prefix: string; push: (e: KvEntry) => void; stop: () => void }>();
   const subscriptions = new Set<{ pattern: string; handler: (m: Message) => void }>();
   const queues = new Map<string, WorkQueue>();
@@ -152,7 +169,25 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
   let fileBytes = 0;
   let liveBytes = 0;
   const compactAt = options.compactAtBytes ?? 16 * 1024 * 1024;
+  // Group commit: lines written in one turn of the event loop go out in one write, and a
+  // change's promise resolves only once its line is written (the journal's durability as before).
+  let pending: string[] = [];
+  let flushing: Promise<void> | undefined;
+  const flush = () => {
+    flushing = undefined;
+    if (pending.length === 0 || journal === undefined) return;
+    const text = pending.length === 1 ? (pending[0] as string) : pending.join("");
+    pending = [];
+    writeSync(journal, text);
+  };
+  const durable = (): Promise<void> | undefined => {
+    if (pending.length === 0) return undefined;
+    flushing ??= Promise.resolve().then(flush);
+    return flushing;
+  };
   const compact = (file: string) => {
+    // The compacted file is written from memory, which already holds what is pending.
+    pending = [];
     if (journal !== undefined) closeSync(journal);
     sizes = writeCompacted(file, entries, revision);
     liveBytes = [...sizes.values()].reduce((a, b) => a + b, 0);
@@ -165,10 +200,11 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
     compact(options.file);
   }
   const write = (key: string, value: unknown, operation: KvEntry["operation"]) => {
-    const entry: KvEntry = { key, value: copy(value), revision: ++revision, operation };
+    const json = operation === "put" ? toJson(value) : "null";
+    const entry: Stored = { key, json, revision: ++revision };
     if (journal !== undefined && options.file) {
-      const line = lineOf(key, entry.value, entry.revision, operation === "delete");
-      writeSync(journal, line);
+      const line = lineOf(key, json, entry.revision, operation === "delete");
+      pending.push(line);
       const bytes = Buffer.byteLength(line);
       fileBytes += bytes;
       liveBytes -= sizes.get(key) ?? 0;
@@ -181,32 +217,38 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
     if (operation === "delete") entries.delete(key);
     else entries.set(key, entry);
     for (const w of watchers)
-      if (under(key, w.prefix)) w.push({ ...entry, value: copy(entry.value) });
+      if (under(key, w.prefix))
+        w.push(
+          operation === "put"
+            ? entryOf(entry)
+            : { key, value: undefined, revision: entry.revision, operation },
+        );
     if (options.file && fileBytes > Math.max(compactAt, 2 * liveBytes)) compact(options.file);
     return entry.revision;
   };
-  const live = (key: string) => {
-    const e = entries.get(key);
-    return e && e.operation === "put" ? e : undefined;
-  };
+  const live = (key: string) => entries.get(key);
 
   const kv: Kv = {
     async get<T>(key: string) {
       open();
       checkKey(key);
       const e = live(key);
-      return e ? ({ ...e, value: copy(e.value) } as KvEntry<T>) : undefined;
+      return e ? entryOf<T>(e) : undefined;
     },
     async put(key, value) {
       open();
       checkKey(key);
-      return write(key, value, "put");
+      const revision = write(key, value, "put");
+      await durable();
+      return revision;
     },
     async create(key, value) {
       open();
       checkKey(key);
       if (live(key)) throw new ClawHubError("ALREADY_EXISTS", `key ${key} exists`);
-      return write(key, value, "put");
+      const revision = write(key, value, "put");
+      await durable();
+      return revision;
     },
     async update(key, value, expected) {
       open();
@@ -218,7 +260,9 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
           `key ${key} is at revision ${current ?? "none"}, not ${expected}`,
           { details: { key, expected, current: current ?? null } },
         );
-      return write(key, value, "put");
+      const revision = write(key, value, "put");
+      await durable();
+      return revision;
     },
     async delete(key, opts = {}) {
       open();
@@ -227,13 +271,11 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
       if (opts.revision !== undefined && current?.revision !== opts.revision)
         throw new ClawHubError("CONFLICT", `key ${key} changed since revision ${opts.revision}`);
       if (current) write(key, undefined, "delete");
+      await durable();
     },
     async keys(prefix = "") {
       open();
-      return [...entries.values()]
-        .filter((e) => e.operation === "put" && under(e.key, prefix))
-        .map((e) => e.key)
-        .sort();
+      return [...entries.keys()].filter((k) => under(k, prefix)).sort();
     },
     watch<T>(opts: { prefix?: string; initial?: boolean } = {}): KvWatch<T> {
       open();
@@ -250,8 +292,7 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
       };
       if (opts.initial) {
         for (const e of [...entries.values()].sort((a, b) => a.revision - b.revision))
-          if (e.operation === "put" && under(e.key, watcher.prefix))
-            buffer.push({ ...(e as KvEntry<T>), value: copy(e.value as T) });
+          if (under(e.key, watcher.prefix)) buffer.push(entryOf<T>(e));
       }
       watchers.add(watcher);
       const stop = () => {
@@ -285,7 +326,8 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
   function createQueue<T>(): WorkQueue<T> {
     interface Item {
       id: string;
-      data: T;
+      /** The job's JSON (a copy, as a networked queue would hold). */
+      data: string;
       attempt: number;
       availableAt: number;
       token: number;
@@ -295,7 +337,7 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
     return {
       async push(data) {
         open();
-        const item = { id: randomUUID(), data: copy(data), attempt: 0, availableAt: 0, token: 0 };
+        const item = { id: randomUUID(), data: toJson(data), attempt: 0, availableAt: 0, token: 0 };
         items.push(item);
         return item.id;
       },
@@ -314,7 +356,7 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
         };
         const job: Job<T> = {
           id: item.id,
-          data: copy(item.data),
+          data: JSON.parse(item.data) as T,
           attempt: item.attempt,
           ack: settle(() => {
             const at = items.indexOf(item);
@@ -339,19 +381,23 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
     locks: createLocks(kv, { now }),
     async publish(subject, data) {
       open();
-      const message = { subject, data };
+      // Serialised once, when someone listens: each subscriber parses its own copy.
+      let json: string | undefined;
       for (const s of [...subscriptions])
-        if (subjectMatches(s.pattern, subject))
+        if (subjectMatches(s.pattern, subject)) {
+          json ??= toJson(data);
+          const text = json;
           // Delivered asynchronously and in order, as over a network; a failing handler does
           // not stop the others.
           queueMicrotask(() => {
             if (!subscriptions.has(s)) return;
             try {
-              s.handler({ subject, data: copy(message.data) });
+              s.handler({ subject, data: JSON.parse(text) });
             } catch {
               // A subscriber's failure is its own; the publisher and the others go on.
             }
           });
+        }
     },
     subscribe<T>(pattern: string, handler: (m: Message<T>) => void) {
       open();
@@ -371,6 +417,7 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
     },
     async close() {
       if (!closed && journal !== undefined) {
+        flush();
         closeSync(journal);
         rmSync(`${options.file}.lock`, { force: true });
       }

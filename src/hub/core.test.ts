@@ -376,7 +376,10 @@ describe("dispatcher", () => {
     const keys = a.tasks().map((t) => t.idempotencyKey);
     expect(new Set(keys).size).toBe(4);
     expect(keys[0]).not.toBe("k");
-    expect(keys[2]).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    // 122 random bits (a v4 UUID from the CSPRNG), not a counter or a run id.
+    expect(keys[2]).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
     for (const t of a.tasks()) a.answer(t, null);
     await Promise.all(calls);
   });

@@ -3,7 +3,7 @@
  * sends it, pumps queues as slots free, times attempts out, retries elsewhere with the shared
  * retry policy, and finishes calls with their output or one ClawHubError.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import {
   ClawHubError,
   type TaskFailure,
@@ -99,10 +99,12 @@ const DISPATCH_RETRY: RetryPolicy = retryPolicy({
   jitter: 0.2,
 });
 
+const NO_PROBLEMS: SchemaProblem[] = [];
 const zeroUsage = () => ({ promptTokens: 0, completionTokens: 0, totalTokens: 0 });
 const bytesOf = (p: WirePayload) =>
   p.json.byteLength + p.tensors.reduce((n, t) => n + t.data.byteLength, 0);
-const unguessable = () => randomBytes(16).toString("base64url");
+/** 122 random bits from the CSPRNG: Node pools the entropy, so this is cheap on the hot path. */
+const unguessable = () => randomUUID();
 const MiB = (n: number) => `${Math.round(n / 1048576)} MiB`;
 
 export function createDispatcher(ctx: HubContext, options: DispatcherOptions): Dispatcher {
@@ -201,7 +203,7 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
         const entry = session?.capabilities.get(target.name);
         if (!session || !entry) continue;
         providerSeen = true;
-        let problems = checked.get(entry.validateInput);
+        let problems = entry.spec.inputSchema ? checked.get(entry.validateInput) : NO_PROBLEMS;
         if (!problems) {
           problems = entry.validateInput(inputValue(state));
           checked.set(entry.validateInput, problems);
@@ -272,7 +274,7 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
       session,
       capability: decision.chosen.capability,
       sentAt: 0,
-      timer: undefined,
+      aliveAt: 0,
       settle: undefined,
     };
     state.current = attempt;
@@ -331,17 +333,40 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
     );
   }
 
-  function armAttemptTimer(attempt: Attempt): void {
-    if (attempt.timer) clearTimeout(attempt.timer);
-    const state = attempt.call;
-    const ms = Math.min(state.attemptTimeoutMs, Math.max(0, state.deadline - ctx.now()));
-    // The call's own deadline fails the call; the attempt timer only matters before it.
-    if (ms >= state.deadline - ctx.now()) {
-      attempt.timer = undefined;
+  /**
+   * One timer per call, for both its deadline and its running attempt's timeout: it fires at
+   * the earlier of the two, and the check decides which passed. Progress only moves the
+   * attempt's `aliveAt` (a timer that fires early re-arms for what is left).
+   */
+  function arm(state: CallState, at: number): void {
+    if (state.done) return;
+    if (state.timer && state.wakeAt <= at) return;
+    if (state.timer) clearTimeout(state.timer);
+    state.wakeAt = at;
+    state.timer = setTimeout(() => wake(state), Math.max(0, at - ctx.now()));
+    state.timer.unref();
+  }
+
+  function wake(state: CallState): void {
+    state.timer = undefined;
+    if (state.done) return;
+    const now = ctx.now();
+    if (now >= state.deadline) {
+      deadlinePassed(state);
       return;
     }
-    attempt.timer = setTimeout(() => timedOut(attempt), ms);
-    attempt.timer.unref();
+    const attempt = state.current;
+    if (attempt && attempt.sentAt > 0 && attempt.session.running.has(attempt.id)) {
+      const due = attempt.aliveAt + state.attemptTimeoutMs;
+      if (now >= due) {
+        timedOut(attempt);
+        if (!state.done) arm(state, state.deadline);
+        return;
+      }
+      arm(state, Math.min(state.deadline, due));
+      return;
+    }
+    arm(state, state.deadline);
   }
 
   function send(attempt: Attempt): void {
@@ -350,8 +375,9 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
     entry.running++;
     session.running.set(attempt.id, attempt);
     attempt.sentAt = ctx.now();
+    attempt.aliveAt = attempt.sentAt;
     guard(attempt, entry);
-    armAttemptTimer(attempt);
+    arm(state, Math.min(state.deadline, attempt.sentAt + state.attemptTimeoutMs));
     session.channel.send({
       kind: "task",
       task: {
@@ -378,8 +404,6 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
   function finishSlot(attempt: Attempt): boolean {
     const { session } = attempt;
     if (!session.running.delete(attempt.id)) return false;
-    if (attempt.timer) clearTimeout(attempt.timer);
-    attempt.timer = undefined;
     const entry = session.capabilities.get(attempt.capability);
     if (entry) entry.running = Math.max(0, entry.running - 1);
     session.heldBytes = Math.max(0, session.heldBytes - attempt.call.bytes);
@@ -612,6 +636,7 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
           usage: zeroUsage(),
           done: false,
           timer: undefined,
+          wakeAt: 0,
           lastError: undefined,
           onProgress: input.onProgress,
           resolve,
@@ -619,8 +644,7 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
         };
         heldBytes += bytes;
         calls.add(state);
-        state.timer = setTimeout(() => deadlinePassed(state), Math.max(0, deadline - now));
-        state.timer.unref();
+        arm(state, deadline);
         input.signal?.addEventListener(
           "abort",
           () => finish(state, new ClawHubError("CANCELLED", "the call was cancelled")),
@@ -698,7 +722,7 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
       const attempt = session.running.get(taskId);
       if (!attempt || attempt.call.done) return;
       // Progress says the agent is alive: the attempt's timeout starts again.
-      armAttemptTimer(attempt);
+      attempt.aliveAt = ctx.now();
       const text = message.slice(0, 1024);
       attempt.call.onProgress?.({ fraction, message: text, agentId: session.id });
       if (ctx.wants("task.progress"))
@@ -722,7 +746,6 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
       const queued = session.queue.splice(0);
       session.heldBytes = 0;
       for (const attempt of lostAttempts) {
-        if (attempt.timer) clearTimeout(attempt.timer);
         const state = attempt.call;
         if (state.done || state.current !== attempt) continue;
         const failure = taskFailure(

@@ -140,15 +140,26 @@ export interface RouteField {
 
 const clamp01 = (x: number) => Math.min(1, Math.max(0, x));
 
+/** Merged weights, computed once per request (routing runs on every call). */
+const merged = new WeakMap<Partial<RoutingWeights>, RoutingWeights>();
+function weightsOf(request: RouteRequest): RoutingWeights {
+  const given = request.weights;
+  if (!given) return DEFAULT_ROUTING_WEIGHTS;
+  let w = merged.get(given);
+  if (!w) {
+    w = { ...DEFAULT_ROUTING_WEIGHTS, ...given };
+    merged.set(given, w);
+  }
+  return w;
+}
+
 /** The score of one candidate (see the module comment). */
 export function scoreOf(
   candidate: RouteCandidate,
   request: RouteRequest = {},
   field: RouteField = { fastestMs: 0, bestTokensPerSecond: 0 },
 ): { score: number; pending: number; load: number } {
-  const w = request.weights
-    ? { ...DEFAULT_ROUTING_WEIGHTS, ...request.weights }
-    : DEFAULT_ROUTING_WEIGHTS;
+  const w = weightsOf(request);
   const { pending, load } = loadOf(candidate);
   const vram =
     candidate.vramTotalBytes > 0 ? clamp01(candidate.vramUsedBytes / candidate.vramTotalBytes) : 0;
@@ -180,15 +191,18 @@ export function hasRoom(candidate: RouteCandidate): boolean {
   );
 }
 
+type Parts = { score: number; pending: number } | undefined;
+
 /** Negative when `a` ranks before `b`: score, then fewer pending, then round robin, then id. */
-function better(a: ScoredCandidate, b: ScoredCandidate): number {
+function compare(a: RouteCandidate, as: Parts, b: RouteCandidate, bs: Parts): number {
   return (
-    b.score - a.score ||
-    a.pending - b.pending ||
+    (bs?.score ?? 0) - (as?.score ?? 0) ||
+    (as?.pending ?? 0) - (bs?.pending ?? 0) ||
     a.lastDispatchAt - b.lastDispatchAt ||
     (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0)
   );
 }
+const better = (a: ScoredCandidate, b: ScoredCandidate) => compare(a, a, b, b);
 
 /** Filters, scores and picks (see the module comment). */
 export function route(
@@ -215,21 +229,37 @@ export function route(
     if (c.tokensPerSecond > field.bestTokensPerSecond)
       field.bestTokensPerSecond = c.tokensPerSecond;
   }
-  const passed: ScoredCandidate[] = kept.map((c) => ({ ...c, ...scoreOf(c, request, field) }));
-  if (passed.some((c) => !c.circuitOpen)) {
-    for (let i = passed.length - 1; i >= 0; i--) {
-      const c = passed[i] as ScoredCandidate;
-      if (!c.circuitOpen) continue;
-      passed.splice(i, 1);
-      rejected.push({ agentId: c.agentId, capability: c.capability, reason: "circuit-open" });
+  // Scores sit beside the candidates; a ScoredCandidate is built only for what is returned,
+  // since routing runs on every call over every capable agent.
+  const scored = kept.map((c) => scoreOf(c, request, field));
+  let usable = kept.map((_, i) => i);
+  if (kept.some((c) => !c.circuitOpen)) {
+    usable = usable.filter((i) => !(kept[i] as RouteCandidate).circuitOpen);
+    for (let i = kept.length - 1; i >= 0; i--) {
+      const c = kept[i] as RouteCandidate;
+      if (c.circuitOpen)
+        rejected.push({ agentId: c.agentId, capability: c.capability, reason: "circuit-open" });
     }
   }
   const avoid = request.avoid;
-  const fresh = avoid?.size ? passed.filter((c) => !avoid.has(c.agentId)) : passed;
-  const pool = fresh.length > 0 ? fresh : passed;
-  // One pass finds the pick (routing runs on every call); the full order only when asked.
-  let chosen: ScoredCandidate | undefined;
-  for (const c of pool) if (!chosen || better(c, chosen) < 0) chosen = c;
-  const ranked = request.explain ? [...pool].sort(better) : chosen ? [chosen] : [];
+  const fresh = avoid?.size
+    ? usable.filter((i) => !avoid.has((kept[i] as RouteCandidate).agentId))
+    : usable;
+  const pool = fresh.length > 0 ? fresh : usable;
+  const full = (i: number): ScoredCandidate => ({
+    ...(kept[i] as RouteCandidate),
+    ...(scored[i] as { score: number; pending: number; load: number }),
+  });
+  // One pass finds the pick; the full order only when asked.
+  let best = -1;
+  for (const i of pool) {
+    if (
+      best < 0 ||
+      compare(kept[i] as RouteCandidate, scored[i], kept[best] as RouteCandidate, scored[best]) < 0
+    )
+      best = i;
+  }
+  const chosen = best >= 0 ? full(best) : undefined;
+  const ranked = request.explain ? pool.map(full).sort(better) : chosen ? [chosen] : [];
   return { chosen, ranked, rejected };
 }

@@ -80,8 +80,8 @@ export interface Attempt {
   capability: string;
   /** When it was sent to the agent (0 while queued). */
   sentAt: number;
-  /** The attempt timeout (reset by progress), while sent. */
-  timer: NodeJS.Timeout | undefined;
+  /** When the agent last showed it works on it (sent, or progress): the attempt timeout runs from here. */
+  aliveAt: number;
   settle: ((outcome: "ok" | Error) => void) | undefined;
 }
 
@@ -114,7 +114,9 @@ export interface CallState {
   current: Attempt | undefined;
   usage: WireUsage;
   done: boolean;
+  /** The call's one timer (deadline or attempt timeout, whichever comes first) and when it fires. */
   timer: NodeJS.Timeout | undefined;
+  wakeAt: number;
   lastError: ClawHubError | undefined;
   onProgress: ProgressListener | undefined;
   resolve(outcome: CallOutcome): void;

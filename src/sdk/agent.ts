@@ -183,7 +183,10 @@ const SDK_VERSION = "0.1.0";
 const TELEMETRY_POLL_MS = 250;
 
 interface Running {
-  controller: AbortController;
+  /** Aborts the task's signal (made on first use) with a reason; the first reason stays. */
+  abort(reason: ClawHubError): void;
+  /** Why it was aborted, if it was. */
+  reason: ClawHubError | undefined;
   timer: NodeJS.Timeout | undefined;
   leases: Set<AgentLease>;
 }
@@ -342,7 +345,7 @@ export function createAgent(options: AgentOptions): Agent {
     client = undefined;
     // Results of running tasks cannot reach the hub any more; it retries them elsewhere.
     for (const task of running.values())
-      task.controller.abort(new ClawHubError("UNAVAILABLE", "connection to the hub lost"));
+      task.abort(new ClawHubError("UNAVAILABLE", "connection to the hub lost"));
     for (const pending of pendingLocks.values())
       pending.reject(new ClawHubError("UNAVAILABLE", "connection to the hub lost"));
     pendingLocks.clear();
@@ -409,9 +412,7 @@ export function createAgent(options: AgentOptions): Agent {
       case "cancel":
         running
           .get(message.cancel.taskId)
-          ?.controller.abort(
-            new ClawHubError("CANCELLED", message.cancel.reason || "cancelled by the hub"),
-          );
+          ?.abort(new ClawHubError("CANCELLED", message.cancel.reason || "cancelled by the hub"));
         return;
       case "lock": {
         const { requestId, token, expiresAtUnixMs, error } = message.lock;
@@ -491,17 +492,34 @@ export function createAgent(options: AgentOptions): Agent {
 
   function runTask(task: WireTask): void {
     const entry = capabilities.get(task.capability);
-    const controller = new AbortController();
-    const state: Running = { controller, timer: undefined, leases: new Set() };
+    // The signal, its AbortController and its deadline timer are made when the handler first
+    // reads ctx.signal: most handlers never do, and a task costs less without them.
+    let controller: AbortController | undefined;
+    const state: Running = {
+      reason: undefined,
+      timer: undefined,
+      leases: new Set(),
+      abort(reason) {
+        if (state.reason) return;
+        state.reason = reason;
+        controller?.abort(reason);
+      },
+    };
+    const signal = () => {
+      if (controller) return controller.signal;
+      controller = new AbortController();
+      if (state.reason) controller.abort(state.reason);
+      else if (task.deadlineUnixMs > 0) {
+        state.timer = setTimeout(
+          () => state.abort(new ClawHubError("DEADLINE_EXCEEDED", "the task's deadline passed")),
+          Math.max(0, task.deadlineUnixMs - Date.now()),
+        );
+        state.timer.unref();
+      }
+      return controller.signal;
+    };
     running.set(task.taskId, state);
     if (options.telemetry) reportTelemetry();
-    if (task.deadlineUnixMs > 0) {
-      state.timer = setTimeout(
-        () => controller.abort(new ClawHubError("DEADLINE_EXCEEDED", "the task's deadline passed")),
-        Math.max(0, task.deadlineUnixMs - Date.now()),
-      );
-      state.timer.unref();
-    }
     const pendingUsage = { promptTokens: 0, completionTokens: 0, totalTokens: 0 };
     const ctx: TaskContext = {
       taskId: task.taskId,
@@ -512,7 +530,9 @@ export function createAgent(options: AgentOptions): Agent {
       params: decodeJson<Record<string, unknown>>(task.paramsJson, {}),
       idempotencyKey: task.idempotencyKey,
       deadline: task.deadlineUnixMs > 0 ? task.deadlineUnixMs : undefined,
-      signal: controller.signal,
+      get signal() {
+        return signal();
+      },
       progress(fraction, message = "") {
         send({ kind: "progress", progress: { taskId: task.taskId, fraction, message } });
       },
@@ -536,12 +556,8 @@ export function createAgent(options: AgentOptions): Agent {
       if (state.timer) clearTimeout(state.timer);
       running.delete(task.taskId);
       for (const lease of state.leases) lease.release().catch(() => {});
-      if (
-        controller.signal.aborted &&
-        isClawHubError(controller.signal.reason) &&
-        controller.signal.reason.code === "UNAVAILABLE"
-      )
-        return;
+      // Lost the hub: the result cannot reach it (the hub retries the task elsewhere).
+      if (state.reason?.code === "UNAVAILABLE") return;
       let output: ReturnType<typeof encodePayload> | null = null;
       let failure = result.failure;
       if (!failure) {
@@ -587,7 +603,7 @@ export function createAgent(options: AgentOptions): Agent {
       .then(
         (output) => done({ output }),
         (thrown: unknown) => {
-          const reason = controller.signal.aborted ? controller.signal.reason : undefined;
+          const reason = state.reason;
           done({ failure: handlerFailure(reason ?? thrown) });
         },
       );
@@ -660,7 +676,7 @@ export function createAgent(options: AgentOptions): Agent {
         });
       }
       for (const task of running.values())
-        task.controller.abort(new ClawHubError("CANCELLED", "the agent is stopping"));
+        task.abort(new ClawHubError("CANCELLED", "the agent is stopping"));
       stopped = true;
       firstRegistration?.reject(
         new ClawHubError("CANCELLED", "the agent was stopped before it registered"),

@@ -186,23 +186,28 @@ export function createHubClient(options: HubClientOptions): HubClient {
   if (addresses.length === 0)
     throw new ClawHubError("USAGE", "createHubClient needs a hub address");
   let current = 0;
-  const { CallerService, WorkflowService } = hubProtocol();
+  const protocol = hubProtocol();
   let stub: CallerStub;
-  let wf: WorkflowStub;
+  let workflows: WorkflowStub | undefined;
   let what: string;
+  let address: string;
   const open = () => {
-    const address = addresses[current % addresses.length] as string;
-    stub = new CallerService(
+    address = addresses[current % addresses.length] as string;
+    stub = new protocol.CallerService(
       address,
       grpc.credentials.createInsecure(),
       CHANNEL_OPTIONS,
     ) as unknown as CallerStub;
-    wf = new WorkflowService(
-      address,
-      grpc.credentials.createInsecure(),
-      CHANNEL_OPTIONS,
-    ) as unknown as WorkflowStub;
+    workflows = undefined;
     what = `a hub at ${address}`;
+  };
+  /** The workflow service's client, made on first use (it shares the caller's channel). */
+  const wfStub = (): WorkflowStub => {
+    workflows ??= new protocol.WorkflowService(address, grpc.credentials.createInsecure(), {
+      ...CHANNEL_OPTIONS,
+      channelOverride: stub.getChannel(),
+    }) as unknown as WorkflowStub;
+    return workflows;
   };
   open();
   /** Moves to the next hub of the list after a failure to reach this one. */
@@ -210,7 +215,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
     if (addresses.length < 2 || error.code !== "NETWORK_ERROR") return;
     closeStream(error);
     stub.close();
-    wf.close();
+    workflows?.close();
     current++;
     open();
   };
@@ -243,7 +248,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
       signal?.addEventListener("abort", () => pending.cancel(), { once: true });
     });
   const onCaller = () => stub;
-  const onWorkflows = () => wf;
+  const onWorkflows = () => wfStub();
 
   // ---- the multiplexed call stream --------------------------------------------------------
 
@@ -418,24 +423,25 @@ export function createHubClient(options: HubClientOptions): HubClient {
     },
     flows: {
       async validate(spec) {
-        const r = await unary(onWorkflows, () => wf.ValidateFlow, {
+        const r = await unary(onWorkflows, () => wfStub().ValidateFlow, {
           specJson: Buffer.from(JSON.stringify(spec ?? null)),
         });
         return { valid: true as const, name: r.name, nodes: r.nodes };
       },
       start: async (spec, inputs = {}) =>
         runViewFromWire(
-          await unary(onWorkflows, () => wf.StartRun, {
+          await unary(onWorkflows, () => wfStub().StartRun, {
             specJson: Buffer.from(JSON.stringify(spec ?? null)),
             inputsJson: Buffer.from(JSON.stringify(inputs)),
           }),
         ),
-      get: async (runId) => runViewFromWire(await unary(onWorkflows, () => wf.GetRun, { runId })),
+      get: async (runId) =>
+        runViewFromWire(await unary(onWorkflows, () => wfStub().GetRun, { runId })),
       async list(opts = {}) {
         const out: RunSummary[] = [];
         let pageToken = opts.pageToken ?? "";
         do {
-          const page = await unary(onWorkflows, () => wf.ListRuns, {
+          const page = await unary(onWorkflows, () => wfStub().ListRuns, {
             limit: opts.limit ?? 100,
             pageToken,
           });
@@ -452,12 +458,12 @@ export function createHubClient(options: HubClientOptions): HubClient {
         return out;
       },
       cancel: async (runId) =>
-        runViewFromWire(await unary(onWorkflows, () => wf.CancelRun, { runId })),
+        runViewFromWire(await unary(onWorkflows, () => wfStub().CancelRun, { runId })),
       resume: async (runId) =>
-        runViewFromWire(await unary(onWorkflows, () => wf.ResumeRun, { runId })),
+        runViewFromWire(await unary(onWorkflows, () => wfStub().ResumeRun, { runId })),
       watch(runId, onUpdate) {
         return new Promise<RunView>((resolve, reject) => {
-          const s = wf.WatchRun({ runId });
+          const s = wfStub().WatchRun({ runId });
           let last: RunView | undefined;
           s.on("data", (reply: WireRunView) => {
             last = runViewFromWire(reply);
@@ -474,8 +480,8 @@ export function createHubClient(options: HubClientOptions): HubClient {
     },
     close() {
       closeStream(new ClawHubError("CANCELLED", "the client was closed"));
+      workflows?.close();
       stub.close();
-      wf.close();
     },
   };
 }

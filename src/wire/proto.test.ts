@@ -5,43 +5,47 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import * as protoLoader from "@grpc/proto-loader";
+import protobuf from "protobufjs";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const root = (rel: string) => fileURLToPath(new URL(rel, import.meta.url));
-const definition = protoLoader.loadSync(root("../../proto/clawhub/hub/v1/hub.proto"), {
-  keepCase: false,
-  longs: Number,
-  enums: String,
-  defaults: true,
-  oneofs: true,
-});
+const protoRoot = protobuf.loadSync(root("../../proto/clawhub/hub/v1/hub.proto"));
+protoRoot.resolveAll();
+const pkg = protoRoot.lookup("clawhub.hub.v1") as protobuf.Namespace;
 
 interface ProtoField {
   name: string;
   type: string;
-  label: string;
-  typeName: string;
-  oneofIndex?: number;
-  proto3Optional?: boolean;
+  repeated: boolean;
+  map: boolean;
+  message: boolean;
+  enumValues: string[] | undefined;
 }
 interface ProtoMessage {
   field: ProtoField[];
-  oneofDecl: Array<{ name: string }>;
-  nestedType: Array<{ name: string; options?: { mapEntry?: boolean } }>;
+  oneof: boolean;
 }
 const messages = new Map<string, ProtoMessage>();
-const enums = new Map<string, string[]>();
-for (const [name, value] of Object.entries(definition)) {
-  const v = value as { format?: string; type?: ProtoMessage & { value?: Array<{ name: string }> } };
-  const short = name.replace("clawhub.hub.v1.", "");
-  if (v.format === "Protocol Buffer 3 DescriptorProto" && v.type) messages.set(short, v.type);
-  if (v.format === "Protocol Buffer 3 EnumDescriptorProto" && v.type?.value)
-    enums.set(
-      short,
-      v.type.value.map((e) => e.name),
-    );
+for (const nested of pkg.nestedArray) {
+  if (!(nested instanceof protobuf.Type)) continue;
+  messages.set(nested.name, {
+    oneof: nested.oneofsArray.length > 0,
+    field: nested.fieldsArray.map((f) => {
+      f.resolve();
+      return {
+        name: f.name,
+        type: f.type,
+        repeated: f.repeated,
+        map: f.map,
+        message: f.resolvedType instanceof protobuf.Type,
+        enumValues:
+          f.resolvedType instanceof protobuf.Enum
+            ? Object.keys(f.resolvedType.values).filter((v) => !v.endsWith("_UNSPECIFIED"))
+            : undefined,
+      };
+    }),
+  });
 }
 
 /** Each TypeScript type's properties with their type text, read from the sources. */
@@ -110,41 +114,20 @@ const INLINE = new Set([
 ]);
 
 /** What a TypeScript property type must look like for a proto field. */
-function expectedKind(field: ProtoField, message: ProtoMessage): RegExp {
-  const entry = message.nestedType.find(
-    (n) => field.typeName.endsWith(n.name) && n.options?.mapEntry,
-  );
-  if (entry) return /^Record<string, string>$/;
-  const repeated = field.label === "LABEL_REPEATED";
+function expectedKind(field: ProtoField): RegExp {
+  if (field.map) return /^Record<string, string>$/;
   let base: string;
-  switch (field.type) {
-    case "TYPE_STRING":
-      base = "string";
-      break;
-    case "TYPE_BOOL":
-      base = "boolean";
-      break;
-    case "TYPE_BYTES":
-      base = "Uint8Array";
-      break;
-    case "TYPE_ENUM": {
-      // A union of the enum's value names, without the proto3 zero value.
-      const values = (enums.get(field.typeName.split(".").pop() as string) ?? []).filter(
-        (v) => !v.endsWith("_UNSPECIFIED"),
-      );
-      base = values.map((v) => `"${v}"`).join(" \\| ");
-      break;
-    }
-    case "TYPE_MESSAGE": {
-      const name = field.typeName.split(".").pop() as string;
-      base = OWN_NAME.has(name) ? name : `(?:Wire${name}|\\{[^}]*\\}|Record<string, never>)`;
-      break;
-    }
-    default:
-      base = "number";
-  }
-  if (repeated) return new RegExp(`^(?:${base}\\[\\]|Array<${base}>)$`);
-  if (field.type === "TYPE_MESSAGE") return new RegExp(`^${base}(?: \\| null)?$`);
+  if (field.enumValues) base = field.enumValues.map((v) => `"${v}"`).join(" \\| ");
+  else if (field.message)
+    base = OWN_NAME.has(field.type)
+      ? field.type
+      : `(?:Wire${field.type}|\\{[^}]*\\}|Record<string, never>)`;
+  else if (field.type === "string") base = "string";
+  else if (field.type === "bool") base = "boolean";
+  else if (field.type === "bytes") base = "Uint8Array";
+  else base = "number";
+  if (field.repeated) return new RegExp(`^(?:${base}\\[\\]|Array<${base}>)$`);
+  if (field.message) return new RegExp(`^${base}(?: \\| null)?$`);
   return new RegExp(`^${base}$`);
 }
 
@@ -159,14 +142,14 @@ describe("wire types match hub.proto", () => {
     (name) => {
       const message = messages.get(name) as ProtoMessage;
       const props = types.get(tsName(name)) as Map<string, string>;
-      const oneof = message.oneofDecl.length > 0;
+      const oneof = message.oneof;
       const fieldNames = message.field.map((f) => f.name).sort();
       // A oneof union has a `kind` per member instead of optional fields.
       expect([...props.keys()].sort(), `${tsName(name)} vs ${name}`).toEqual(fieldNames);
       for (const field of message.field) {
         const text = (props.get(field.name) as string).replace(/\s+/g, " ");
         if (oneof) continue; // members carry their own types, checked as messages
-        expect(text, `${name}.${field.name}`).toMatch(expectedKind(field, message));
+        expect(text, `${name}.${field.name}`).toMatch(expectedKind(field));
       }
     },
   );

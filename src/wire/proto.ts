@@ -1,7 +1,9 @@
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
+// The light build (reflection, no .proto parser): the bundle carries hub.proto as JSON.
+import protobuf from "protobufjs/light.js";
 import type { WirePayload } from "./payload.ts";
 import type { WireTensor } from "./tensor.ts";
 
@@ -314,23 +316,84 @@ export interface HubProtocol {
 
 let loaded: HubProtocol | undefined;
 
+/** How decoded messages look (see the interfaces above): proto-loader's conventions. */
+const TO_OBJECT: protobuf.IConversionOptions = {
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+  arrays: true,
+  objects: true,
+};
+
+/**
+ * A grpc-js service definition straight from protobufjs reflection: the serialisers that
+ * @grpc/proto-loader would build, without the descriptor protos it also generates (most of a
+ * CLI start's time) and that nothing here uses.
+ */
+function serviceDefinition(service: protobuf.Service): grpc.ServiceDefinition {
+  const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+  const serialize = (type: protobuf.Type) => (value: unknown) =>
+    Buffer.from(type.encode(type.fromObject(value as Record<string, unknown>)).finish());
+  const deserialize = (type: protobuf.Type) => (bytes: Buffer) =>
+    type.toObject(type.decode(bytes), TO_OBJECT);
+  for (const method of service.methodsArray) {
+    method.resolve();
+    const req = method.resolvedRequestType as protobuf.Type;
+    const res = method.resolvedResponseType as protobuf.Type;
+    definition[method.name] = {
+      path: `/${service.fullName.replace(/^\./, "")}/${method.name}`,
+      requestStream: Boolean(method.requestStream),
+      responseStream: Boolean(method.responseStream),
+      requestSerialize: serialize(req),
+      requestDeserialize: deserialize(req),
+      responseSerialize: serialize(res),
+      responseDeserialize: deserialize(res),
+      originalName: method.name.charAt(0).toLowerCase() + method.name.slice(1),
+    };
+  }
+  return definition as grpc.ServiceDefinition;
+}
+
+/**
+ * The bundled CLI (scripts/build.ts) carries hub.proto as protobufjs JSON, made from the file at
+ * build time: the same definition, without parsing its text at every start.
+ */
+declare const __CLAWHUB_HUB_PROTO_JSON__: string | undefined;
+
 /** Loads the protocol once per process. */
 export function hubProtocol(): HubProtocol {
   if (loaded) return loaded;
-  const definition = protoLoader.loadSync(protoPath(), {
-    keepCase: false,
-    longs: Number,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-    arrays: true,
-    objects: true,
-  });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-    clawhub: { hub: { v1: HubProtocol } };
+  const bundled =
+    typeof __CLAWHUB_HUB_PROTO_JSON__ === "string" ? __CLAWHUB_HUB_PROTO_JSON__ : undefined;
+  // From sources, the full build parses the .proto file (required here, so bundles leave it out).
+  const root = bundled
+    ? protobuf.Root.fromJSON(JSON.parse(bundled) as protobuf.INamespace)
+    : (createRequire(import.meta.url)("protobufjs") as typeof protobuf).loadSync(protoPath());
+  // Each service is built when first used: a CLI command needs one, not three.
+  const built = new Map<string, ServiceCtor>();
+  const ctor = (name: string) => {
+    let c = built.get(name);
+    if (!c) {
+      const service = root.lookupService(`clawhub.hub.v1.${name}`);
+      c = grpc.makeGenericClientConstructor(serviceDefinition(service), name);
+      built.set(name, c);
+    }
+    return c;
   };
-  loaded = pkg.clawhub.hub.v1;
-  return loaded;
+  const protocol = {
+    get AgentService() {
+      return ctor("AgentService");
+    },
+    get CallerService() {
+      return ctor("CallerService");
+    },
+    get WorkflowService() {
+      return ctor("WorkflowService");
+    },
+  };
+  loaded = protocol;
+  return protocol;
 }
 
 /**

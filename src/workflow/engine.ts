@@ -98,7 +98,12 @@ interface LiveRun {
   seq: number;
   /** Bytes of journal this run has written (kept in its record once it ends, for retention). */
   bytes: number;
-  chain: Promise<void>;
+  /** Events waiting to be journaled and applied, in arrival order. */
+  inbox: Array<{ event: RunEvent; done: () => void }>;
+  /** The loop that journals and applies the inbox, while it runs. */
+  draining: Promise<void> | undefined;
+  /** Journal bytes of the spec record (for retention by size). */
+  specBytes: number;
   tasks: Map<string, AbortController>;
   timers: Set<NodeJS.Timeout>;
   watchers: Set<(view: RunView) => void>;
@@ -114,8 +119,22 @@ interface Guard {
 }
 
 const runKey = (id: string) => `wf.runs.${id}`;
+const specKey = (id: string) => `wf.specs.${id}`;
 /** Roughly what a value takes in the journal (its JSON), for retention by size. */
 const approxBytes = (value: unknown) => (value === undefined ? 0 : JSON.stringify(value).length);
+/**
+ * What an event adds to the journal, roughly: its outputs and inputs are the part that grows;
+ * the rest is a few hundred bytes (counted as 200 rather than serialised again on the hot path).
+ */
+const eventBytes = (event: RunEvent) =>
+  200 +
+  (event.type === "task.completed" && event.output !== null && typeof event.output === "object"
+    ? approxBytes(event.output)
+    : event.type === "task.completed" && typeof event.output === "string"
+      ? event.output.length
+      : event.type === "started"
+        ? approxBytes(event.inputs)
+        : 0);
 const DAY = 86_400_000;
 const MAX_LIST = 1000;
 
@@ -215,6 +234,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
 
   async function forget(runId: string): Promise<void> {
     for (const key of await cp.kv.keys(`wf.events.${runId}`)) await cp.kv.delete(key);
+    await cp.kv.delete(specKey(runId));
     await cp.kv.delete(runKey(runId));
   }
 
@@ -343,23 +363,51 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
   };
 
   /** Journals an event, applies it, executes its commands. Events of one run apply in order. */
+  /**
+   * Journals an event, applies it, executes its commands; resolves once done. Events of one run
+   * apply in arrival order. Events that arrive together are journaled together: every one is
+   * written, their writes are awaited once (one journal write for the lot), then each is
+   * applied in order. No command runs before its event is in the journal.
+   */
   function apply(run: LiveRun, event: RunEvent): Promise<void> {
-    run.chain = run.chain
-      .then(async () => {
-        if (closed) return;
+    return new Promise<void>((done) => {
+      run.inbox.push({ event, done });
+      run.draining ??= drain(run).finally(() => {
+        run.draining = undefined;
+      });
+    });
+  }
+
+  async function drain(run: LiveRun): Promise<void> {
+    while (run.inbox.length > 0) {
+      const batch = run.inbox.splice(0);
+      if (closed) {
+        for (const item of batch) item.done();
+        continue;
+      }
+      const writes: Array<Promise<number>> = [];
+      for (const { event } of batch) {
         run.seq++;
-        run.bytes += approxBytes(event);
-        await cp.kv.put(eventKey(run.state.runId, run.seq), event);
+        run.bytes += eventBytes(event);
+        writes.push(cp.kv.put(eventKey(run.state.runId, run.seq), event));
+      }
+      try {
+        await Promise.all(writes);
+      } catch (error) {
+        // Not journaled, so not applied: the journal stays the truth, and a resume replays it.
+        log(`workflow: run ${run.state.runId}: journal write failed: ${(error as Error).message}`);
+        for (const item of batch) item.done();
+        continue;
+      }
+      for (const { event, done } of batch) {
         const { commands } = reduce(run.state, event);
         for (const command of commands) execute(run, command);
-        publishView(run);
-        // A finished run lives on in its journal only: memory holds running runs.
-        if (run.state.status !== "running") runs.delete(run.state.runId);
-      })
-      .catch((error: unknown) =>
-        log(`workflow: run ${run.state.runId}: ${(error as Error).message}`),
-      );
-    return run.chain;
+        done();
+      }
+      publishView(run);
+      // A finished run lives on in its journal only: memory holds running runs.
+      if (run.state.status !== "running") runs.delete(run.state.runId);
+    }
   }
 
   function execute(run: LiveRun, command: RunCommand): void {
@@ -428,7 +476,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
               status: view.status,
               endedAt: view.endedAt,
               reason: view.reason ?? null,
-              journalBytes: run.bytes + approxBytes(meta?.value),
+              journalBytes: run.bytes + run.specBytes,
             }),
           )
           .then(() => {
@@ -457,7 +505,9 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
       state,
       seq: 0,
       bytes: 0,
-      chain: Promise.resolve(),
+      inbox: [],
+      draining: undefined,
+      specBytes: 0,
       tasks: new Map(),
       timers: new Set(),
       watchers: new Set(),
@@ -479,14 +529,25 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
     run.timers.add(timer);
   }
 
-  async function load(
-    runId: string,
-  ): Promise<{ meta: Record<string, unknown>; state: RunState; seq: number } | undefined> {
+  async function load(runId: string): Promise<
+    | {
+        meta: Record<string, unknown>;
+        state: RunState;
+        seq: number;
+        bytes: number;
+        specBytes: number;
+      }
+    | undefined
+  > {
     const meta = await cp.kv.get<Record<string, unknown>>(runKey(runId));
     if (!meta?.value) return undefined;
-    const state = initialState(meta.value.spec as WorkflowSpec);
+    // The spec has its own key, written once (runs journaled before kept it in the record).
+    const spec = meta.value.spec ?? (await cp.kv.get<WorkflowSpec>(specKey(runId)))?.value;
+    if (!spec) return undefined;
+    const state = initialState(spec as WorkflowSpec);
     const keys = await cp.kv.keys(`wf.events.${runId}`);
     let seq = 0;
+    let bytes = 0;
     for (const key of keys) {
       const entry = await cp.kv.get<RunEvent>(key);
       if (!entry?.value) continue;
@@ -498,9 +559,10 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
           nonRetryable: false,
         };
       reduce(state, event);
+      bytes += eventBytes(event);
       seq = Math.max(seq, Number(key.slice(key.lastIndexOf(".") + 1)));
     }
-    return { meta: meta.value, state, seq };
+    return { meta: meta.value, state, seq, bytes, specBytes: approxBytes(spec) };
   }
 
   const engine = {
@@ -513,10 +575,11 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
       if (closed) throw new ClawHubError("UNAVAILABLE", "the workflow engine is shutting down");
       const runId = opts.runId ?? newId();
       const at = now();
+      // The spec is written once under its own key: the small run record is what changes.
+      await cp.kv.create(specKey(runId), spec);
       await cp.kv.create(runKey(runId), {
         runId,
         name: spec.name,
-        spec,
         inputs,
         status: "running",
         createdAt: at,
@@ -524,6 +587,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
       const state = initialState(spec);
       state.runId = runId;
       const run = live(state);
+      run.specBytes = approxBytes(spec);
       await apply(run, {
         type: "started",
         at,
@@ -653,6 +717,8 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
       if (loaded.state.status !== "running") return viewOf(loaded.state);
       const run = live(loaded.state);
       run.seq = loaded.seq;
+      run.bytes = loaded.bytes;
+      run.specBytes = loaded.specBytes;
       log(
         `workflow: resuming run ${runId} (${loaded.state.spec.name}) from ${loaded.seq} journaled events`,
       );

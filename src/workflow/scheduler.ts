@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto";
+import { hash } from "node:crypto";
 import type { TaskFailure } from "../errors/index.ts";
 import { nextDelay, retryable } from "../resilience/index.ts";
 import { chunk } from "./chunk.ts";
@@ -182,7 +182,8 @@ export function stepKey(state: RunState, node: string, item: number, phase: Task
   const material = `${state.runId}/${node}/${item}/${phase}`;
   // Runs journaled before keys were derived have no secret: they keep their readable keys.
   if (!state.secret) return material;
-  return `wf-${createHmac("sha256", state.secret).update(material).digest("base64url").slice(0, 32)}`;
+  // A keyed hash of the step's coordinates: one-shot hashing, as this runs once per dispatch.
+  return `wf-${hash("sha256", `${state.secret}\0${material}`, "base64url").slice(0, 32)}`;
 }
 
 /** The budget key of a target: what "the same kind of task" means for cost estimates. */
@@ -658,11 +659,18 @@ export function reduce(
   if (state.status === "running" && state.index.open === 0) {
     const failed = Object.entries(state.nodes).filter(([, n]) => n.status === "failed");
     if (failed.length === 0) finishRun("succeeded");
-    else
+    else {
+      // The first failures name the cause; downstream ones only say which upstream failed.
+      const shown = failed
+        .filter(([, n]) => n.error?.type !== "UPSTREAM_FAILED")
+        .concat(failed.filter(([, n]) => n.error?.type === "UPSTREAM_FAILED"))
+        .slice(0, 5);
+      const more = failed.length > shown.length ? `; and ${failed.length - shown.length} more` : "";
       finishRun(
         "failed",
-        `node${failed.length === 1 ? "" : "s"} failed: ${failed.map(([id, n]) => `${id} (${n.error?.message ?? "failed"})`).join("; ")}`,
+        `node${failed.length === 1 ? "" : "s"} failed: ${shown.map(([id, n]) => `${id} (${n.error?.message ?? "failed"})`).join("; ")}${more}`,
       );
+    }
   }
   return { state, commands };
 }

@@ -13,7 +13,7 @@ export const adminUserCreate: CommandSpec = {
     cmd.option("--role <role>", "user|moderator|admin", "user");
   },
   async run([handle = ""], options, ctx) {
-    const user = await clientFor(ctx, { auth: true }).admin.createUser(
+    const user = await (await clientFor(ctx, { auth: true })).admin.createUser(
       handle,
       String(options.role),
     );
@@ -25,7 +25,7 @@ export const adminUserList: CommandSpec = {
   path: ["admin", "user", "list"],
   summary: "list users (admin)",
   async run(_args, _options, ctx) {
-    const { items } = await clientFor(ctx, { auth: true }).admin.listUsers();
+    const { items } = await (await clientFor(ctx, { auth: true })).admin.listUsers();
     return {
       data: { items },
       text: table(
@@ -48,7 +48,7 @@ export const adminUserDisable: CommandSpec = {
     cmd.option("--enable", "enable the user again instead");
   },
   async run([handle = ""], options, ctx) {
-    await clientFor(ctx, { auth: true }).admin.setDisabled(handle, options.enable !== true);
+    await (await clientFor(ctx, { auth: true })).admin.setDisabled(handle, options.enable !== true);
     return {
       data: { handle, disabled: options.enable !== true },
       text: `${options.enable ? "Enabled" : "Disabled"} @${handle}`,
@@ -65,7 +65,7 @@ export const adminTokenCreate: CommandSpec = {
     cmd.option("--expires-days <n>", "expire after this many days");
   },
   async run([handle = ""], options, ctx) {
-    const created = await clientFor(ctx, { auth: true }).admin.createToken(handle, {
+    const created = await (await clientFor(ctx, { auth: true })).admin.createToken(handle, {
       name: String(options.name),
       ...(options.expiresDays ? { expiresInDays: Number(options.expiresDays) } : {}),
     });
@@ -83,7 +83,7 @@ export const adminTokenList: CommandSpec = {
     cmd.option("--user <handle>", "only this user's tokens");
   },
   async run(_args, options, ctx) {
-    const { items } = await clientFor(ctx, { auth: true }).admin.listTokens(
+    const { items } = await (await clientFor(ctx, { auth: true })).admin.listTokens(
       typeof options.user === "string" ? options.user : undefined,
     );
     const rows = items.map((t) => [
@@ -103,7 +103,7 @@ export const adminTokenRevoke: CommandSpec = {
   args: "<id>",
   summary: "revoke a token (admin)",
   async run([id = ""], _options, ctx) {
-    await clientFor(ctx, { auth: true }).admin.revokeToken(id);
+    await (await clientFor(ctx, { auth: true })).admin.revokeToken(id);
     return { data: { id, revoked: true }, text: `Revoked ${id}` };
   },
 };

@@ -42,7 +42,7 @@ export const whoamiCommand: CommandSpec = {
   path: ["whoami"],
   summary: "show the user of the stored token",
   async run(_args, _options, ctx) {
-    const { user } = await clientFor(ctx, { auth: true }).whoami();
+    const { user } = await (await clientFor(ctx, { auth: true })).whoami();
     return { data: user, text: user.handle ?? "" };
   },
 };

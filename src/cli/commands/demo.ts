@@ -13,8 +13,15 @@ import type { CommandSpec } from "../command.ts";
 import { describeRun } from "./flow.ts";
 import { openControlPlane } from "./hub.ts";
 
-// src/cli/commands and dist/cli/commands both sit three levels under the package root.
-const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+/** The package root: the nearest folder above this module holding bin/clawhub.js (sources, dist/ or the bundle). */
+const ROOT = (() => {
+  let dir = fileURLToPath(new URL(".", import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, "bin", "clawhub.js"))) return dir;
+    dir = join(dir, "..");
+  }
+  return fileURLToPath(new URL("../../../", import.meta.url));
+})();
 const BIN = join(ROOT, "bin", "clawhub.js");
 
 /**

@@ -20,7 +20,7 @@ export const searchCommand: CommandSpec = {
   },
   async run(words, options, ctx) {
     if (options.status) {
-      const s = await clientFor(ctx).searchStatus();
+      const s = await (await clientFor(ctx)).searchStatus();
       const complete = s.pending === 0 ? "complete" : `${s.pending} pending`;
       return {
         data: s,
@@ -29,7 +29,7 @@ export const searchCommand: CommandSpec = {
     }
     const q = words.join(" ");
     if (!q.trim()) throw new ClawHubError("USAGE", "a query is required (or --status)");
-    const { results } = await clientFor(ctx).search(q, {
+    const { results } = await (await clientFor(ctx)).search(q, {
       limit: Number(options.limit) || 20,
       ...(typeof options.owner === "string"
         ? { ownerHandle: options.owner.replace(/^@/, "") }
@@ -58,7 +58,7 @@ export const exploreCommand: CommandSpec = {
     cmd.option("--sort <sort>", "newest|updated|downloads|stars|installs", "newest");
   },
   async run(_args, options, ctx) {
-    const result = await clientFor(ctx).listSkills({
+    const result = await (await clientFor(ctx)).listSkills({
       limit: Number(options.limit) || 25,
       sort: String(options.sort),
     });
@@ -84,7 +84,7 @@ export const inspectCommand: CommandSpec = {
     cmd.option("--file <path>", "print one file's content");
   },
   async run([spec = ""], options, ctx) {
-    const client = clientFor(ctx);
+    const client = await clientFor(ctx);
     const [ownerPart, slugPart] = spec.includes("/") ? spec.split("/", 2) : [undefined, spec];
     const slug = (slugPart ?? "").replace(/@.*$/, "");
     const ownerHandle = ownerPart?.replace(/^@/, "");

@@ -1,10 +1,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import { createMemoryControlPlane } from "../../control-plane/index.ts";
 import { ClawHubError } from "../../errors/index.ts";
-import { createHub } from "../../hub/index.ts";
 import { type CallResult, isTensor, toFloat32 } from "../../sdk/index.ts";
-import { createLocalEmbedder } from "../../search/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
 import { durationFlag, hubTuningOf, hubTuningOptions, intFlag } from "./hub-options.ts";
@@ -46,7 +43,7 @@ export const hubCommand: CommandSpec = {
     embedderOptions(cmd);
   },
   async run(_args, options, ctx) {
-    const chosen = embedderOf(options, ctx.config.embedderKey);
+    const chosen = await embedderOf(options, ctx.config.embedderKey);
     const dataDir = resolve(
       ctx.cwd,
       typeof options.data === "string" ? options.data : defaultDataDir(ctx, "hub"),
@@ -54,6 +51,8 @@ export const hubCommand: CommandSpec = {
     const tuning = hubTuningOf(options);
     const port = intFlag(options.port, "--port", 0, 65_535);
     const controlPlane = await openControlPlane(dataDir);
+    const { createHub } = await import("../../hub/index.ts");
+    const { createLocalEmbedder } = await import("../../search/index.ts");
     const hub = await createHub({
       ...tuning,
       controlPlane,
@@ -80,6 +79,7 @@ export const hubCommand: CommandSpec = {
 /** The embedded control plane, journaled under `dir` so runs and locks survive restarts. */
 export async function openControlPlane(dir: string) {
   await mkdir(dir, { recursive: true });
+  const { createMemoryControlPlane } = await import("../../control-plane/index.ts");
   return createMemoryControlPlane({ file: join(dir, "control-plane.jsonl") });
 }
 

@@ -1,79 +1,124 @@
 import type { CommandSpec } from "../command.ts";
-import {
-  adminTokenCreate,
-  adminTokenList,
-  adminTokenRevoke,
-  adminUserCreate,
-  adminUserDisable,
-  adminUserList,
-} from "./admin.ts";
-import { loginCommand, logoutCommand, tokenCommand, whoamiCommand } from "./auth.ts";
-import { demoCommand } from "./demo.ts";
-import { exploreCommand, inspectCommand, searchCommand } from "./discover.ts";
-import {
-  flowGraph,
-  flowValidate,
-  runCommand,
-  runsCancel,
-  runsList,
-  runsResume,
-  runsShow,
-} from "./flow.ts";
-import { agentsCommand, callCommand, discoverCommand, hubCommand } from "./hub.ts";
-import {
-  installCommand,
-  listCommand,
-  pinCommand,
-  uninstallCommand,
-  unpinCommand,
-  updateCommand,
-} from "./install.ts";
-import { publishAlias, publishCommand, syncCommand } from "./publish.ts";
-import { serveCommand } from "./serve.ts";
-import { skillInit } from "./skill-init.ts";
-import { skillPack } from "./skill-pack.ts";
-import { skillUnpack } from "./skill-unpack.ts";
-import { skillValidate } from "./skill-validate.ts";
 
-/** Every command of the CLI. Adding a command is adding a spec and a line here. */
-export const COMMANDS: ReadonlyArray<CommandSpec> = [
-  skillInit,
-  skillValidate,
-  skillPack,
-  skillUnpack,
-  publishCommand,
-  publishAlias,
-  serveCommand,
-  loginCommand,
-  logoutCommand,
-  whoamiCommand,
-  tokenCommand,
-  searchCommand,
-  exploreCommand,
-  inspectCommand,
-  installCommand,
-  updateCommand,
-  uninstallCommand,
-  listCommand,
-  pinCommand,
-  unpinCommand,
-  syncCommand,
-  adminUserCreate,
-  adminUserList,
-  adminUserDisable,
-  adminTokenCreate,
-  adminTokenList,
-  adminTokenRevoke,
-  hubCommand,
-  agentsCommand,
-  discoverCommand,
-  callCommand,
-  flowValidate,
-  flowGraph,
-  runCommand,
-  runsList,
-  runsShow,
-  runsCancel,
-  runsResume,
-  demoCommand,
+/**
+ * Every command of the CLI, by its words and where its code lives. Modules load when their
+ * command runs: `clawhub agents` loads the hub client, never the registry or the search engine.
+ * Adding a command is a spec in its module and a line here (a test checks the two agree).
+ */
+export interface CommandEntry {
+  path: readonly string[];
+  load(): Promise<CommandSpec>;
+}
+
+const entry = <M>(
+  path: string[],
+  module: () => Promise<M>,
+  pick: (m: M) => CommandSpec,
+): CommandEntry => ({ path, load: async () => pick(await module()) });
+
+const admin = () => import("./admin.ts");
+const auth = () => import("./auth.ts");
+const discover = () => import("./discover.ts");
+const flow = () => import("./flow.ts");
+const hub = () => import("./hub.ts");
+const install = () => import("./install.ts");
+const publish = () => import("./publish.ts");
+
+export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
+  entry(
+    ["skill", "init"],
+    () => import("./skill-init.ts"),
+    (m) => m.skillInit,
+  ),
+  entry(
+    ["skill", "validate"],
+    () => import("./skill-validate.ts"),
+    (m) => m.skillValidate,
+  ),
+  entry(
+    ["skill", "pack"],
+    () => import("./skill-pack.ts"),
+    (m) => m.skillPack,
+  ),
+  entry(
+    ["skill", "unpack"],
+    () => import("./skill-unpack.ts"),
+    (m) => m.skillUnpack,
+  ),
+  entry(["skill", "publish"], publish, (m) => m.publishCommand),
+  entry(["publish"], publish, (m) => m.publishAlias),
+  entry(
+    ["serve"],
+    () => import("./serve.ts"),
+    (m) => m.serveCommand,
+  ),
+  entry(["login"], auth, (m) => m.loginCommand),
+  entry(["logout"], auth, (m) => m.logoutCommand),
+  entry(["whoami"], auth, (m) => m.whoamiCommand),
+  entry(["token"], auth, (m) => m.tokenCommand),
+  entry(["search"], discover, (m) => m.searchCommand),
+  entry(["explore"], discover, (m) => m.exploreCommand),
+  entry(["inspect"], discover, (m) => m.inspectCommand),
+  entry(["install"], install, (m) => m.installCommand),
+  entry(["update"], install, (m) => m.updateCommand),
+  entry(["uninstall"], install, (m) => m.uninstallCommand),
+  entry(["list"], install, (m) => m.listCommand),
+  entry(["pin"], install, (m) => m.pinCommand),
+  entry(["unpin"], install, (m) => m.unpinCommand),
+  entry(["sync"], publish, (m) => m.syncCommand),
+  entry(["admin", "user", "create"], admin, (m) => m.adminUserCreate),
+  entry(["admin", "user", "list"], admin, (m) => m.adminUserList),
+  entry(["admin", "user", "disable"], admin, (m) => m.adminUserDisable),
+  entry(["admin", "token", "create"], admin, (m) => m.adminTokenCreate),
+  entry(["admin", "token", "list"], admin, (m) => m.adminTokenList),
+  entry(["admin", "token", "revoke"], admin, (m) => m.adminTokenRevoke),
+  entry(["hub"], hub, (m) => m.hubCommand),
+  entry(["agents"], hub, (m) => m.agentsCommand),
+  entry(["discover"], hub, (m) => m.discoverCommand),
+  entry(["call"], hub, (m) => m.callCommand),
+  entry(["flow", "validate"], flow, (m) => m.flowValidate),
+  entry(["flow", "graph"], flow, (m) => m.flowGraph),
+  entry(["run"], flow, (m) => m.runCommand),
+  entry(["runs", "list"], flow, (m) => m.runsList),
+  entry(["runs", "show"], flow, (m) => m.runsShow),
+  entry(["runs", "cancel"], flow, (m) => m.runsCancel),
+  entry(["runs", "resume"], flow, (m) => m.runsResume),
+  entry(
+    ["demo"],
+    () => import("./demo.ts"),
+    (m) => m.demoCommand,
+  ),
 ];
+
+/** Global options that take a value: their value is not a command word. */
+const VALUE_OPTIONS = new Set(["--registry", "--workdir", "--dir"]);
+
+/**
+ * The specs `argv` needs: the one command it names (the longest path its leading words match),
+ * or every command when it names none or only a group (help, a typo, `clawhub skill`).
+ */
+export async function loadCommands(argv: readonly string[]): Promise<CommandSpec[]> {
+  const words: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") break;
+    if (arg.startsWith("-")) {
+      if (VALUE_OPTIONS.has(arg)) i++;
+      continue;
+    }
+    words.push(arg);
+  }
+  let best: CommandEntry | undefined;
+  for (const e of COMMAND_ENTRIES)
+    if (e.path.every((w, i) => words[i] === w) && (!best || e.path.length > best.path.length))
+      best = e;
+  const helpAsked = argv.includes("--help") || argv.includes("-h");
+  // `clawhub flow --help` lists the group: every command under it is needed.
+  if (best && !(helpAsked && words.length < best.path.length)) return [await best.load()];
+  return Promise.all(COMMAND_ENTRIES.map((e) => e.load()));
+}
+
+/** Every command's spec (loads every command module). */
+export async function allCommands(): Promise<CommandSpec[]> {
+  return Promise.all(COMMAND_ENTRIES.map((e) => e.load()));
+}

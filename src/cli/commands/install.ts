@@ -40,7 +40,7 @@ export const installCommand: CommandSpec = {
   },
   async run(specs, options, ctx) {
     const progress = ctx.progress();
-    const outcomes = await installerFor(ctx, options).install(specs, {
+    const outcomes = await (await installerFor(ctx, options)).install(specs, {
       force: options.force === true,
       onProgress: (done, total, label) => progress.update(done, total, label),
     });
@@ -62,7 +62,7 @@ export const updateCommand: CommandSpec = {
     withScope(cmd);
   },
   async run([key], options, ctx) {
-    const outcomes = await installerFor(ctx, options).update({
+    const outcomes = await (await installerFor(ctx, options)).update({
       ...(key ? { key } : {}),
       all: options.all === true,
       ...(typeof options.version === "string" ? { version: options.version } : {}),
@@ -88,7 +88,7 @@ export const uninstallCommand: CommandSpec = {
     withScope(cmd);
   },
   async run([key = ""], options, ctx) {
-    const result = await installerFor(ctx, options).uninstall(key);
+    const result = await (await installerFor(ctx, options)).uninstall(key);
     return { data: result, text: `Uninstalled ${result.key}` };
   },
 };
@@ -101,7 +101,7 @@ export const listCommand: CommandSpec = {
     cmd.option("--global", "the user-level lockfile");
   },
   async run(_args, options, ctx) {
-    const lock = await installerFor(ctx, options).list();
+    const lock = await (await installerFor(ctx, options)).list();
     const rows = Object.entries(lock.skills).map(([key, e]) => [
       key,
       e.version ?? "-",
@@ -122,7 +122,7 @@ export const pinCommand: CommandSpec = {
     cmd.option("--global", "the user-level lockfile");
   },
   async run([key = ""], options, ctx) {
-    const entry = await installerFor(ctx, options).setPinned(
+    const entry = await (await installerFor(ctx, options)).setPinned(
       key,
       true,
       typeof options.reason === "string" ? options.reason : undefined,
@@ -139,7 +139,7 @@ export const unpinCommand: CommandSpec = {
     cmd.option("--global", "the user-level lockfile");
   },
   async run([key = ""], options, ctx) {
-    const entry = await installerFor(ctx, options).setPinned(key, false);
+    const entry = await (await installerFor(ctx, options)).setPinned(key, false);
     return { data: entry, text: `Unpinned ${key}` };
   },
 };

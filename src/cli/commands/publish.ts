@@ -24,7 +24,7 @@ interface PublishOptions {
 async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOptions) {
   const packed = await packSkill(dir);
   const slug = opts.slug ?? packed.manifest.slug;
-  const client = clientFor(ctx, { auth: !opts.dryRun });
+  const client = await clientFor(ctx, { auth: !opts.dryRun });
   const resolved = await client
     .resolve(slug, packed.fingerprint, opts.owner)
     .catch((error: unknown) => {

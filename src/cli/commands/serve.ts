@@ -49,7 +49,7 @@ export const serveCommand: CommandSpec = {
     const hubPort = intFlag(options.hubPort, "--hub-port", 0, 65_535);
     const tuning = options.hub !== false ? hubTuningOf(options) : {};
     // One model instance serves both halves: registry search and capability search.
-    const chosen = embedderOf(options, ctx.config.embedderKey);
+    const chosen = await embedderOf(options, ctx.config.embedderKey);
     const embedder = chosen === "local" ? createLocalEmbedder() : chosen;
     const server = await startRegistryServer({
       host: String(options.host),

@@ -1,27 +1,27 @@
+/**
+ * Helpers the commands share. Heavy modules (the registry client, the hub SDK, the search
+ * engine) are imported when a command runs, not when the CLI starts: `clawhub --version` and
+ * `clawhub agents` load only what they use.
+ */
 import { join } from "node:path";
-import {
-  AGENTS,
-  type AgentName,
-  createClient,
-  createInstaller,
-  type RegistryClient,
-} from "../../client/index.ts";
+import type { AgentName, RegistryClient } from "../../client/index.ts";
 import { ClawHubError } from "../../errors/index.ts";
-import { createHubClient, type HubClient } from "../../sdk/index.ts";
-import { createHttpEmbedder, type Embedder } from "../../search/index.ts";
+import type { HubClient } from "../../sdk/index.ts";
+import type { Embedder } from "../../search/index.ts";
 import type { CommandContext } from "../command.ts";
 
 /** A registry client for the resolved registry; `auth` requires a token. */
-export function clientFor(
+export async function clientFor(
   ctx: CommandContext,
   options: { auth?: boolean; token?: string } = {},
-): RegistryClient {
+): Promise<RegistryClient> {
   const token = options.token ?? ctx.config.token;
   if (options.auth && !token) {
     throw new ClawHubError("UNAUTHENTICATED", "not logged in", {
       hint: "Run `clawhub login --token clh_...` (or set CLAWHUB_TOKEN).",
     });
   }
+  const { createClient } = await import("../../client/index.ts");
   return createClient({ registry: ctx.config.registry, token });
 }
 
@@ -43,6 +43,7 @@ export async function withHubClient<T>(
   ctx: CommandContext,
   fn: (client: HubClient) => Promise<T>,
 ): Promise<T> {
+  const { createHubClient } = await import("../../sdk/index.ts");
   const client = createHubClient({ hub: ctx.config.hub });
   try {
     return await fn(client);
@@ -57,7 +58,8 @@ export function defaultDataDir(ctx: CommandContext, ...sub: string[]): string {
 }
 
 /** Validates `--agent` values. */
-export function agentsOf(values: unknown): AgentName[] {
+export async function agentsOf(values: unknown): Promise<AgentName[]> {
+  const { AGENTS } = await import("../../client/index.ts");
   const list = Array.isArray(values) ? values.map(String) : [];
   for (const a of list) {
     if (!(a in AGENTS)) {
@@ -70,15 +72,16 @@ export function agentsOf(values: unknown): AgentName[] {
 }
 
 /** The installer for this invocation's workdir, agents and scope. */
-export function installerFor(ctx: CommandContext, options: Record<string, unknown>) {
+export async function installerFor(ctx: CommandContext, options: Record<string, unknown>) {
   const global = options.global === true;
+  const { createInstaller } = await import("../../client/index.ts");
   return createInstaller({
-    client: clientFor(ctx),
+    client: await clientFor(ctx),
     workdir: global ? ctx.config.home : ctx.config.workdir,
     dir:
       global && ctx.config.sources.dir === "default" ? join(".agents", "skills") : ctx.config.dir,
     cacheDir: ctx.config.cacheDir,
-    agents: agentsOf(options.agent),
+    agents: await agentsOf(options.agent),
     global,
     copy: options.copy === true,
     now: ctx.now,
@@ -106,10 +109,10 @@ export function age(ms: number, now: number): string {
 }
 
 /** The embedder chosen by `--embedder` (shared by `serve` and `hub`). */
-export function embedderOf(
+export async function embedderOf(
   options: Record<string, unknown>,
   apiKey: string | undefined,
-): Embedder | "local" | "none" {
+): Promise<Embedder | "local" | "none"> {
   const kind = String(options.embedder ?? "local");
   if (kind === "local" || kind === "none") return kind;
   if (kind !== "http")
@@ -126,6 +129,7 @@ export function embedderOf(
       },
     );
   }
+  const { createHttpEmbedder } = await import("../../search/index.ts");
   return createHttpEmbedder({ url: options.embedderUrl, model: options.embedderModel, apiKey });
 }
 
