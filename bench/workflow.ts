@@ -34,6 +34,12 @@ import { freePort } from "./net.ts";
 const SELF = fileURLToPath(import.meta.url);
 const args = process.argv.slice(2);
 const RUNS = Number(args[args.indexOf("--runs") + 1] || 7);
+/** `--shapes wide,deep`: measure only these DAGs. */
+const SHAPES = (
+  args.includes("--shapes")
+    ? String(args[args.indexOf("--shapes") + 1]).split(",")
+    : ["wide", "deep", "diamond"]
+) as Shape[];
 /** Runs before measuring: the JIT needs a few thousand nodes before the hot paths settle. */
 const WARMUP = 3;
 const N = 1000;
@@ -55,6 +61,15 @@ function dag(shape: Shape) {
   }
   return { name: `${shape}-${N}`, concurrency: 64, nodes };
 }
+
+const THREE = {
+  name: "three",
+  nodes: [
+    { id: "a", capability: "step", input: { n: 0 } },
+    { id: "b", capability: "step", input: { n: "${{ nodes.a.output.n }}" } },
+    { id: "c", capability: "step", input: { n: "${{ nodes.b.output.n }}" } },
+  ],
+};
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -98,6 +113,21 @@ if (args[0] === "--agent") {
     await worker.close();
     process.exit(0);
   });
+} else if (args[0] === "--measure") {
+  // One ClawHub layout in a process of its own: its heap (and its journal) is its own.
+  const mode = args[1] as "memory" | "in-process" | "process";
+  const ours = await clawhub(mode);
+  const out: Record<string, number[]> = {};
+  for (const shape of SHAPES) {
+    for (let i = 0; i < WARMUP; i++) await ours.runFlow(dag(shape));
+    out[shape] = [];
+    for (let i = 0; i < RUNS; i++) out[shape].push(await ours.runFlow(dag(shape)));
+  }
+  out.three = [];
+  for (let i = 0; i < Math.max(20, RUNS); i++) out.three.push(await ours.runFlow(THREE));
+  await ours.close();
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  process.exit(0);
 } else await main();
 
 function child(argv: string[]): Promise<ChildProcess> {
@@ -306,28 +336,60 @@ async function main(): Promise<void> {
         return "";
       }
     })();
-    const overhead = await clawhub("memory");
+    /** Runs one ClawHub layout in a child process and returns its timings. */
+    const measure = (mode: string) =>
+      new Promise<Record<string, number[]>>((resolve, reject) => {
+        const proc = spawn(process.execPath, [SELF, "--measure", mode, "--runs", String(RUNS)], {
+          stdio: ["ignore", "pipe", "inherit"],
+        });
+        let out = "";
+        proc.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+        });
+        proc.once("exit", (code) =>
+          code === 0
+            ? resolve(
+                JSON.parse(out.trim().split("\n").pop() as string) as Record<string, number[]>,
+              )
+            : reject(new Error(`--measure ${mode} exited with ${code}`)),
+        );
+      });
+    const overhead = await measure("memory");
     const layouts = [
-      { name: "one process", ours: await clawhub("in-process"), mode: "in-process" as const },
-      { name: "worker processes", ours: await clawhub("process"), mode: "process" as const },
+      { name: "one process", mode: "in-process" as const, ours: await measure("in-process") },
+      { name: "worker processes", mode: "process" as const, ours: await measure("process") },
     ];
-    const peers = new Map<string, Awaited<ReturnType<typeof bullmq>>>();
+    let port = 0;
     if (redisBin) {
-      const port = await freePort();
+      port = await freePort();
       redis = spawn(
         redisBin,
         ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         { stdio: "ignore" },
       );
       await new Promise((r) => setTimeout(r, 300));
-      for (const l of layouts) peers.set(l.name, await bullmq(port, l.mode));
     } else {
       console.log(
         "redis-server not found (Debian: apt-get install redis-server): BullMQ columns skipped",
       );
     }
+    const peerMs = new Map<string, Record<string, number[]>>();
+    for (const layout of layouts) {
+      if (!redisBin) break;
+      const peer = await bullmq(port, layout.mode);
+      const out: Record<string, number[]> = {};
+      for (const shape of ["wide", "deep", "diamond"] as const) {
+        for (let i = 0; i < WARMUP; i++) await peer.shape(shape);
+        out[shape] = [];
+        for (let i = 0; i < RUNS; i++) out[shape].push(await peer.shape(shape));
+      }
+      out.three = [];
+      for (let i = 0; i < Math.max(20, RUNS); i++) out.three.push(await peer.threeSteps());
+      await peer.close();
+      peerMs.set(layout.name, out);
+    }
     console.log(
-      `median of ${RUNS} runs (after ${WARMUP} warm-ups); ${N}-node DAGs of no-op tasks, 64 at once; node ${process.version}`,
+      `median of ${RUNS} runs (after ${WARMUP} warm-ups), each ClawHub layout in a process of its own; ${N}-node DAGs of no-op tasks, 64 at once; node ${process.version}`,
     );
     console.log(
       "DAG | scheduler alone µs/node | hub overhead µs/node | layout | ClawHub µs/node | BullMQ µs/node | BullMQ time / ClawHub time",
@@ -336,53 +398,22 @@ async function main(): Promise<void> {
     const us = (ms: number) => ((ms / N) * 1000).toFixed(0);
     for (const shape of ["wide", "deep", "diamond"] as const) {
       const pure = median(Array.from({ length: RUNS }, () => schedulerOnly(shape)));
-      const hubMs: number[] = [];
-      for (let i = 0; i < WARMUP; i++) await overhead.runFlow(dag(shape));
-      for (let i = 0; i < RUNS; i++) hubMs.push(await overhead.runFlow(dag(shape)));
-      const h = median(hubMs);
+      const h = median(overhead[shape] ?? []);
       for (const layout of layouts) {
-        const peer = peers.get(layout.name);
-        const oursMs: number[] = [];
-        const peerMs: number[] = [];
-        for (let i = 0; i < WARMUP; i++) {
-          await layout.ours.runFlow(dag(shape));
-          if (peer) await peer.shape(shape);
-        }
-        for (let i = 0; i < RUNS; i++) {
-          oursMs.push(await layout.ours.runFlow(dag(shape)));
-          if (peer) peerMs.push(await peer.shape(shape));
-        }
-        const o = median(oursMs);
-        const p = peer ? median(peerMs) : undefined;
+        const o = median(layout.ours[shape] ?? []);
+        const peer = peerMs.get(layout.name)?.[shape];
+        const p = peer ? median(peer) : undefined;
         console.log(
           `${shape} | ${us(pure)} | ${us(h)} | ${layout.name} | ${us(o)} | ${p ? us(p) : "-"} | ${p ? `${(p / o).toFixed(2)}x` : "-"}`,
         );
       }
     }
-    const ours = layouts[0]?.ours as Awaited<ReturnType<typeof clawhub>>;
-    const peer = peers.get("one process");
-    const three = {
-      name: "three",
-      nodes: [
-        { id: "a", capability: "step", input: { n: 0 } },
-        { id: "b", capability: "step", input: { n: "${{ nodes.a.output.n }}" } },
-        { id: "c", capability: "step", input: { n: "${{ nodes.b.output.n }}" } },
-      ],
-    };
-    const oursThree: number[] = [];
-    const peerThree: number[] = [];
-    for (let i = 0; i < Math.max(20, RUNS); i++) {
-      oursThree.push(await ours.runFlow(three));
-      if (peer) peerThree.push(await peer.threeSteps());
-    }
-    const o3 = median(oursThree);
-    const p3 = peer ? median(peerThree) : undefined;
+    const o3 = median(layouts[0]?.ours.three ?? []);
+    const p3s = peerMs.get("one process")?.three;
+    const p3 = p3s ? median(p3s) : undefined;
     console.log(
-      `\n3-step flow end to end (median of ${oursThree.length}): ClawHub ${o3.toFixed(2)} ms, BullMQ ${p3?.toFixed(2) ?? "-"} ms${p3 ? `, BullMQ / ClawHub ${(p3 / o3).toFixed(2)}x` : ""}`,
+      `\n3-step flow end to end, one process (median of ${Math.max(20, RUNS)}): ClawHub ${o3.toFixed(2)} ms, BullMQ ${p3?.toFixed(2) ?? "-"} ms${p3 ? `, BullMQ / ClawHub ${(p3 / o3).toFixed(2)}x` : ""}`,
     );
-    await overhead.close();
-    for (const l of layouts) await l.ours.close();
-    for (const p of peers.values()) await p.close();
   } finally {
     redis?.kill();
   }

@@ -5,24 +5,14 @@
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ClawHubError, isClawHubError } from "../src/errors/index.ts";
-import { createHubSandbox, type HubSandbox } from "./helpers/hub.ts";
+import { isClawHubError } from "../src/errors/index.ts";
+import { createHubSandbox, type HubSandbox, rejection } from "./helpers/hub.ts";
 
 let sb: HubSandbox | undefined;
 afterEach(async () => {
   await sb?.close();
   sb = undefined;
 });
-
-async function rejection(promise: Promise<unknown>): Promise<ClawHubError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isClawHubError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected a rejection");
-}
 
 /** Runs `fn` while sampling the event loop; resolves with the p99 delay in ms. */
 async function loopDelayDuring(fn: () => Promise<void>): Promise<number> {

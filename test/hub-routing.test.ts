@@ -4,25 +4,14 @@
  * throughput counted, context limits enforced, silent agents worked around.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type ClawHubError, isClawHubError } from "../src/errors/index.ts";
 import { createLocalEmbedder, type Embedder } from "../src/search/index.ts";
-import { createHubSandbox, type HubSandbox, until } from "./helpers/hub.ts";
+import { createHubSandbox, type HubSandbox, rejection, until } from "./helpers/hub.ts";
 
 let sb: HubSandbox | undefined;
 afterEach(async () => {
   await sb?.close();
   sb = undefined;
 });
-
-async function rejection(promise: Promise<unknown>): Promise<ClawHubError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isClawHubError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected a rejection");
-}
 
 function gate() {
   let open!: () => void;

@@ -1,6 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ClawHubError, isClawHubError } from "../src/errors/index.ts";
 import {
   createHubClient,
   type TaskContext,
@@ -9,7 +8,7 @@ import {
   toFloat32,
 } from "../src/sdk/index.ts";
 import { CHANNEL_OPTIONS, hubProtocol } from "../src/wire/index.ts";
-import { createHubSandbox, type HubSandbox, until } from "./helpers/hub.ts";
+import { createHubSandbox, type HubSandbox, rejection, until } from "./helpers/hub.ts";
 
 let sb: HubSandbox | undefined;
 afterEach(async () => {
@@ -22,16 +21,6 @@ function gate() {
   let open!: () => void;
   const opened = new Promise<void>((r) => (open = r));
   return { open, opened };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ClawHubError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (isClawHubError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected a rejection");
 }
 
 const textSchema = {

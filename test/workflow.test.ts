@@ -367,6 +367,8 @@ nodes:
     let now = Date.now();
     sb = await createHubSandbox({
       now: () => now,
+      // The clock jumps 2 minutes below: heartbeats are due far less often than that.
+      heartbeatIntervalMs: 600_000,
       workflows: { retainRunsMs: 60_000, maxJournalBytes: 1_000_000 },
     });
     const a = sb.agent({ name: "noop" });

@@ -3,6 +3,7 @@
  * AgentChannels: no sockets, no SDK. Each test plays the agents by hand.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { rejection } from "../../test/helpers/hub.ts";
 import { type ControlPlane, createMemoryControlPlane } from "../control-plane/index.ts";
 import { type ClawHubError, isClawHubError } from "../errors/index.ts";
 import {
@@ -117,15 +118,6 @@ async function until(check: () => boolean, ms = 2000) {
     if (Date.now() > end) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 5));
   }
-}
-async function rejection(p: Promise<unknown>): Promise<ClawHubError> {
-  try {
-    await p;
-  } catch (error) {
-    if (isClawHubError(error)) return error;
-    throw error;
-  }
-  throw new Error("expected a rejection");
 }
 
 let cp: ControlPlane | undefined;

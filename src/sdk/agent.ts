@@ -12,8 +12,9 @@ import { nextDelay, retryPolicy } from "../resilience/index.ts";
 import { subjectMatches } from "../schema/index.ts";
 import {
   type AgentMessage,
+  type Batcher,
   CHANNEL_OPTIONS,
-  createBatcher,
+  createStreamBatcher,
   decodeJson,
   decodePayload,
   encodePayload,
@@ -23,6 +24,7 @@ import {
   type HubMessage,
   hubAddresses,
   hubProtocol,
+  payloadBytes,
   type WireTask,
   type WireTelemetry,
 } from "../wire/index.ts";
@@ -233,7 +235,7 @@ export function createAgent(options: AgentOptions): Agent {
   let tokens: Array<{ at: number; tokens: number }> = [];
   let sentTelemetry: WireTelemetry | undefined;
   let firstRegistration: { resolve(): void; reject(e: Error): void } | undefined;
-  let batcher: ReturnType<typeof createBatcher<AgentMessage>> | undefined;
+  let batcher: Batcher<AgentMessage> | undefined;
 
   const send = (message: AgentMessage) => {
     if (!stream || !registered || !batcher) return false;
@@ -284,16 +286,11 @@ export function createAgent(options: AgentOptions): Agent {
     ).Connect();
     stream = s;
     registered = false;
-    batcher = createBatcher<AgentMessage>(
-      (message) => {
-        if (stream !== s) return;
-        try {
-          s.write(message);
-        } catch {
-          // The stream is going; its handlers reconnect.
-        }
-      },
+    batcher = createStreamBatcher<AgentMessage>(
+      s,
       (messages) => ({ kind: "batch", batch: { messages } }),
+      () => stream === s,
+      (m) => (m.kind === "result" ? payloadBytes(m.result.output) : 0),
     );
     sentTelemetry = telemetry();
     s.write({

@@ -1,10 +1,11 @@
 import * as grpc from "@grpc/grpc-js";
 import { ClawHubError } from "../errors/index.ts";
 import {
+  type Batcher,
   type CallerFrame,
   type CallerReply,
   CHANNEL_OPTIONS,
-  createBatcher,
+  createStreamBatcher,
   decodePayload,
   encodeJson,
   encodePayload,
@@ -13,6 +14,7 @@ import {
   fromGrpcError,
   hubAddresses,
   hubProtocol,
+  payloadBytes,
   type WireAgentInfo,
   type WireCallRequest,
   type WireCallResponse,
@@ -26,7 +28,7 @@ import {
   type WireUsage,
   type WireValidateFlowResponse,
 } from "../wire/index.ts";
-import type { RunView } from "../workflow/index.ts";
+import type { RunSummary, RunView } from "../workflow/index.ts";
 
 /** Options of {@link createHubClient}. */
 export interface HubClientOptions {
@@ -78,14 +80,8 @@ export interface HubEvent {
   data: Record<string, unknown>;
 }
 
-/** A run in `flows.list()`. */
-export interface RunSummary {
-  runId: string;
-  name: string;
-  status: string;
-  createdAt: number;
-  endedAt: number | null;
-}
+/** A run in `flows.list()` (the engine's shape). */
+export type { RunSummary };
 
 /** A caller's connection to a hub: call capabilities, discover them, list agents, watch events. */
 export interface HubClient {
@@ -253,7 +249,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
   // ---- the multiplexed call stream --------------------------------------------------------
 
   let stream: grpc.ClientDuplexStream<CallerFrame, CallerReply> | undefined;
-  let frames: ReturnType<typeof createBatcher<CallerFrame>> | undefined;
+  let frames: Batcher<CallerFrame> | undefined;
   const pending = new Map<number, Pending>();
   let nextId = 1;
 
@@ -300,20 +296,15 @@ export function createHubClient(options: HubClientOptions): HubClient {
     }
   }
 
-  function ensureStream(): ReturnType<typeof createBatcher<CallerFrame>> {
+  function ensureStream(): Batcher<CallerFrame> {
     if (stream && frames) return frames;
     const s = stub.Calls();
     stream = s;
-    const batch = createBatcher<CallerFrame>(
-      (frame) => {
-        if (stream !== s) return;
-        try {
-          s.write(frame);
-        } catch {
-          // The stream is breaking; its handlers fail the pending calls.
-        }
-      },
+    const batch = createStreamBatcher<CallerFrame>(
+      s,
       (list) => ({ kind: "batch", batch: { frames: list } }),
+      () => stream === s,
+      (f) => (f.kind === "call" ? payloadBytes(f.call.request?.input) : 0),
     );
     frames = batch;
     s.on("data", (reply: CallerReply) => onReply(reply, 0));

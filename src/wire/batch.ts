@@ -12,25 +12,41 @@ export interface Batcher<T> {
   clear(): void;
 }
 
-/** Most messages per frame: bounds a frame's size when a burst arrives in one turn. */
+/** Most messages per frame: bounds a frame when a burst arrives in one turn. */
 const MAX_PER_FRAME = 512;
+/** Most payload bytes per frame (a larger message goes alone): large inputs are not piled up. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
 
+/**
+ * `sizeOf` tells a message's payload bytes (its inputs and outputs), so a frame stays under
+ * {@link MAX_FRAME_BYTES}; without it only the message count bounds a frame.
+ */
 export function createBatcher<T>(
   write: (message: T) => void,
   wrap: (messages: T[]) => T,
+  sizeOf?: (message: T) => number,
 ): Batcher<T> {
   let queue: T[] = [];
   let scheduled = false;
+  const send = (part: T[]) => write(part.length === 1 ? (part[0] as T) : wrap(part));
   const flush = () => {
     scheduled = false;
     if (queue.length === 0) return;
     const messages = queue;
     queue = [];
-    for (let i = 0; i < messages.length; i += MAX_PER_FRAME) {
-      const part =
-        messages.length <= MAX_PER_FRAME ? messages : messages.slice(i, i + MAX_PER_FRAME);
-      write(part.length === 1 ? (part[0] as T) : wrap(part));
+    let part: T[] = [];
+    let bytes = 0;
+    for (const m of messages) {
+      const size = sizeOf ? sizeOf(m) : 0;
+      if (part.length > 0 && (part.length >= MAX_PER_FRAME || bytes + size > MAX_FRAME_BYTES)) {
+        send(part);
+        part = [];
+        bytes = 0;
+      }
+      part.push(m);
+      bytes += size;
     }
+    if (part.length > 0) send(part);
   };
   return {
     push(message) {
@@ -45,4 +61,38 @@ export function createBatcher<T>(
       queue = [];
     },
   };
+}
+
+/**
+ * A batcher writing to a stream (gRPC, either side): writes stop once `open()` says the stream
+ * is gone, and a write to a stream that is ending is dropped (its end handlers take over).
+ */
+export function createStreamBatcher<T>(
+  stream: { write(message: T): unknown },
+  wrap: (messages: T[]) => T,
+  open: () => boolean,
+  sizeOf?: (message: T) => number,
+): Batcher<T> {
+  return createBatcher<T>(
+    (message) => {
+      if (!open()) return;
+      try {
+        stream.write(message);
+      } catch {
+        // The stream is closing: whoever listens for its end takes over.
+      }
+    },
+    wrap,
+    sizeOf,
+  );
+}
+
+/** Bytes of a payload (JSON and tensors), for frame sizing. */
+export function payloadBytes(
+  p: { json: Uint8Array; tensors: Array<{ data: Uint8Array }> } | null | undefined,
+): number {
+  if (!p) return 0;
+  let n = p.json.byteLength;
+  for (const t of p.tensors) n += t.data.byteLength;
+  return n;
 }

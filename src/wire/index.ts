@@ -3,7 +3,13 @@
  * mapping between ClawHubError and gRPC status for each side. Shared by the hub and the SDK.
  */
 
-export { type Batcher, createBatcher } from "./batch.ts";
+export {
+  type Batcher,
+  createBatcher,
+  createStreamBatcher,
+  MAX_FRAME_BYTES,
+  payloadBytes,
+} from "./batch.ts";
 export { failStream, unary } from "./handlers.ts";
 export {
   decodeJson,

@@ -1,3 +1,4 @@
+import { type ClawHubError, isClawHubError } from "../../src/errors/index.ts";
 import { createHub, type Hub, type HubOptions } from "../../src/hub/index.ts";
 import {
   type Agent,
@@ -59,4 +60,15 @@ export async function until(
     if (Date.now() > end) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** The ClawHubError a promise rejects with (anything else, or success, fails the test). */
+export async function rejection(promise: Promise<unknown>): Promise<ClawHubError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (isClawHubError(error)) return error;
+    throw error;
+  }
+  throw new Error("expected a rejection");
 }

@@ -196,9 +196,21 @@ export const runCommand: CommandSpec = {
 export const runsList: CommandSpec = {
   path: ["runs", "list"],
   summary: "list workflow runs, newest first",
-  configure: hubOption,
-  async run(_args, _options, ctx) {
-    const runs = await withHubClient(ctx, (c) => c.flows.list());
+  configure(cmd) {
+    hubOption(cmd);
+    cmd.option("--limit <n>", "at most this many runs", "100");
+    cmd.option("--all", "every run, page after page");
+  },
+  async run(_args, options, ctx) {
+    const limit = Number(options.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      throw new ClawHubError(
+        "USAGE",
+        `--limit must be a whole number from 1 to 1000, got "${String(options.limit)}"`,
+      );
+    const runs = await withHubClient(ctx, (c) =>
+      c.flows.list({ limit, all: options.all === true }),
+    );
     const now = ctx.now();
     return {
       data: runs,

@@ -1,5 +1,11 @@
 import type * as grpc from "@grpc/grpc-js";
-import { type AgentMessage, createBatcher, failStream, type HubMessage } from "../../wire/index.ts";
+import {
+  type AgentMessage,
+  createStreamBatcher,
+  failStream,
+  type HubMessage,
+  payloadBytes,
+} from "../../wire/index.ts";
 import type { HubCore } from "../core.ts";
 import type { AgentChannel } from "../types.ts";
 
@@ -11,16 +17,11 @@ export function agentService(core: HubCore): grpc.UntypedServiceImplementation {
   return {
     Connect(stream: grpc.ServerDuplexStream<AgentMessage, HubMessage>) {
       let open = true;
-      const batcher = createBatcher<HubMessage>(
-        (message) => {
-          if (!open) return;
-          try {
-            stream.write(message);
-          } catch {
-            // The stream is closing; its end handlers drop the session.
-          }
-        },
+      const batcher = createStreamBatcher<HubMessage>(
+        stream,
         (messages) => ({ kind: "batch", batch: { messages } }),
+        () => open,
+        (m) => (m.kind === "task" ? payloadBytes(m.task.input) : 0),
       );
       const channel: AgentChannel = {
         peer: stream.getPeer(),

@@ -5,10 +5,11 @@ import { isName, TOPIC_PATTERN } from "../../schema/index.ts";
 import {
   type CallerFrame,
   type CallerReply,
-  createBatcher,
+  createStreamBatcher,
   encodePayload,
   errorToWire,
   failStream,
+  payloadBytes,
   unary,
   type WireAgentInfo,
   type WireCallRequest,
@@ -69,16 +70,11 @@ export function callerService(core: HubCore): {
       const scope = `stream:${randomUUID()}`;
       const running = new Map<number, AbortController>();
       let open = true;
-      const batcher = createBatcher<CallerReply>(
-        (reply) => {
-          if (!open) return;
-          try {
-            stream.write(reply);
-          } catch {
-            // The caller went away; its calls are being cancelled.
-          }
-        },
+      const batcher = createStreamBatcher<CallerReply>(
+        stream,
         (replies) => ({ kind: "batch", batch: { replies } }),
+        () => open,
+        (r) => (r.kind === "result" ? payloadBytes(r.result.response?.output) : 0),
       );
       const start = (c: WireStreamCall) => {
         const id = c.id;
