@@ -126,6 +126,8 @@ const approxBytes = (value: unknown) => (value === undefined ? 0 : JSON.stringif
  * What an event adds to the journal, roughly: its outputs and inputs are the part that grows;
  * the rest is a few hundred bytes (counted as 200 rather than serialised again on the hot path).
  */
+/** A spec's journal size, estimated from its nodes (serialising it again would cost a pass). */
+const specBytes = (spec: WorkflowSpec) => 500 + 300 * spec.nodes.length;
 const eventBytes = (event: RunEvent) =>
   200 +
   (event.type === "task.completed" && event.output !== null && typeof event.output === "object"
@@ -562,7 +564,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
       bytes += eventBytes(event);
       seq = Math.max(seq, Number(key.slice(key.lastIndexOf(".") + 1)));
     }
-    return { meta: meta.value, state, seq, bytes, specBytes: approxBytes(spec) };
+    return { meta: meta.value, state, seq, bytes, specBytes: specBytes(spec as WorkflowSpec) };
   }
 
   const engine = {
@@ -587,7 +589,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
       const state = initialState(spec);
       state.runId = runId;
       const run = live(state);
-      run.specBytes = approxBytes(spec);
+      run.specBytes = specBytes(spec);
       await apply(run, {
         type: "started",
         at,
