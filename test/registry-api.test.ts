@@ -332,6 +332,35 @@ describe("registry API: reads, auth and limits", () => {
     expect(back.results.map((r) => r.slug)).toContain("counter-tools");
   });
 
+  it("answers 400, never 500, to names of Object members, huge cursors and tags of the wrong type", async () => {
+    expect((await publish(sb.adminToken, "proto-probe", "1.0.0")).status).toBe(201);
+    for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
+      const sorted = await api(`/api/v1/skills?sort=${name}`);
+      expect(sorted.status, `sort=${name}`).toBe(400);
+      expect(await sorted.text()).toContain(`unknown sort "${name}"`);
+      for (const path of [
+        `/api/v1/download?slug=proto-probe&tag=${name}`,
+        `/api/v1/skills/proto-probe/file?path=SKILL.md&tag=${name}`,
+        `/api/v1/skills/proto-probe/verify?tag=${name}`,
+      ]) {
+        const r = await api(path);
+        expect(r.status, path).toBe(404);
+        expect(await r.text()).toBe(`Tag ${name} not found`);
+      }
+    }
+    for (const o of [1e300, 2 ** 63, -1, 1.5]) {
+      const cursor = Buffer.from(JSON.stringify({ o })).toString("base64url");
+      const r = await api(`/api/v1/skills?cursor=${cursor}`);
+      expect(r.status, `o=${o}`).toBe(400);
+      expect(await r.text()).toBe("invalid cursor");
+    }
+    for (const tags of [{ latest: true }, [{ a: 1 }], "latest", [1]]) {
+      const r = await publish(sb.adminToken, "proto-probe", "1.0.1", undefined, { tags });
+      expect(r.status, JSON.stringify(tags)).toBe(400);
+      expect(await r.text()).toBe("tags must be an array of strings");
+    }
+  });
+
   it("pages skill listings with a cursor", async () => {
     type Page = { items: Array<{ slug: string; ownerHandle: string }>; nextCursor: string | null };
     const id = (i: { slug: string; ownerHandle: string }) => `@${i.ownerHandle}/${i.slug}`;

@@ -93,7 +93,8 @@ export async function readLockfile(workdir: string): Promise<Lockfile> {
     try {
       const parsed = JSON.parse(raw) as Lockfile;
       if (parsed?.version === 1 && typeof parsed.skills === "object" && parsed.skills !== null)
-        return parsed;
+        // Without a prototype: `uninstall constructor` must not find Object.prototype's member.
+        return { version: 1, skills: Object.assign(Object.create(null), parsed.skills) };
     } catch {
       // fall through
     }
@@ -103,7 +104,7 @@ export async function readLockfile(workdir: string): Promise<Lockfile> {
       { hint: "Fix or delete it; installed skills stay on disk." },
     );
   }
-  return { version: 1, skills: {} };
+  return { version: 1, skills: Object.create(null) as Lockfile["skills"] };
 }
 
 /** Writes the lockfile atomically (temp file + rename), keys sorted. */
@@ -292,7 +293,8 @@ export function createInstaller(options: InstallerOptions) {
         });
       return { version: best, owner };
     }
-    const tagged = detail.skill?.tags[sel];
+    const tags = detail.skill?.tags ?? {};
+    const tagged = Object.hasOwn(tags, sel) ? tags[sel] : undefined;
     if (!tagged) throw new ClawHubError("NOT_FOUND", `${ref.slug} has no tag "${sel}"`);
     return { version: tagged, owner };
   }

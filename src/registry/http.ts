@@ -193,13 +193,17 @@ export const ROUTES: ReadonlyArray<{
   { method: "get", path: "/api/v1/openapi.json", summary: "This description" },
 ];
 
+/** Deepest page a cursor may point at (past it, listings are for search, not paging). */
+const MAX_OFFSET = 1_000_000;
+
 const cursorOf = (offset: number) =>
   Buffer.from(JSON.stringify({ o: offset })).toString("base64url");
 function offsetOf(cursor: string | undefined): number {
   if (!cursor) return 0;
   try {
     const o = (JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { o?: unknown }).o;
-    if (typeof o === "number" && Number.isInteger(o) && o >= 0) return o;
+    // Bounded: an offset like 1e300 is an integer to JavaScript and an overflow to SQL.
+    if (typeof o === "number" && Number.isInteger(o) && o >= 0 && o <= MAX_OFFSET) return o;
   } catch {
     // fall through
   }
@@ -426,7 +430,8 @@ export function createApp(options: AppOptions): Hono<Env> {
     const limit = intParam(c.req.query("limit"), "limit", 25, 1, 200);
     const offset = offsetOf(c.req.query("cursor"));
     const sortName = c.req.query("sort") ?? "updated";
-    const sort = SORTS[sortName];
+    // Own keys only: `sort=__proto__` must not find Object.prototype.
+    const sort = Object.hasOwn(SORTS, sortName) ? SORTS[sortName] : undefined;
     if (!sort)
       throw new ClawHubError(
         "INVALID_ARGUMENT",
@@ -550,7 +555,7 @@ export function createApp(options: AppOptions): Hono<Env> {
       ownerHandle: str(payload.ownerHandle),
       version: str(payload.version) ?? "",
       changelog: str(payload.changelog),
-      tags: Array.isArray(payload.tags) ? payload.tags.map(String) : undefined,
+      tags: tagsOf(payload.tags),
       files,
     });
     return c.json(result satisfies PublishResponse, 201);
@@ -882,6 +887,14 @@ function cleanModeration(skill: SkillRecord) {
     engineVersion: null,
     updatedAt: skill.updatedAt,
   };
+}
+
+/** Publish tags: absent, or an array of strings (anything else is a 400, not a guess). */
+function tagsOf(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.some((t) => typeof t !== "string"))
+    throw new ClawHubError("INVALID_ARGUMENT", "tags must be an array of strings");
+  return value as string[];
 }
 
 function tokenOptions(body: { name?: unknown; expiresInDays?: unknown }): {

@@ -256,7 +256,8 @@ export function createRegistry(options: RegistryOptions) {
       if (!v) throw new ClawHubError("NOT_FOUND", `Version ${sel.version} not found`);
     } else if (sel.tag) {
       const tags = await store.tagsOf(skill.id);
-      const tagged = tags[sel.tag];
+      // Own keys only: `tag=__proto__` or `constructor` names no version.
+      const tagged = Object.hasOwn(tags, sel.tag) ? tags[sel.tag] : undefined;
       if (!tagged) throw new ClawHubError("NOT_FOUND", `Tag ${sel.tag} not found`);
       v = await store.versionOf(skill.id, tagged);
     } else {

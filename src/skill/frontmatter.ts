@@ -1,4 +1,4 @@
-import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
+import { isMap, isScalar, LineCounter, parseDocument, visit } from "yaml";
 
 /** How the frontmatter block was found in SKILL.md. */
 export type FrontmatterKind =
@@ -97,6 +97,44 @@ export interface FrontmatterData {
 const MAX_ALIAS_COUNT = 50;
 
 /**
+ * Largest frontmatter read, in UTF-8 bytes. The biggest of the 2,448 real skills in the public
+ * registry is under 2 KB; 64 KiB leaves room for any honest one and bounds parse time.
+ */
+export const MAX_FRONTMATTER_BYTES = 64 * 1024;
+
+/**
+ * Repeated keys in every mapping of the document, in one pass with a set per mapping. The yaml
+ * package's own `uniqueKeys` compares each key with every earlier one: 40k keys took 18 s.
+ */
+function duplicateKeys(
+  doc: ReturnType<typeof parseDocument>,
+  lineCounter: LineCounter,
+  yamlLine: number,
+): YamlProblem[] {
+  const problems: YamlProblem[] = [];
+  visit(doc, {
+    Map(_key, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? pair.key.value : String(pair.key);
+        if (!seen.has(key)) {
+          seen.add(key);
+          continue;
+        }
+        const offset = isScalar(pair.key) ? (pair.key.range?.[0] ?? 0) : 0;
+        const pos = lineCounter.linePos(offset);
+        problems.push({
+          message: `Map keys must be unique: "${String(key).slice(0, 80)}" is repeated`,
+          line: pos.line + yamlLine - 1,
+          column: pos.col,
+        });
+      }
+    },
+  });
+  return problems;
+}
+
+/**
  * Parses frontmatter YAML (1.2 core schema, duplicate keys refused). With `salvage`, a document
  * with syntax errors is re-read key by key: each top-level key's block is parsed on its own and,
  * where that still fails, kept as literal text. Real authors write `description: Use when: ...`
@@ -111,7 +149,7 @@ export function readFrontmatter(
   const doc = parseDocument(yaml, {
     lineCounter,
     prettyErrors: false,
-    uniqueKeys: true,
+    uniqueKeys: false,
     logLevel: "error",
   });
   const errors: YamlProblem[] = doc.errors.map((e) => {
@@ -122,6 +160,7 @@ export function readFrontmatter(
       column: pos?.col ?? 1,
     };
   });
+  if (errors.length === 0) errors.push(...duplicateKeys(doc, lineCounter, yamlLine));
 
   const keyLines = new Map<string, number>();
   if (errors.length === 0) {
@@ -175,27 +214,27 @@ function salvage(yaml: string, yamlLine: number) {
       blocks[blocks.length - 1]?.lines.push(line);
     }
   }
-  const data: Record<string, unknown> = {};
+  // A Map, not an object: a key named __proto__ or toString is data, never a prototype.
+  const values = new Map<string, unknown>();
   const keyLines = new Map<string, number>();
   const salvagedKeys: string[] = [];
   for (const block of blocks) {
-    if (block.key in data) continue; // first occurrence wins, as most YAML readers do
+    if (values.has(block.key)) continue; // first occurrence wins, as most YAML readers do
     keyLines.set(block.key, block.start + yamlLine);
     const doc = parseDocument(block.lines.join("\n"), { prettyErrors: false, logLevel: "error" });
     if (doc.errors.length === 0 && isMap(doc.contents)) {
       try {
-        data[block.key] = (doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Record<string, unknown>)[
-          block.key
-        ];
+        const parsed = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Record<string, unknown>;
+        values.set(block.key, Object.hasOwn(parsed, block.key) ? parsed[block.key] : null);
         continue;
       } catch {
         // fall through to the literal value
       }
     }
     salvagedKeys.push(block.key);
-    data[block.key] = literalValue(block.lines);
+    values.set(block.key, literalValue(block.lines));
   }
-  return { data, rootType: undefined, keyLines, salvagedKeys };
+  return { data: Object.fromEntries(values), rootType: undefined, keyLines, salvagedKeys };
 }
 
 function literalValue(blockLines: string[]): string {

@@ -172,6 +172,34 @@ describe("strict mode: the Agent Skills spec", () => {
     expect(rules(md("- a\n- b"))).toContain("error:frontmatter.not-mapping");
   });
 
+  it("finds a repeated key among thousands in one pass, and caps the frontmatter's size", () => {
+    const keys = Array.from({ length: 5000 }, (_, i) => `k${i}: v`).join("\n");
+    const repeated = parseSkillMd(md(`name: my-skill\ndescription: d\n${keys}\nk42: again`), {
+      mode: "strict",
+      folderName: "my-skill",
+    });
+    const dup = repeated.issues.find((i) => i.rule === "frontmatter.yaml");
+    expect(dup?.message).toContain('"k42" is repeated');
+    expect(dup?.line).toBe(5004);
+    // 40k keys (the red-team's 389 KB file) are refused for size before any YAML is parsed.
+    const huge = Array.from({ length: 40_000 }, (_, i) => `key${i}: value`).join("\n");
+    for (const mode of ["strict", "lenient"] as const)
+      expect(rules(md(`name: my-skill\ndescription: d\n${huge}`), mode)).toEqual([
+        "error:frontmatter.too-large",
+      ]);
+  });
+
+  it("keeps keys named like Object members as data in lenient salvage", () => {
+    const parsed = parseSkillMd(
+      md("name: my-skill\ndescription: Use when: x\n__proto__: p\ntoString: t"),
+      { mode: "lenient", folderName: "my-skill" },
+    );
+    const fm = parsed.manifest?.frontmatter as Record<string, unknown>;
+    expect(Object.getPrototypeOf(fm)).toBe(Object.prototype);
+    expect(Object.hasOwn(fm, "__proto__")).toBe(true);
+    expect(fm.toString).toBe("t");
+  });
+
   it("warns about an empty body and a body over 500 lines", () => {
     expect(rules(md(base, "\n"))).toEqual(["warning:body.empty"]);
     const long = `\n${"line\n".repeat(501)}`;

@@ -1,4 +1,9 @@
-import { normalizeText, readFrontmatter, splitFrontmatter } from "./frontmatter.ts";
+import {
+  MAX_FRONTMATTER_BYTES,
+  normalizeText,
+  readFrontmatter,
+  splitFrontmatter,
+} from "./frontmatter.ts";
 import {
   findOpenClawBlock,
   isRecord,
@@ -175,6 +180,18 @@ export function parseSkillMd(rawText: string, options: ParseOptions): ParseResul
       break;
   }
 
+  if (
+    split.kind !== "none" &&
+    split.kind !== "unterminated" &&
+    Buffer.byteLength(split.yaml) > MAX_FRONTMATTER_BYTES
+  ) {
+    add(
+      "frontmatter.too-large",
+      `the frontmatter is ${Buffer.byteLength(split.yaml)} bytes; the limit is ${MAX_FRONTMATTER_BYTES}`,
+      { line: split.yamlLine },
+    );
+    return { issues };
+  }
   if (split.kind !== "none" && split.kind !== "unterminated") {
     const read = readFrontmatter(split.yaml, split.yamlLine, { salvage: mode === "lenient" });
     for (const err of read.errors) {

@@ -50,6 +50,11 @@ export const RULES = {
     strict: "error",
     lenient: "warning",
   },
+  "frontmatter.too-large": {
+    summary: "the frontmatter is over 64 KiB (real ones are under 2 KB)",
+    strict: "error",
+    lenient: "error",
+  },
   "frontmatter.not-mapping": {
     summary: "the frontmatter is not a YAML mapping (lenient: ignored)",
     strict: "error",
