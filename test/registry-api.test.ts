@@ -1,4 +1,6 @@
 import { createHash } from "node:crypto";
+import { stat } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp, createRegistry, ROUTES } from "../src/registry/index.ts";
 import { createSandbox, type Sandbox } from "./helpers/registry.ts";
@@ -166,6 +168,74 @@ describe("registry API: publishing", () => {
     expect(await reserved.text()).toBe('slug "admin" is reserved');
     const short = await publish(sb.adminToken, "ab", "1.0.0");
     expect(await short.text()).toContain("use 3-96 characters");
+  });
+
+  it("publishes uploaded files only through the uploader's own completed uploads", async () => {
+    const alice = await createUser("upload-alice");
+    const bob = await createUser("upload-bob");
+    const json = (body: unknown) => ({
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const upload = async (token: string, path: string, content: string, sent = content) => {
+      const bytes = Buffer.from(content);
+      const sha256 = createHash("sha256").update(bytes).digest("hex");
+      const announced = await api("/api/v1/skills/-/upload-url", {
+        ...json({ path, size: bytes.length, sha256 }),
+        token,
+      });
+      const { uploadUrl, uploadTicket } = (await announced.json()) as Record<string, string>;
+      const put = await fetch(uploadUrl as string, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+        body: Buffer.from(sent),
+      });
+      return { put, sha256, uploadTicket: uploadTicket as string };
+    };
+    const skillMd = SKILL("uploaded-skill");
+    const mine = await upload(alice, "SKILL.md", skillMd);
+    expect(mine.put.status).toBe(200);
+    const { storageId } = (await mine.put.json()) as { storageId: string };
+    expect(storageId).not.toBe(mine.sha256);
+
+    // Bytes that do not match the announced sha256 are refused and never stored.
+    const forged = "x".repeat(skillMd.length);
+    const bad = await upload(alice, "SKILL.md", skillMd, forged);
+    expect(bad.put.status).toBe(400);
+    const forgedSha = createHash("sha256").update(forged).digest("hex");
+    await expect(
+      stat(join(sb.root, "data/blobs", forgedSha.slice(0, 2), forgedSha.slice(2))),
+    ).rejects.toThrow();
+
+    // Bob cannot publish Alice's upload, by its storageId, its ticket or its content hash; an
+    // unknown hash gets the very same answer (the refusal says nothing about what exists).
+    const refusals = [];
+    for (const file of [
+      { path: "SKILL.md", storageId },
+      { path: "SKILL.md", storageId: mine.sha256, uploadTicket: mine.uploadTicket },
+      { path: "SKILL.md", storageId: mine.sha256 },
+      { path: "SKILL.md", storageId: "0".repeat(64) },
+    ]) {
+      const r = await api("/api/v1/skills", {
+        ...json({ slug: "uploaded-skill", version: "1.0.0", files: [file] }),
+        token: bob,
+      });
+      refusals.push([r.status, await r.text()]);
+    }
+    expect(new Set(refusals.map((r) => JSON.stringify(r)))).toEqual(
+      new Set([JSON.stringify([400, "no completed upload of yours for SKILL.md"])]),
+    );
+    // Alice can, with what the upload answered (the official CLI also sends the ticket).
+    const published = await api("/api/v1/skills", {
+      ...json({
+        slug: "uploaded-skill",
+        version: "1.0.0",
+        files: [{ path: "SKILL.md", storageId, uploadTicket: mine.uploadTicket }],
+      }),
+      token: alice,
+    });
+    expect(published.status, await published.clone().text()).toBe(201);
   });
 
   it("answers 413 to an oversized upload without reading it all", async () => {
@@ -359,6 +429,43 @@ describe("registry API: reads, auth and limits", () => {
       expect(r.status, JSON.stringify(tags)).toBe(400);
       expect(await r.text()).toBe("tags must be an array of strings");
     }
+  });
+
+  it("accepts every telemetry shape the official CLIs send, old and new, with 200", async () => {
+    expect((await publish(sb.adminToken, "telemetry-probe", "1.0.0")).status).toBe(201);
+    const post = (path: string, body: unknown) =>
+      api(path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const installs = async () =>
+      (
+        (await (await api("/api/v1/skills/telemetry-probe")).json()) as {
+          skill: { stats: { installs: number } };
+        }
+      ).skill.stats.installs;
+    const before = await installs();
+    for (const [path, body] of [
+      [
+        "/api/cli/telemetry/install",
+        { event: "install", slug: "telemetry-probe", version: "1.0.0" },
+      ],
+      ["/api/cli/telemetry/install", { event: "install", slug: "no-such-skill" }],
+      ["/api/cli/telemetry/install", { event: "plugin_install", packageName: "x" }],
+      [
+        "/api/cli/telemetry/install",
+        { roots: [{ rootId: "r", label: "~/skills", skills: [{ slug: "telemetry-probe" }] }] },
+      ],
+      ["/api/cli/telemetry/sync", { roots: [{ rootId: "r", label: "l", skills: [] }] }],
+    ] as const) {
+      const r = await post(path, body);
+      expect(r.status, JSON.stringify(body)).toBe(200);
+      expect(await r.json()).toEqual({ ok: true });
+    }
+    // Only the single install counted; snapshots repeat on every sync and are not installs.
+    expect(await installs()).toBe(before + 1);
+    expect((await post("/api/cli/telemetry/install", { nothing: 1 })).status).toBe(400);
   });
 
   it("pages skill listings with a cursor", async () => {

@@ -165,7 +165,16 @@ export const ROUTES: ReadonlyArray<{
   },
   { method: "post", path: "/api/v1/stars/{slug}", summary: "Star a skill", auth: "user" },
   { method: "delete", path: "/api/v1/stars/{slug}", summary: "Unstar a skill", auth: "user" },
-  { method: "post", path: "/api/cli/telemetry/install", summary: "Count an install" },
+  {
+    method: "post",
+    path: "/api/cli/telemetry/install",
+    summary: "Count an install (slug; legacy roots snapshots accepted, not counted)",
+  },
+  {
+    method: "post",
+    path: "/api/cli/telemetry/sync",
+    summary: "Older CLIs' sync telemetry (accepted, not counted)",
+  },
   { method: "get", path: "/api/v1/tokens", summary: "Your tokens", auth: "user" },
   { method: "post", path: "/api/v1/tokens", summary: "Create a token for yourself", auth: "user" },
   { method: "get", path: "/api/v1/admin/users", summary: "List users", auth: "admin" },
@@ -751,14 +760,32 @@ export function createApp(options: AppOptions): Hono<Env> {
       ),
     ),
   );
+  // Telemetry from the official CLIs. It never fails a client that sent a known shape: a
+  // single install is counted (when the skill exists), the legacy bulk snapshots of older CLIs
+  // (`roots`) and `/sync` are accepted and not counted, since they repeat on every run.
   app.post("/api/cli/telemetry/install", async (c) => {
-    const body = await jsonBody<{ slug?: unknown; ownerHandle?: unknown }>(c, 16 * 1024);
-    if (typeof body.slug !== "string")
-      throw new ClawHubError("INVALID_ARGUMENT", "slug is required");
-    await registry.recordInstall(
-      body.slug,
-      typeof body.ownerHandle === "string" ? body.ownerHandle : undefined,
+    const body = await jsonBody<{ slug?: unknown; ownerHandle?: unknown; roots?: unknown }>(
+      c,
+      256 * 1024,
     );
+    if (typeof body.slug === "string") {
+      await registry
+        .recordInstall(
+          body.slug,
+          typeof body.ownerHandle === "string" ? body.ownerHandle : undefined,
+        )
+        .catch((error: unknown) => {
+          if (!(error instanceof ClawHubError && error.code === "NOT_FOUND")) throw error;
+        });
+    } else if (
+      !Array.isArray(body.roots) &&
+      typeof (body as { event?: unknown }).event !== "string"
+    )
+      throw new ClawHubError("INVALID_ARGUMENT", "slug, event or roots is required");
+    return c.json({ ok: true } satisfies OkResponse);
+  });
+  app.post("/api/cli/telemetry/sync", async (c) => {
+    await jsonBody<Record<string, unknown>>(c, 256 * 1024);
     return c.json({ ok: true } satisfies OkResponse);
   });
 

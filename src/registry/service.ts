@@ -775,7 +775,11 @@ export function createRegistry(options: RegistryOptions) {
       return { ticket };
     },
 
-    /** Receives an upload's bytes; they must match the announced size and sha256. */
+    /**
+     * Receives an upload's bytes; they must match the announced size and sha256 before anything
+     * is stored. The storageId returned is the upload's ticket, never the content hash: a file
+     * is referenced in a publish only through an upload its publisher made.
+     */
     async completeUpload(principal: Principal, ticket: string, bytes: Buffer) {
       const upload = await store.upload(ticket);
       if (!upload || upload.userId !== principal.user.id)
@@ -785,30 +789,36 @@ export function createRegistry(options: RegistryOptions) {
           "INVALID_ARGUMENT",
           `upload is ${bytes.length} bytes; ${upload.size} were announced`,
         );
-      const sha = await blobs.put(bytes);
-      if (sha !== upload.sha256)
+      if (sha256Hex(bytes) !== upload.sha256)
         throw new ClawHubError("INTEGRITY_MISMATCH", "upload does not match the announced sha256");
+      await blobs.put(bytes);
       await store.completeUpload(ticket, now());
-      return { storageId: sha };
+      return { storageId: ticket };
     },
 
-    /** Loads the bytes of uploaded files for a JSON publish (`files[].storageId`). */
+    /**
+     * Loads the bytes of an uploaded file for a JSON publish (`files[].storageId`, optionally
+     * with `uploadTicket`). Only a completed upload of the same user counts; the refusal is the
+     * same whether or not some blob with that hash exists, so it reveals nothing.
+     */
     async uploadedFile(
       principal: Principal,
       file: { path: string; storageId: string; uploadTicket?: string | undefined },
     ) {
-      if (file.uploadTicket) {
-        const upload = await store.upload(file.uploadTicket);
-        if (!upload || upload.userId !== principal.user.id || upload.completedAt === null) {
-          throw new ClawHubError(
-            "INVALID_ARGUMENT",
-            `upload for ${file.path} is missing or incomplete`,
-          );
-        }
-      }
-      if (!(await blobs.has(file.storageId)))
-        throw new ClawHubError("INVALID_ARGUMENT", `unknown storageId for ${file.path}`);
-      return blobs.get(file.storageId);
+      const ticket = file.uploadTicket ?? file.storageId;
+      const upload = await store.upload(ticket);
+      const usable =
+        upload !== undefined &&
+        upload.userId === principal.user.id &&
+        upload.completedAt !== null &&
+        (file.storageId === ticket || file.storageId === upload.sha256);
+      if (!usable)
+        throw new ClawHubError(
+          "INVALID_ARGUMENT",
+          `no completed upload of yours for ${file.path.slice(0, 200)}`,
+          { hint: "Upload each file (POST /api/v1/skills/-/upload-url) before publishing." },
+        );
+      return blobs.get(upload.sha256);
     },
   };
 }
