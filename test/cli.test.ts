@@ -1,9 +1,11 @@
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startRegistryServer } from "../src/registry/index.ts";
 import { buildZip } from "./helpers/hostile-zip.ts";
 
 const BIN = fileURLToPath(new URL("../bin/clawhub.js", import.meta.url));
@@ -173,5 +175,39 @@ describe("clawhub skill (end to end)", () => {
     expect(skillHelp.stdout).toContain("--strict");
     const version = await clawhub(["--version"], work);
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
+
+describe("clawhub serve: no lock-outs", () => {
+  it("a start on a busy port creates no admin; the next start shows the first admin's token", async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    const port = (busy.address() as AddressInfo).port;
+    const data = join(work, "data");
+    try {
+      const failed = await clawhub(
+        ["serve", "--port", String(port), "--no-hub", "--embedder", "none", "--data", data],
+        work,
+      );
+      expect(failed.code).not.toBe(0);
+      expect(failed.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+      expect(failed.stdout).not.toContain("clh_");
+    } finally {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
+    const server = await startRegistryServer({ port: 0, dataDir: data, embedder: "none" });
+    try {
+      expect(server.bootstrap?.handle).toBe("admin");
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("names an unwritable data directory at once", async () => {
+    await writeFile(join(work, "a-file"), "");
+    const bad = join(work, "a-file", "data");
+    const r = await clawhub(["serve", "--port", "0", "--no-hub", "--data", bad], work);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot write the data directory ${bad} (ENOTDIR)`);
   });
 });

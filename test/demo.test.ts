@@ -20,7 +20,11 @@ describe("clawhub demo (the README's first command)", () => {
     expect(stdout).toContain("Published text-stats@1.0.0");
     expect(stdout).toContain("(triage): succeeded");
     expect(stdout).toContain("[hub event] breaker.open weather-upstream");
-    expect(stdout).toMatch(/"source": "cache"[\s\S]*"source": "live"/);
+    // Some cities are answered by the fallback, later ones by the recovered upstream. Which
+    // ones depends on timing: a map's parallelism bounds running tasks, and an item waiting
+    // out its retry backoff lets the next one start.
+    expect(stdout).toContain('"source": "cache"');
+    expect(stdout).toContain('"source": "live"');
     expect(stdout).toContain("demo: every step behaved as expected.");
   }, 120_000);
 });

@@ -468,6 +468,50 @@ describe("registry API: reads, auth and limits", () => {
     expect((await post("/api/cli/telemetry/install", { nothing: 1 })).status).toBe(400);
   });
 
+  it("refuses to disable the last active admin or revoke an admin's last token (409)", async () => {
+    const headers = { "content-type": "application/json" };
+    const disable = await api("/api/v1/admin/users/admin/disable", {
+      method: "POST",
+      token: sb.adminToken,
+    });
+    expect(disable.status).toBe(409);
+    expect(await disable.text()).toBe("@admin is the last active admin");
+    const tokens = (await (await api("/api/v1/tokens", { token: sb.adminToken })).json()) as {
+      items: Array<{ id: string; prefix: string; revokedAt: number | null }>;
+    };
+    const live = tokens.items.filter((t) => t.revokedAt === null);
+    const mine = live.find((t) => sb.adminToken.startsWith(t.prefix));
+    // Earlier tests may have made more admin tokens: those are not the last one and may go.
+    for (const t of live.filter((t) => t !== mine))
+      await api(`/api/v1/admin/tokens/${t.id}`, { method: "DELETE", token: sb.adminToken });
+    const revoke = await api(`/api/v1/admin/tokens/${mine?.id}`, {
+      method: "DELETE",
+      token: sb.adminToken,
+    });
+    expect(revoke.status).toBe(409);
+    expect(await revoke.text()).toBe("this is your last admin token");
+    // With a second token, the first may go; with a second admin, the first may be disabled.
+    const second = (await (
+      await api("/api/v1/tokens", { method: "POST", token: sb.adminToken, headers, body: "{}" })
+    ).json()) as { token: string; id: string };
+    expect(
+      (await api(`/api/v1/admin/tokens/${second.id}`, { method: "DELETE", token: sb.adminToken }))
+        .status,
+    ).toBe(200);
+    const other = await api("/api/v1/admin/users", {
+      method: "POST",
+      token: sb.adminToken,
+      headers,
+      body: JSON.stringify({ handle: "second-admin", role: "admin" }),
+    });
+    expect(other.status).toBe(201);
+    const disabled = await api("/api/v1/admin/users/second-admin/disable", {
+      method: "POST",
+      token: sb.adminToken,
+    });
+    expect(disabled.status).toBe(200);
+  });
+
   it("pages skill listings with a cursor", async () => {
     type Page = { items: Array<{ slug: string; ownerHandle: string }>; nextCursor: string | null };
     const id = (i: { slug: string; ownerHandle: string }) => `@${i.ownerHandle}/${i.slug}`;

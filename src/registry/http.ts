@@ -895,8 +895,8 @@ export function createApp(options: AppOptions): Hono<Env> {
     );
   });
   app.delete("/api/v1/admin/tokens/:id", async (c) => {
-    requireAdmin(c);
-    await registry.revokeToken(c.req.param("id"));
+    const caller = requireAdmin(c);
+    await registry.revokeToken(c.req.param("id"), caller);
     return c.json({ ok: true } satisfies OkResponse);
   });
 

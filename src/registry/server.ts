@@ -1,3 +1,4 @@
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
@@ -40,6 +41,7 @@ export interface RunningServer {
 
 /** Opens the store, rebuilds the search index, creates the first admin if needed, and listens. */
 export async function startRegistryServer(options: ServerOptions): Promise<RunningServer> {
+  await checkDataDir(options.dataDir);
   const store = await openStore({ dataDir: options.dataDir, db: options.db });
   const registry = createRegistry({
     store,
@@ -55,7 +57,6 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
     ...(options.now ? { now: options.now } : {}),
   });
   await registry.rebuildIndex();
-  const boot = await registry.bootstrapAdmin();
   const app = createApp({
     registry,
     ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
@@ -79,6 +80,16 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
       );
     });
   });
+  // Only once listening: a start that fails (port busy) must not create an admin whose token
+  // nobody ever saw.
+  let boot: Awaited<ReturnType<Registry["bootstrapAdmin"]>>;
+  try {
+    boot = await registry.bootstrapAdmin();
+  } catch (error) {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await store.close();
+    throw error;
+  }
   const address = server.address() as AddressInfo;
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return {
@@ -93,4 +104,20 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
       await store.close();
     },
   };
+}
+
+/** Fails at once, naming the path, when the data directory cannot be created or written. */
+async function checkDataDir(dir: string): Promise<void> {
+  const probe = join(dir, `.write-test-${process.pid}`);
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(probe, "");
+    await rm(probe, { force: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? "error";
+    throw new ClawHubError("IO_ERROR", `cannot write the data directory ${dir} (${code})`, {
+      cause: error,
+      hint: "Pick a writable folder with --data.",
+    });
+  }
 }

@@ -339,9 +339,19 @@ export function createRegistry(options: RegistryOptions) {
 
     listUsers: () => store.listUsers(),
 
+    /** Disables or enables a user; never the last active admin (nobody could administer). */
     async setUserDisabled(handle: string, disabled: boolean): Promise<User> {
       const user = await store.userByHandle(handle);
       if (!user) throw new ClawHubError("NOT_FOUND", `User @${handle} not found`);
+      if (disabled && user.role === "admin" && !user.disabled) {
+        const others = (await store.listUsers()).filter(
+          (u) => u.role === "admin" && !u.disabled && u.id !== user.id,
+        );
+        if (others.length === 0)
+          throw new ClawHubError("CONFLICT", `@${handle} is the last active admin`, {
+            hint: "Create another admin first (clawhub admin user create <handle> --role admin).",
+          });
+      }
       await store.setUserDisabled(user.id, disabled);
       return { ...user, disabled };
     },
@@ -381,7 +391,20 @@ export function createRegistry(options: RegistryOptions) {
       }));
     },
 
-    async revokeToken(id: string): Promise<void> {
+    /**
+     * Revokes a token. An admin may not revoke their own last usable token: the registry would
+     * be left with no way in but `clawhub admin reset-token` on the server machine.
+     */
+    async revokeToken(id: string, caller?: Principal): Promise<void> {
+      if (caller && caller.user.role === "admin") {
+        const mine = (await store.listTokens(caller.user.id)).filter(
+          (t) => t.revokedAt === null && (t.expiresAt === null || t.expiresAt > now()),
+        );
+        if (mine.length === 1 && mine[0]?.id === id)
+          throw new ClawHubError("CONFLICT", "this is your last admin token", {
+            hint: "Create another token first (clawhub admin token create <your handle>).",
+          });
+      }
       if (!(await store.revokeToken(id, now())))
         throw new ClawHubError("NOT_FOUND", `Token ${id} not found or already revoked`);
     },
