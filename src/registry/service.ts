@@ -392,8 +392,8 @@ export function createRegistry(options: RegistryOptions) {
     },
 
     /**
-     * Revokes a token. An admin may not revoke their own last usable token: the registry would
-     * be left with no way in but `clawhub admin reset-token` on the server machine.
+     * Revokes a token. An admin may not revoke their own last usable token: that admin would
+     * be locked out of the registry with nobody to issue a new one.
      */
     async revokeToken(id: string, caller?: Principal): Promise<void> {
       if (caller && caller.user.role === "admin") {
