@@ -1,15 +1,25 @@
 import { appendFile, mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { describeControlPlaneConformance } from "./conformance.ts";
 import { createMemoryControlPlane } from "./memory.ts";
 
 describeControlPlaneConformance("in-memory", async () => createMemoryControlPlane());
-describeControlPlaneConformance("in-memory with a journal file", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "cp-conf-"));
-  return createMemoryControlPlane({ file: join(dir, "journal.jsonl") });
+// Every journal folder a test made, removed when the file's tests are done.
+const dirs: string[] = [];
+const tempDir = async () => {
+  const dir = await mkdtemp(join(tmpdir(), "cp-"));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
+
+describeControlPlaneConformance("in-memory with a journal file", async () =>
+  createMemoryControlPlane({ file: join(await tempDir(), "journal.jsonl") }),
+);
 
 describe("in-memory control plane", () => {
   it("expires leases by the injected clock", async () => {
@@ -28,7 +38,7 @@ describe("in-memory control plane", () => {
 
 describe("the file-backed memory control plane", () => {
   it("keeps keys, revisions and deletions across reopen, and skips a torn last line", async () => {
-    const file = join(await mkdtemp(join(tmpdir(), "cp-")), "journal.jsonl");
+    const file = join(await tempDir(), "journal.jsonl");
     const first = createMemoryControlPlane({ file });
     await first.kv.put("runs.a", { step: 1 });
     const rev = await first.kv.put("runs.b", { step: 2 });
@@ -47,26 +57,21 @@ describe("the file-backed memory control plane", () => {
   });
 
   it("compacts while running: deleted keys give their disk back", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "cp-"));
-    try {
-      const file = join(dir, "journal.jsonl");
-      const cp = createMemoryControlPlane({ file, compactAtBytes: 64 * 1024 });
-      const blob = "x".repeat(1000);
-      for (let i = 0; i < 500; i++) {
-        await cp.kv.put(`runs.r${i}`, { blob });
-        await cp.kv.delete(`runs.r${i}`);
-      }
-      await cp.kv.put("runs.kept", { blob });
-      // 500 KB was written and deleted: the file holds the live key and little else.
-      expect((await stat(file)).size).toBeLessThan(70 * 1024);
-      const last = await cp.kv.put("runs.last", 1);
-      await cp.close();
-      const again = createMemoryControlPlane({ file });
-      expect(await again.kv.keys("runs")).toEqual(["runs.kept", "runs.last"]);
-      expect(await again.kv.put("runs.next", 1)).toBeGreaterThan(last);
-      await again.close();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+    const file = join(await tempDir(), "journal.jsonl");
+    const cp = createMemoryControlPlane({ file, compactAtBytes: 64 * 1024 });
+    const blob = "x".repeat(1000);
+    for (let i = 0; i < 500; i++) {
+      await cp.kv.put(`runs.r${i}`, { blob });
+      await cp.kv.delete(`runs.r${i}`);
     }
+    await cp.kv.put("runs.kept", { blob });
+    // 500 KB was written and deleted: the file holds the live key and little else.
+    expect((await stat(file)).size).toBeLessThan(70 * 1024);
+    const last = await cp.kv.put("runs.last", 1);
+    await cp.close();
+    const again = createMemoryControlPlane({ file });
+    expect(await again.kv.keys("runs")).toEqual(["runs.kept", "runs.last"]);
+    expect(await again.kv.put("runs.next", 1)).toBeGreaterThan(last);
+    await again.close();
   });
 });
