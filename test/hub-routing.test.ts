@@ -5,19 +5,13 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLocalEmbedder, type Embedder } from "../src/search/index.ts";
-import { createHubSandbox, type HubSandbox, rejection, until } from "./helpers/hub.ts";
+import { createHubSandbox, gate, type HubSandbox, rejection, until } from "./helpers/hub.ts";
 
 let sb: HubSandbox | undefined;
 afterEach(async () => {
   await sb?.close();
   sb = undefined;
 });
-
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { open, opened };
-}
 
 function tally(ids: string[]): Record<string, number> {
   const out: Record<string, number> = {};

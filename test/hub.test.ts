@@ -8,20 +8,13 @@ import {
   toFloat32,
 } from "../src/sdk/index.ts";
 import { CHANNEL_OPTIONS, hubProtocol } from "../src/wire/index.ts";
-import { createHubSandbox, type HubSandbox, rejection, until } from "./helpers/hub.ts";
+import { createHubSandbox, gate, type HubSandbox, rejection, until } from "./helpers/hub.ts";
 
 let sb: HubSandbox | undefined;
 afterEach(async () => {
   await sb?.close();
   sb = undefined;
 });
-
-/** A promise to resolve from outside: holds handlers until a test releases them. */
-function gate() {
-  let open!: () => void;
-  const opened = new Promise<void>((r) => (open = r));
-  return { open, opened };
-}
 
 const textSchema = {
   type: "object",

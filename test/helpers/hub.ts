@@ -72,3 +72,10 @@ export async function rejection(promise: Promise<unknown>): Promise<ClawHubError
   }
   throw new Error("expected a rejection");
 }
+
+/** A promise to resolve from outside: holds handlers until a test releases them. */
+export function gate(): { open: () => void; opened: Promise<void> } {
+  let open!: () => void;
+  const opened = new Promise<void>((r) => (open = r));
+  return { open, opened };
+}
