@@ -812,9 +812,7 @@ export function createRegistry(options: RegistryOptions) {
           "INVALID_ARGUMENT",
           `upload is ${bytes.length} bytes; ${upload.size} were announced`,
         );
-      if (sha256Hex(bytes) !== upload.sha256)
-        throw new ClawHubError("INTEGRITY_MISMATCH", "upload does not match the announced sha256");
-      await blobs.put(bytes);
+      await blobs.put(bytes, upload.sha256);
       await store.completeUpload(ticket, now());
       return { storageId: ticket };
     },

@@ -5,8 +5,11 @@ import { ClawHubError } from "../../errors/index.ts";
 
 /** Content-addressed storage: bytes are stored once, under their sha256. */
 export interface BlobStore {
-  /** Stores bytes and returns their sha256. Idempotent. */
-  put(bytes: Uint8Array): Promise<string>;
+  /**
+   * Stores bytes and returns their sha256. Idempotent. With `expected`, bytes of another hash
+   * are refused (INTEGRITY_MISMATCH) before anything is written.
+   */
+  put(bytes: Uint8Array, expected?: string): Promise<string>;
   get(sha256: string): Promise<Buffer>;
   has(sha256: string): Promise<boolean>;
 }
@@ -25,8 +28,10 @@ export function createFsBlobStore(dir: string): BlobStore {
     return join(dir, sha.slice(0, 2), sha.slice(2));
   };
   return {
-    async put(bytes) {
+    async put(bytes, expected) {
       const sha = createHash("sha256").update(bytes).digest("hex");
+      if (expected !== undefined && sha !== expected)
+        throw new ClawHubError("INTEGRITY_MISMATCH", "the bytes do not match the announced sha256");
       const final = pathOf(sha);
       try {
         await stat(final);
