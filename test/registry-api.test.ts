@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp, createRegistry, ROUTES } from "../src/registry/index.ts";
+import { createApp, ROUTES } from "../src/registry/index.ts";
 import { createSandbox, type Sandbox } from "./helpers/registry.ts";
 
 const SKILL = (name: string, description = "Counts things in text files.") =>
@@ -536,12 +536,7 @@ describe("registry API: reads, auth and limits", () => {
     const doc = (await (await api("/api/v1/openapi.json")).json()) as {
       paths: Record<string, Record<string, unknown>>;
     };
-    const app = createApp({
-      registry: createRegistry({
-        store: sb.server.registry.store,
-        blobs: { put: async () => "", get: async () => Buffer.alloc(0), has: async () => false },
-      }),
-    });
+    const app = createApp({ registry: sb.server.registry });
     const served = app.routes
       .filter(
         (r) =>

@@ -19,20 +19,20 @@ import {
   type SkillManifest,
   sha256Hex,
 } from "../skill/index.ts";
+import { canManage, canPublishTo, canSee, type Principal, readScopeOf } from "./access.ts";
+import { createOrgService } from "./orgs.ts";
 import type {
   BlobStore,
   RegistryStore,
   SkillRecord,
+  SkillSort,
   TokenInfo,
   User,
   VersionRecord,
+  Visibility,
 } from "./store/index.ts";
 
-/** Who is calling: a user authenticated by an API token. */
-export interface Principal {
-  user: User;
-  tokenId: string;
-}
+export type { Principal } from "./access.ts";
 
 /** One file of a publish. */
 export interface PublishFile {
@@ -46,6 +46,8 @@ export interface PublishInput {
   slug: string;
   displayName?: string | undefined;
   ownerHandle?: string | undefined;
+  /** Visibility to set; when absent, a new skill takes its namespace's default. */
+  visibility?: Visibility | undefined;
   version: string;
   changelog?: string | undefined;
   tags?: string[] | undefined;
@@ -196,7 +198,11 @@ export function createRegistry(options: RegistryOptions) {
   // What a search result shows, kept beside the index so that searching reads no database row.
   const listed = new Map<string, { skill: SkillRecord; latest: VersionRecord | undefined }>();
 
+  // Skills in the index that are not public: while there are none, searches need no filter.
+  const hidden = new Set<string>();
   async function indexSkill(skill: SkillRecord): Promise<void> {
+    if (skill.deletedAt !== null || skill.visibility === "public") hidden.delete(skill.id);
+    else hidden.add(skill.id);
     if (skill.deletedAt !== null) {
       engine.remove(skill.id);
       listed.delete(skill.id);
@@ -232,17 +238,44 @@ export function createRegistry(options: RegistryOptions) {
     return (await store.listVersions(skill.id, { limit: 1 }))[0];
   }
 
+  /**
+   * Finds a skill the reader may see. A skill they may not see is "not found", exactly like one
+   * that does not exist, so that no endpoint reveals that a private skill is there.
+   *
+   * A bare slug always means its first publisher's skill among those the reader may see (for the
+   * life of the registry): when that one is deleted, the slug does not silently move to another
+   * owner's skill of the same name; the error names the owners to choose from.
+   */
   async function requireSkill(
+    reader: Principal | undefined,
     slug: string,
     ownerHandle?: string,
     includeDeleted = false,
   ): Promise<SkillRecord> {
-    const skill = await store.findSkill(slug, {
-      ...(ownerHandle ? { ownerHandle } : {}),
-      includeDeleted,
-    });
-    if (!skill) throw new ClawHubError("NOT_FOUND", "Skill not found");
-    return skill;
+    // Exactly "Skill not found": the official CLIs match that text (publish and sync take it to
+    // mean "new skill"); our CLI names the skill and the registry on its side.
+    const notFound = () => new ClawHubError("NOT_FOUND", "Skill not found");
+    if (ownerHandle) {
+      const skill = await store.findSkill(slug, { ownerHandle, includeDeleted });
+      if (!skill || !canSee(reader, skill)) throw notFound();
+      return skill;
+    }
+    const visible = (await store.skillsBySlug(slug)).filter((s) => canSee(reader, s));
+    const first = visible[0];
+    if (!first) throw notFound();
+    if (first.deletedAt !== null && !includeDeleted) {
+      const others = visible
+        .filter((s) => s.deletedAt === null)
+        .map((s) => `@${s.ownerHandle}/${slug}`);
+      throw new ClawHubError(
+        "NOT_FOUND",
+        `Skill not found: \`${slug}\` of @${first.ownerHandle} was deleted`,
+        others.length > 0
+          ? { hint: `Other owners publish a skill of this name: name one (${others.join(", ")}).` }
+          : {},
+      );
+    }
+    return first;
   }
 
   /** Picks a version by number, by tag, or the latest. Deleted versions answer GONE. */
@@ -268,21 +301,16 @@ export function createRegistry(options: RegistryOptions) {
     return v;
   }
 
-  const canManage = (principal: Principal | undefined, skill: SkillRecord) =>
-    principal !== undefined &&
-    (principal.user.id === skill.ownerId ||
-      principal.user.role === "admin" ||
-      principal.user.role === "moderator");
-
   function newToken(): { token: string; hash: string; prefix: string } {
     const token = `clh_${random(24).toString("base64url")}`;
     return { token, hash: sha256Hex(token), prefix: token.slice(0, 8) };
   }
 
   return {
-    store,
     engine,
     limits,
+    /** The org side: organisations, members and roles (see orgs.ts). */
+    orgs: createOrgService({ store, now }),
 
     /** Loads every live skill into the search index (at start-up). */
     async rebuildIndex(): Promise<number> {
@@ -292,9 +320,6 @@ export function createRegistry(options: RegistryOptions) {
       lastSync = startedAt;
       return engine.status().documents;
     },
-
-    /** Index status: documents, how many are embedded, how many wait, and the embedder. */
-    searchStatus: () => engine.status(),
 
     syncIndex,
 
@@ -342,7 +367,8 @@ export function createRegistry(options: RegistryOptions) {
     /** Disables or enables a user; never the last active admin (nobody could administer). */
     async setUserDisabled(handle: string, disabled: boolean): Promise<User> {
       const user = await store.userByHandle(handle);
-      if (!user) throw new ClawHubError("NOT_FOUND", `User @${handle} not found`);
+      if (!user || (await store.orgs.orgById(user.id)))
+        throw new ClawHubError("NOT_FOUND", `User @${handle} not found`);
       if (disabled && user.role === "admin" && !user.disabled) {
         const others = (await store.listUsers()).filter(
           (u) => u.role === "admin" && !u.disabled && u.id !== user.id,
@@ -363,6 +389,10 @@ export function createRegistry(options: RegistryOptions) {
     ): Promise<{ token: string; info: TokenInfo }> {
       const user = await store.userByHandle(handle);
       if (!user) throw new ClawHubError("NOT_FOUND", `User @${handle} not found`);
+      if (await store.orgs.orgById(user.id))
+        throw new ClawHubError("INVALID_ARGUMENT", `@${handle} is an org: orgs have no tokens`, {
+          hint: "Members publish to it with their own tokens.",
+        });
       const { token, hash, prefix } = newToken();
       const info: TokenInfo = {
         id: randomUUID(),
@@ -426,10 +456,11 @@ export function createRegistry(options: RegistryOptions) {
         throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: token expired");
       if (found.user.disabled)
         throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: account disabled");
+      const memberships = await store.orgs.membershipsOf(found.user.id);
       // Touching on every request would make reads write; once a minute is enough for "last used".
       if (found.lastUsedAt === null || now() - found.lastUsedAt > 60_000)
         await store.touchToken(found.id, now());
-      return { user: found.user, tokenId: found.id };
+      return { user: found.user, tokenId: found.id, memberships };
     },
 
     // ---- publish ---------------------------------------------------------------------------
@@ -449,17 +480,22 @@ export function createRegistry(options: RegistryOptions) {
           `version "${String(input.version).slice(0, 60)}" is not valid semver (e.g. 1.0.0)`,
         );
       let owner = principal.user;
-      if (input.ownerHandle && input.ownerHandle.replace(/^@/, "") !== principal.user.handle) {
-        if (principal.user.role !== "admin") {
-          throw new ClawHubError(
-            "FORBIDDEN",
-            `Forbidden: only admins may publish as @${input.ownerHandle.replace(/^@/, "")}`,
-          );
-        }
-        const target = await store.userByHandle(input.ownerHandle.replace(/^@/, ""));
-        if (!target) throw new ClawHubError("NOT_FOUND", `User @${input.ownerHandle} not found`);
+      const ownerHandle = input.ownerHandle?.replace(/^@/, "").toLowerCase();
+      if (ownerHandle && ownerHandle !== principal.user.handle) {
+        const target = await store.userByHandle(ownerHandle);
+        if (!target) throw new ClawHubError("NOT_FOUND", `no user or org @${ownerHandle}`);
+        if (!canPublishTo(principal, target.id))
+          throw new ClawHubError("FORBIDDEN", `Forbidden: you may not publish to @${ownerHandle}`, {
+            hint: "Org owners grant it: clawhub org add <org> <you> --role publisher.",
+          });
         owner = target;
       }
+      const org = await store.orgs.orgById(owner.id);
+      if (input.visibility === "org" && !org)
+        throw new ClawHubError(
+          "INVALID_ARGUMENT",
+          `visibility "org" needs an org namespace; @${owner.handle} is a user (use private)`,
+        );
       const tags = [
         ...new Set(
           (input.tags && input.tags.length > 0 ? input.tags : ["latest"])
@@ -550,6 +586,7 @@ export function createRegistry(options: RegistryOptions) {
           slug,
           displayName,
           summary: manifest.description || null,
+          visibility: undefined as Visibility | undefined,
         },
         version: {
           id: randomUUID(),
@@ -592,9 +629,12 @@ export function createRegistry(options: RegistryOptions) {
           );
         }
         const rec = record(existing?.id ?? randomUUID());
+        rec.skill.visibility = existing
+          ? input.visibility
+          : (input.visibility ?? org?.defaultVisibility ?? "public");
         try {
           await store.publish(rec);
-          const skill = await requireSkill(slug, owner.handle);
+          const skill = await requireSkill(principal, slug, owner.handle);
           await indexSkill(skill);
           return {
             ok: true as const,
@@ -603,6 +643,7 @@ export function createRegistry(options: RegistryOptions) {
             slug,
             version,
             ownerHandle: owner.handle,
+            visibility: skill.visibility,
             fingerprint,
             integrity: rec.version.integrity,
             status: "published" as const,
@@ -621,15 +662,36 @@ export function createRegistry(options: RegistryOptions) {
       }
     },
 
-    // ---- reads -----------------------------------------------------------------------------
+    // ---- reads: every one takes the reader, and sees only what they may -------------------
 
     requireSkill,
     pickVersion,
     latestVersion,
     manifestOf,
     canManage,
+    canSee,
+
+    tagsOf: (skill: SkillRecord) => store.tagsOf(skill.id),
+    filesOf: (version: VersionRecord) => store.filesOf(version.id),
+    versionsOf: (skill: SkillRecord, page?: { limit: number; offset: number }) =>
+      store.listVersions(skill.id, page),
+
+    /** A page of the skills the reader may see. */
+    listSkills(
+      reader: Principal | undefined,
+      opts: { sort: SkillSort; limit: number; offset: number; ownerHandle?: string | undefined },
+    ) {
+      return store.listSkills({
+        sort: opts.sort,
+        limit: opts.limit,
+        offset: opts.offset,
+        scope: readScopeOf(reader),
+        ...(opts.ownerHandle ? { ownerHandle: opts.ownerHandle } : {}),
+      });
+    },
 
     async search(
+      reader: Principal | undefined,
       query: string,
       opts: {
         limit?: number;
@@ -650,12 +712,21 @@ export function createRegistry(options: RegistryOptions) {
         ...(opts.ownerHandle ? { owner: opts.ownerHandle } : {}),
         ...(opts.mode ? { mode: opts.mode } : {}),
         ...(opts.nonSuspiciousOnly ? { excludeFlagged: true } : {}),
+        // Filtered inside the engine, so that hidden skills take no place among the results.
+        ...(hidden.size > 0 && readScopeOf(reader) !== "all"
+          ? {
+              accept: (id: string) => {
+                const entry = listed.get(id);
+                return entry !== undefined && canSee(reader, entry.skill);
+              },
+            }
+          : {}),
         limit: Math.min(Math.max(opts.limit ?? 20, 1), 200),
       });
       const out = [];
       for (const hit of hits) {
         const entry = listed.get(hit.id);
-        if (entry)
+        if (entry && canSee(reader, entry.skill))
           out.push({
             skill: entry.skill,
             latest: entry.latest,
@@ -666,9 +737,23 @@ export function createRegistry(options: RegistryOptions) {
       return out;
     },
 
+    /** Index status as the reader may see it: counts cover only skills they may see. */
+    searchStatus(reader?: Principal) {
+      const status = engine.status();
+      if (readScopeOf(reader) === "all") return status;
+      let documents = 0;
+      let pending = 0;
+      for (const entry of listed.values()) {
+        if (!canSee(reader, entry.skill)) continue;
+        documents++;
+        if (engine.isPending(entry.skill.id)) pending++;
+      }
+      return { ...status, documents, pending, embedded: documents - pending };
+    },
+
     /** Maps a local fingerprint to a published version. */
-    async resolve(slug: string, hash: string, ownerHandle?: string) {
-      const skill = await requireSkill(slug, ownerHandle);
+    async resolve(reader: Principal | undefined, slug: string, hash: string, ownerHandle?: string) {
+      const skill = await requireSkill(reader, slug, ownerHandle);
       const match = /^[0-9a-f]{64}$/.test(hash)
         ? await store.versionByFingerprint(skill.id, hash)
         : undefined;
@@ -681,28 +766,39 @@ export function createRegistry(options: RegistryOptions) {
     },
 
     /** Returns a version's archive and counts the download once per identity and hour. */
-    async download(sel: {
-      slug: string;
-      ownerHandle?: string | undefined;
-      version?: string | undefined;
-      tag?: string | undefined;
-      identity: string;
-    }) {
-      const skill = await requireSkill(sel.slug, sel.ownerHandle);
+    async download(
+      reader: Principal | undefined,
+      sel: {
+        slug: string;
+        ownerHandle?: string | undefined;
+        version?: string | undefined;
+        tag?: string | undefined;
+        identity: string;
+      },
+    ) {
+      const skill = await requireSkill(reader, sel.slug, sel.ownerHandle);
       const v = await pickVersion(skill, sel);
       const zip = await blobs.get(v.zipSha256);
-      await store.recordDownload(skill.id, sel.identity, Math.floor(now() / 3_600_000));
+      try {
+        await store.recordDownload(skill.id, sel.identity, Math.floor(now() / 3_600_000));
+      } catch (error) {
+        // Counting is best effort: a full disk or a busy database never fails a download.
+        options.logger?.(`download count for ${skill.slug} not recorded: ${String(error)}`);
+      }
       return { skill, version: v, zip };
     },
 
-    async file(sel: {
-      slug: string;
-      ownerHandle?: string | undefined;
-      version?: string | undefined;
-      tag?: string | undefined;
-      path: string;
-    }) {
-      const skill = await requireSkill(sel.slug, sel.ownerHandle);
+    async file(
+      reader: Principal | undefined,
+      sel: {
+        slug: string;
+        ownerHandle?: string | undefined;
+        version?: string | undefined;
+        tag?: string | undefined;
+        path: string;
+      },
+    ) {
+      const skill = await requireSkill(reader, sel.slug, sel.ownerHandle);
       const v = await pickVersion(skill, sel);
       const file = (await store.filesOf(v.id)).find((f) => f.path === sel.path);
       if (!file)
@@ -722,7 +818,7 @@ export function createRegistry(options: RegistryOptions) {
       ownerHandle?: string,
     ) {
       if (!principal) throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: missing token");
-      const skill = await requireSkill(slug, ownerHandle, true);
+      const skill = await requireSkill(principal, slug, ownerHandle, true);
       if (!canManage(principal, skill))
         throw new ClawHubError(
           "FORBIDDEN",
@@ -741,7 +837,7 @@ export function createRegistry(options: RegistryOptions) {
       ownerHandle?: string,
     ) {
       if (!principal) throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: missing token");
-      const skill = await requireSkill(slug, ownerHandle);
+      const skill = await requireSkill(principal, slug, ownerHandle);
       if (!canManage(principal, skill))
         throw new ClawHubError(
           "FORBIDDEN",
@@ -756,7 +852,7 @@ export function createRegistry(options: RegistryOptions) {
 
     async star(principal: Principal | undefined, slug: string, on: boolean, ownerHandle?: string) {
       if (!principal) throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: missing token");
-      const skill = await requireSkill(slug, ownerHandle);
+      const skill = await requireSkill(principal, slug, ownerHandle);
       if (on) {
         const added = await store.addStar(principal.user.id, skill.id, now());
         return { ok: true as const, starred: true, alreadyStarred: !added };
@@ -765,8 +861,8 @@ export function createRegistry(options: RegistryOptions) {
       return { ok: true as const, unstarred: true, alreadyUnstarred: !removed };
     },
 
-    async recordInstall(slug: string, ownerHandle?: string) {
-      const skill = await requireSkill(slug, ownerHandle);
+    async recordInstall(reader: Principal | undefined, slug: string, ownerHandle?: string) {
+      const skill = await requireSkill(reader, slug, ownerHandle);
       await store.recordInstall(skill.id);
     },
 

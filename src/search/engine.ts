@@ -244,6 +244,11 @@ export function createSearchEngine(options: EngineOptions = {}) {
       while (draining) await draining;
     },
 
+    /** Whether a document still waits for its embedding. */
+    isPending(id: string): boolean {
+      return pending.has(id);
+    },
+
     status(): EngineStatus & { lastError?: string } {
       return {
         documents: docs.size,
@@ -297,10 +302,11 @@ export function createSearchEngine(options: EngineOptions = {}) {
         if (!d) return false;
         if (opts.owner && d.owner !== opts.owner) return false;
         if (opts.excludeFlagged && d.flagged) return false;
-        return true;
+        return opts.accept ? opts.accept(id) : true;
       };
       // Every vector belongs to an indexed document, so only filters need a per-row check.
-      const filtering = Boolean(opts.owner) || opts.excludeFlagged === true;
+      const filtering =
+        Boolean(opts.owner) || opts.excludeFlagged === true || opts.accept !== undefined;
       const semantic = qv && vectors ? vectors.topK(qv, want, filtering ? accept : undefined) : [];
       const candidates = new Set<string>([
         ...(ranking === "embedding" ? [] : lex.hits(0, 2 * want).map((h) => h.id)),

@@ -36,6 +36,8 @@ export interface SearchOptions {
   mode?: "default" | "exact";
   owner?: string;
   excludeFlagged?: boolean;
+  /** A caller's own filter (the registry's visibility): documents it refuses are never hits. */
+  accept?: (id: string) => boolean;
 }
 
 /** Options of a match: a search's, and whether query words also match as prefixes. */
@@ -408,7 +410,10 @@ export function createLexicalIndex(): SearchIndex {
       // Score what passes the filters. Tiers dominate: relevance within a tier is squashed into
       // [0, 1), so a better tier always outranks any BM25 difference in a lower one.
       const allBits = 2 ** tokens.length - 1;
-      const filtered = options.owner !== undefined || options.excludeFlagged === true;
+      const filtered =
+        options.owner !== undefined ||
+        options.excludeFlagged === true ||
+        options.accept !== undefined;
       const kept: number[] = [];
       let bestCoverage = 0;
       for (const slot of touched) {
@@ -416,6 +421,7 @@ export function createLexicalIndex(): SearchIndex {
           const doc = (docs.get(slotIds[slot] as string) as Entry).doc;
           if (options.owner && doc.owner !== options.owner) continue;
           if (options.excludeFlagged && doc.flagged) continue;
+          if (options.accept && !options.accept(slotIds[slot] as string)) continue;
         }
         const exactTier = flags[slot] === EXACT;
         if (options.mode === "exact" && !exactTier) continue;

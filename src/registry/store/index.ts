@@ -10,10 +10,12 @@ import { createRegistryStore, type RegistryStore } from "./store.ts";
 
 export { type BlobStore, createFsBlobStore } from "./blobs.ts";
 export { type Engine, openPostgres, openSqlite } from "./dialects.ts";
+export type { Membership, OrgRecord, OrgRole, OrgStore, Visibility } from "./orgs.ts";
 export { type Database, migrate, SCHEMA_VERSION } from "./schema.ts";
 export {
   createRegistryStore,
   type PublishRecord,
+  type ReadScope,
   type RegistryStore,
   type SkillRecord,
   type SkillSort,

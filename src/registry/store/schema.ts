@@ -37,6 +37,21 @@ export interface Database {
     downloads: Generated<number>;
     installs: Generated<number>;
     stars: Generated<number>;
+    /** public, org (members of the owning org) or private (those who may publish there). */
+    visibility: Generated<"public" | "org" | "private">;
+  };
+  /** Organisations: each is also a row of `users` (kind org), so `@org/slug` is a namespace. */
+  orgs: {
+    id: string;
+    /** Visibility of a skill first published here without one (the official CLI sends none). */
+    default_visibility: "public" | "org" | "private";
+    created_at: number;
+  };
+  org_members: {
+    org_id: string;
+    user_id: string;
+    role: "owner" | "publisher" | "reader";
+    created_at: number;
   };
   versions: {
     id: string;
@@ -106,7 +121,7 @@ export interface Database {
 }
 
 /** Schema version this code writes; migrations bring older databases up to it. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 // Any constant: the key of the advisory lock that serialises migrations across replicas.
 const MIGRATION_LOCK = 7_402_518;
@@ -176,6 +191,7 @@ async function createSchema(db: Kysely<Database>, engine: "sqlite" | "postgres")
     .addColumn("downloads", "bigint", (c) => c.notNull().defaultTo(0))
     .addColumn("installs", "bigint", (c) => c.notNull().defaultTo(0))
     .addColumn("stars", "bigint", (c) => c.notNull().defaultTo(0))
+    .addColumn("visibility", "text", (c) => c.notNull().defaultTo("public"))
     .addUniqueConstraint("skills_owner_slug", ["owner_id", "slug"])
     .execute();
   await db.schema.createIndex("skills_slug").ifNotExists().on("skills").column("slug").execute();
@@ -269,9 +285,43 @@ async function createSchema(db: Kysely<Database>, engine: "sqlite" | "postgres")
     .addColumn("created_at", "bigint", (c) => c.notNull())
     .addPrimaryKeyConstraint("embeddings_pk", ["embedder_id", "content_hash"])
     .execute();
+  await db.schema
+    .createTable("orgs")
+    .ifNotExists()
+    .addColumn("id", "text", (c) => c.primaryKey().references("users.id"))
+    .addColumn("default_visibility", "text", (c) => c.notNull())
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable("org_members")
+    .ifNotExists()
+    .addColumn("org_id", "text", (c) => c.notNull().references("orgs.id"))
+    .addColumn("user_id", "text", (c) => c.notNull().references("users.id"))
+    .addColumn("role", "text", (c) => c.notNull())
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addPrimaryKeyConstraint("org_members_pk", ["org_id", "user_id"])
+    .execute();
+  await db.schema
+    .createIndex("org_members_user")
+    .ifNotExists()
+    .on("org_members")
+    .column("user_id")
+    .execute();
+  const current = await db
+    .selectFrom("meta")
+    .select("value")
+    .where("key", "=", "schema_version")
+    .executeTakeFirst();
+  // Version 1 databases: skills had no visibility (every skill was public).
+  if (current && Number(current.value) < 2) {
+    await db.schema
+      .alterTable("skills")
+      .addColumn("visibility", "text", (c) => c.notNull().defaultTo("public"))
+      .execute();
+  }
   await db
     .insertInto("meta")
     .values({ key: "schema_version", value: String(SCHEMA_VERSION) })
-    .onConflict((oc) => oc.column("key").doNothing())
+    .onConflict((oc) => oc.column("key").doUpdateSet({ value: String(SCHEMA_VERSION) }))
     .execute();
 }

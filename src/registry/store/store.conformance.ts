@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { isClawHubError } from "../../errors/index.ts";
-import type { PublishRecord, RegistryStore, User } from "./store.ts";
+import type { PublishRecord, ReadScope, RegistryStore, User } from "./store.ts";
 
 export function describeStoreConformance(name: string, open: () => Promise<RegistryStore>): void {
   describe(`RegistryStore conformance: ${name}`, () => {
@@ -213,8 +213,18 @@ export function describeStoreConformance(name: string, open: () => Promise<Regis
       await store.setSkillDeleted(ccc?.id ?? "", 9000, 9000);
       expect(await store.findSkill("ccc")).toBeUndefined();
       expect((await store.findSkill("ccc", { includeDeleted: true }))?.deletedAt).toBe(9000);
-      const page1 = await store.listSkills({ sort: "createdAt", limit: 2, offset: 0 });
-      const page2 = await store.listSkills({ sort: "createdAt", limit: 2, offset: 2 });
+      const page1 = await store.listSkills({
+        sort: "createdAt",
+        limit: 2,
+        offset: 0,
+        scope: "all",
+      });
+      const page2 = await store.listSkills({
+        sort: "createdAt",
+        limit: 2,
+        offset: 2,
+        scope: "all",
+      });
       expect([...page1, ...page2].map((s) => s.slug)).toEqual(["ddd", "bbb", "aaa"]);
       expect((await store.allSkills()).map((s) => s.slug)).toEqual(["aaa", "bbb", "ddd"]);
       expect(await store.allSkills({ includeDeleted: true })).toHaveLength(4);
@@ -293,6 +303,71 @@ export function describeStoreConformance(name: string, open: () => Promise<Regis
       await store.completeUpload("t1", 7);
       expect(await store.upload("t1")).toMatchObject({ path: "SKILL.md", size: 3, completedAt: 7 });
       expect(await store.upload("missing")).toBeUndefined();
+    });
+
+    it("keeps orgs with members and roles, and lists only what a scope may see", async () => {
+      const store = await fresh();
+      const alice = await store.createUser(user("alice"));
+      const bob = await store.createUser(user("bob"));
+      const org = await store.orgs.createOrg(
+        {
+          id: randomUUID(),
+          handle: "acme",
+          displayName: "Acme",
+          defaultVisibility: "org",
+          createdAt: 1500,
+        },
+        alice.id,
+      );
+      await expect(
+        store.orgs.createOrg({ ...org, id: randomUUID() }, bob.id),
+      ).rejects.toMatchObject({ code: "ALREADY_EXISTS" });
+      // The org is a namespace: its handle is taken for users too.
+      await expect(store.createUser(user("acme"))).rejects.toMatchObject({
+        code: "ALREADY_EXISTS",
+      });
+      expect(await store.orgs.orgByHandle("acme")).toMatchObject({ defaultVisibility: "org" });
+      await store.orgs.setMember(org.id, bob.id, "reader", 1600);
+      await store.orgs.setMember(org.id, bob.id, "publisher", 1700);
+      expect((await store.orgs.members(org.id)).map((m) => [m.handle, m.role])).toEqual([
+        ["alice", "owner"],
+        ["bob", "publisher"],
+      ]);
+      expect((await store.orgs.membershipsOf(bob.id)).map((m) => [m.handle, m.role])).toEqual([
+        ["acme", "publisher"],
+      ]);
+      expect((await store.orgs.listOrgs(bob.id)).map((o) => o.handle)).toEqual(["acme"]);
+      expect(await store.orgs.removeMember(org.id, bob.id)).toBe(true);
+      expect(await store.orgs.removeMember(org.id, bob.id)).toBe(false);
+      expect(await store.orgs.listOrgs(bob.id)).toEqual([]);
+      await store.orgs.setDefaultVisibility(org.id, "private");
+      expect((await store.orgs.orgById(org.id))?.defaultVisibility).toBe("private");
+
+      const orgUser: User = { ...user("acme"), id: org.id };
+      const pub = record(alice, "open", "1.0.0");
+      const inOrg = record(orgUser, "team", "1.0.0");
+      inOrg.skill.visibility = "org";
+      const secret = record(orgUser, "secret", "1.0.0");
+      secret.skill.visibility = "private";
+      for (const r of [pub, inOrg, secret]) await store.publish(r);
+      const slugs = async (scope: ReadScope) =>
+        (await store.listSkills({ sort: "createdAt", limit: 10, offset: 0, scope }))
+          .map((s) => s.slug)
+          .sort();
+      expect(await slugs({ orgOwners: [], privateOwners: [] })).toEqual(["open"]);
+      expect(await slugs({ orgOwners: [org.id], privateOwners: [] })).toEqual(["open", "team"]);
+      expect(await slugs({ orgOwners: [org.id], privateOwners: [org.id] })).toEqual([
+        "open",
+        "secret",
+        "team",
+      ]);
+      expect(await slugs("all")).toEqual(["open", "secret", "team"]);
+      // Later publishes keep the visibility unless they give one.
+      await store.publish({ ...record(orgUser, "team", "1.1.0", inOrg.skill.id), now: 2100 });
+      expect((await store.findSkill("team"))?.visibility).toBe("org");
+      await store.setSkillVisibility(inOrg.skill.id, "public", 2200);
+      expect((await store.findSkill("team"))?.visibility).toBe("public");
+      expect((await store.skillsBySlug("team")).map((s) => s.ownerHandle)).toEqual(["acme"]);
     });
   });
 }

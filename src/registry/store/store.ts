@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from "kysely";
 import { ClawHubError } from "../../errors/index.ts";
 import type { Engine } from "./dialects.ts";
+import { createOrgStore, type OrgStore, type Visibility } from "./orgs.ts";
 import type { Database } from "./schema.ts";
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -42,6 +43,7 @@ export interface SkillRecord {
   downloads: number;
   installs: number;
   stars: number;
+  visibility: Visibility;
   /** Set by skillsChangedSince. */
   changedAt?: number;
 }
@@ -74,7 +76,15 @@ export interface VersionFile {
 
 /** Everything one publish writes, applied in one transaction. */
 export interface PublishRecord {
-  skill: { id: string; ownerId: string; slug: string; displayName: string; summary: string | null };
+  skill: {
+    id: string;
+    ownerId: string;
+    slug: string;
+    displayName: string;
+    summary: string | null;
+    /** Set on the first publish; on later ones, changed only when given. */
+    visibility?: Visibility | undefined;
+  };
   version: Omit<VersionRecord, "skillId" | "deletedAt">;
   files: VersionFile[];
   tags: string[];
@@ -95,6 +105,12 @@ export interface UploadRecord {
   createdAt: number;
   completedAt: number | null;
 }
+
+/**
+ * Which non-public skills a reader may list, by owner id: `org` skills of `orgOwners`, `private`
+ * skills of `privateOwners`; `"all"` for admins and moderators.
+ */
+export type ReadScope = "all" | { orgOwners: readonly string[]; privateOwners: readonly string[] };
 
 /**
  * The registry's persistent state. One implementation over Kysely serves SQLite and
@@ -122,10 +138,14 @@ export interface RegistryStore {
     slug: string,
     options?: { ownerHandle?: string; includeDeleted?: boolean },
   ): Promise<SkillRecord | undefined>;
+  /** Every skill of a slug, deleted ones included, oldest first (bare-slug resolution). */
+  skillsBySlug(slug: string): Promise<SkillRecord[]>;
   listSkills(options: {
     sort: SkillSort;
     limit: number;
     offset: number;
+    /** What the reader may see; listings never return a skill outside it. */
+    scope: ReadScope;
     includeDeleted?: boolean;
     ownerHandle?: string;
   }): Promise<SkillRecord[]>;
@@ -134,6 +154,8 @@ export interface RegistryStore {
   /** Skills (deleted ones included) changed at or after `since`, for replicas to refresh caches. */
   skillsChangedSince(since: number): Promise<SkillRecord[]>;
   setSkillDeleted(id: string, deletedAt: number | null, now: number): Promise<void>;
+  setSkillVisibility(id: string, visibility: Visibility, now: number): Promise<void>;
+  readonly orgs: OrgStore;
 
   /**
    * Writes a publish atomically: the skill (created on first publish), the version, its files
@@ -254,6 +276,7 @@ function skillQuery(db: Db) {
       "skills.downloads as downloads",
       "skills.installs as installs",
       "skills.stars as stars",
+      "skills.visibility as visibility",
     ]);
 }
 
@@ -273,12 +296,14 @@ const toSkill = (r: SkillRow): SkillRecord => ({
   downloads: Number(r.downloads),
   installs: Number(r.installs),
   stars: Number(r.stars),
+  visibility: r.visibility,
 });
 
 /** Creates the store over an open Kysely instance (schema already migrated). */
 export function createRegistryStore(db: Kysely<Database>, engine: Engine): RegistryStore {
   return {
     engine,
+    orgs: createOrgStore(db),
     async close() {
       await db.destroy();
     },
@@ -390,8 +415,33 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
       const row = await q.orderBy("skills.created_at").orderBy("skills.id").executeTakeFirst();
       return row && toSkill(row);
     },
-    async listSkills({ sort, limit, offset, includeDeleted, ownerHandle }) {
+    async skillsBySlug(slug) {
+      const rows = await skillQuery(db)
+        .where("skills.slug", "=", slug)
+        .orderBy("skills.created_at")
+        .orderBy("skills.id")
+        .execute();
+      return rows.map(toSkill);
+    },
+    async listSkills({ sort, limit, offset, includeDeleted, ownerHandle, scope }) {
       let q = skillQuery(db);
+      if (scope !== "all") {
+        const { orgOwners, privateOwners } = scope;
+        q = q.where((eb) =>
+          eb.or([
+            eb("skills.visibility", "=", "public"),
+            ...(orgOwners.length > 0
+              ? [
+                  eb.and([
+                    eb("skills.visibility", "=", "org"),
+                    eb("skills.owner_id", "in", [...orgOwners]),
+                  ]),
+                ]
+              : []),
+            ...(privateOwners.length > 0 ? [eb("skills.owner_id", "in", [...privateOwners])] : []),
+          ]),
+        );
+      }
       if (!includeDeleted) q = q.where("skills.deleted_at", "is", null);
       if (ownerHandle) q = q.where("users.handle", "=", ownerHandle);
       const column = {
@@ -426,6 +476,13 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
         .execute();
       return rows.map((r) => ({ ...toSkill(r), changedAt: Number(r.changed_at) }));
     },
+    async setSkillVisibility(id, visibility, now) {
+      await db
+        .updateTable("skills")
+        .set({ visibility, changed_at: now })
+        .where("id", "=", id)
+        .execute();
+    },
     async setSkillDeleted(id, deletedAt, now) {
       await db
         .updateTable("skills")
@@ -451,6 +508,7 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
                 summary: skill.summary,
                 updated_at: now,
                 changed_at: now,
+                ...(skill.visibility ? { visibility: skill.visibility } : {}),
               })
               .where("id", "=", skill.id)
               .execute();
@@ -467,6 +525,7 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
                 updated_at: now,
                 deleted_at: null,
                 changed_at: now,
+                visibility: skill.visibility ?? "public",
               })
               .execute();
           }

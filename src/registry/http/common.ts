@@ -1,0 +1,156 @@
+/** What every route module shares: the Hono environment, its context, and request helpers. */
+import type { IncomingMessage } from "node:http";
+import type { Context, Hono } from "hono";
+import { ClawHubError } from "../../errors/index.ts";
+import type { Principal, Registry } from "../service.ts";
+import type { SkillRecord, SkillSort } from "../store/index.ts";
+
+/** Hono's environment of the registry app. */
+export type Env = {
+  Bindings: { incoming?: IncomingMessage };
+  Variables: { principal: Principal | undefined; authError: ClawHubError | undefined };
+};
+
+/** What a route module gets from createApp. */
+export interface RouteContext {
+  app: Hono<Env>;
+  registry: Registry;
+  /** Public base URL: `--base-url`, else the request's origin. */
+  baseOf(c: Context<Env>): string;
+  clientIp(c: Context<Env>): string;
+  requireUser(c: Context<Env>): Principal;
+  requireAdmin(c: Context<Env>): Principal;
+}
+
+/** `?ownerHandle=` without its `@`. */
+export const ownerParam = (c: Context<Env>) =>
+  c.req.query("ownerHandle")?.replace(/^@/, "") || undefined;
+
+/** Deepest page a cursor may point at (past it, listings are for search, not paging). */
+export const MAX_OFFSET = 1_000_000;
+
+export const cursorOf = (offset: number) =>
+  Buffer.from(JSON.stringify({ o: offset })).toString("base64url");
+export function offsetOf(cursor: string | undefined): number {
+  if (!cursor) return 0;
+  try {
+    const o = (JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as { o?: unknown }).o;
+    // Bounded: an offset like 1e300 is an integer to JavaScript and an overflow to SQL.
+    if (typeof o === "number" && Number.isInteger(o) && o >= 0 && o <= MAX_OFFSET) return o;
+  } catch {
+    // fall through
+  }
+  throw new ClawHubError("INVALID_ARGUMENT", "invalid cursor");
+}
+
+export function intParam(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (value === undefined || value === "") return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new ClawHubError("INVALID_ARGUMENT", `${name} must be an integer from ${min} to ${max}`);
+  return n;
+}
+
+export const SORTS: Record<string, SkillSort> = {
+  updated: "updated",
+  createdAt: "createdAt",
+  newest: "createdAt",
+  downloads: "downloads",
+  stars: "stars",
+  rating: "stars",
+  installs: "installs",
+  installsCurrent: "installs",
+  installsAllTime: "installs",
+  trending: "installs",
+};
+
+export function cleanModeration(skill: SkillRecord) {
+  return {
+    isSuspicious: false,
+    isMalwareBlocked: false,
+    verdict: "clean" as const,
+    reasonCodes: [],
+    summary: null,
+    engineVersion: null,
+    updatedAt: skill.updatedAt,
+  };
+}
+
+/** Publish tags: absent, or an array of strings (anything else is a 400, not a guess). */
+export function tagsOf(value: unknown): string[] | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.some((t) => typeof t !== "string"))
+    throw new ClawHubError("INVALID_ARGUMENT", "tags must be an array of strings");
+  return value as string[];
+}
+
+export function tokenOptions(body: { name?: unknown; expiresInDays?: unknown }): {
+  name?: string;
+  expiresInDays?: number;
+} {
+  const out: { name?: string; expiresInDays?: number } = {};
+  if (typeof body.name === "string" && body.name.trim()) out.name = body.name.trim().slice(0, 100);
+  if (body.expiresInDays !== undefined) {
+    if (
+      typeof body.expiresInDays !== "number" ||
+      !(body.expiresInDays > 0) ||
+      body.expiresInDays > 3650
+    ) {
+      throw new ClawHubError("INVALID_ARGUMENT", "expiresInDays must be a number from 1 to 3650");
+    }
+    out.expiresInDays = body.expiresInDays;
+  }
+  return out;
+}
+
+export function parseJsonObject(text: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ClawHubError("INVALID_ARGUMENT", `${what} is not valid JSON`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value))
+    throw new ClawHubError("INVALID_ARGUMENT", `${what} must be a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+export async function jsonBody<T>(c: Context<Env>, max: number): Promise<T> {
+  const raw = await limitedBody(c, max);
+  if (raw.length === 0) return {} as T;
+  return parseJsonObject(raw.toString("utf8"), "request body") as T;
+}
+
+/**
+ * Reads a request body up to `max` bytes. A declared Content-Length over the limit is refused
+ * before reading; an undeclared one is cut off the moment it passes the limit, so an oversized
+ * upload is never buffered whole.
+ */
+export async function limitedBody(c: Context<Env>, max: number): Promise<Buffer> {
+  const declared = Number(c.req.header("content-length") ?? "NaN");
+  const tooLarge = () =>
+    new ClawHubError("LIMIT_EXCEEDED", `Payload too large (limit ${max} bytes)`);
+  if (Number.isFinite(declared) && declared > max) throw tooLarge();
+  const body = c.req.raw.body;
+  if (!body) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(Buffer.from(value));
+  }
+  return Buffer.concat(chunks);
+}

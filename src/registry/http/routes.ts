@@ -1,0 +1,156 @@
+/** The routes the registry serves, and the OpenAPI document built from them. */
+
+/** The routes served, for /api/v1/openapi.json (a test checks every route is listed). */
+export const ROUTES: ReadonlyArray<{
+  method: string;
+  path: string;
+  summary: string;
+  auth?: "user" | "admin";
+}> = [
+  { method: "get", path: "/.well-known/clawhub.json", summary: "Registry discovery" },
+  { method: "get", path: "/api/v1/whoami", summary: "The token's user", auth: "user" },
+  {
+    method: "get",
+    path: "/api/v1/search",
+    summary: "Search skills (q, limit, mode=exact, ownerHandle, explain=1)",
+  },
+  {
+    method: "get",
+    path: "/api/v1/search/status",
+    summary: "Index status: documents, embedded, pending, embedder",
+  },
+  {
+    method: "get",
+    path: "/api/v1/skills",
+    summary: "List skills (limit, cursor, sort, prefix, ownerHandle)",
+  },
+  {
+    method: "post",
+    path: "/api/v1/skills",
+    summary: "Publish a version (multipart payload + files[], or JSON with storageIds)",
+    auth: "user",
+  },
+  {
+    method: "post",
+    path: "/api/v1/skills/-/upload-url",
+    summary: "Announce a file upload",
+    auth: "user",
+  },
+  {
+    method: "post",
+    path: "/api/v1/uploads/{ticket}",
+    summary: "Upload a file's bytes",
+    auth: "user",
+  },
+  { method: "get", path: "/api/v1/skills/{slug}", summary: "Skill detail (ownerHandle)" },
+  { method: "delete", path: "/api/v1/skills/{slug}", summary: "Soft-delete a skill", auth: "user" },
+  {
+    method: "post",
+    path: "/api/v1/skills/{slug}/undelete",
+    summary: "Restore a soft-deleted skill",
+    auth: "user",
+  },
+  {
+    method: "get",
+    path: "/api/v1/skills/{slug}/versions",
+    summary: "Version history (limit, cursor)",
+  },
+  {
+    method: "get",
+    path: "/api/v1/skills/{slug}/versions/{version}",
+    summary: "One version with its files",
+  },
+  {
+    method: "get",
+    path: "/api/v1/skills/{slug}/file",
+    summary: "Raw text of one file (path, version, tag)",
+  },
+  { method: "get", path: "/api/v1/skills/{slug}/moderation", summary: "Moderation state" },
+  {
+    method: "get",
+    path: "/api/v1/skills/{slug}/verify",
+    summary: "Verification card of a version (integrity, fingerprint)",
+  },
+  {
+    method: "post",
+    path: "/api/v1/skills/{slug}/tags",
+    summary: "Point a tag at a version",
+    auth: "user",
+  },
+  {
+    method: "get",
+    path: "/api/v1/resolve",
+    summary: "Map a local fingerprint to a version (slug, hash)",
+  },
+  {
+    method: "get",
+    path: "/api/v1/download",
+    summary: "Deterministic ZIP of a version (slug, version, tag)",
+  },
+  { method: "post", path: "/api/v1/stars/{slug}", summary: "Star a skill", auth: "user" },
+  { method: "delete", path: "/api/v1/stars/{slug}", summary: "Unstar a skill", auth: "user" },
+  {
+    method: "post",
+    path: "/api/cli/telemetry/install",
+    summary: "Count an install (slug; legacy roots snapshots accepted, not counted)",
+  },
+  {
+    method: "post",
+    path: "/api/cli/telemetry/sync",
+    summary: "Older CLIs' sync telemetry (accepted, not counted)",
+  },
+  { method: "get", path: "/api/v1/tokens", summary: "Your tokens", auth: "user" },
+  { method: "post", path: "/api/v1/tokens", summary: "Create a token for yourself", auth: "user" },
+  { method: "get", path: "/api/v1/admin/users", summary: "List users", auth: "admin" },
+  { method: "post", path: "/api/v1/admin/users", summary: "Create a user", auth: "admin" },
+  {
+    method: "post",
+    path: "/api/v1/admin/users/{handle}/disable",
+    summary: "Disable a user",
+    auth: "admin",
+  },
+  {
+    method: "post",
+    path: "/api/v1/admin/users/{handle}/enable",
+    summary: "Enable a user",
+    auth: "admin",
+  },
+  { method: "get", path: "/api/v1/admin/tokens", summary: "List tokens", auth: "admin" },
+  {
+    method: "post",
+    path: "/api/v1/admin/tokens",
+    summary: "Create a token for a user",
+    auth: "admin",
+  },
+  { method: "delete", path: "/api/v1/admin/tokens/{id}", summary: "Revoke a token", auth: "admin" },
+  { method: "get", path: "/api/v1/openapi.json", summary: "This description" },
+];
+
+/** The OpenAPI 3.1 document of {@link ROUTES}. */
+export function openApi(base: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const r of ROUTES) {
+    const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
+      name: m[1],
+      in: "path",
+      required: true,
+      schema: { type: "string" },
+    }));
+    paths[r.path] ??= {};
+    (paths[r.path] as Record<string, unknown>)[r.method] = {
+      summary: r.summary,
+      ...(params.length ? { parameters: params } : {}),
+      ...(r.auth ? { security: [{ bearer: [] }] } : {}),
+      responses: { "200": { description: "OK" }, "4XX": { description: "Plain-text error" } },
+    };
+  }
+  return {
+    openapi: "3.1.0",
+    info: { title: "ClawHub registry API", version: "1" },
+    servers: [{ url: base }],
+    components: {
+      securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "clh_ token" } },
+    },
+    paths,
+  };
+}

@@ -1,0 +1,394 @@
+/** Reading skills: search, listings, one skill, versions, files, downloads, stars, telemetry. */
+import { ClawHubError } from "../../errors/index.ts";
+import type {
+  OkResponse,
+  ResolveResponse,
+  SearchResponse,
+  SearchStatusResponse,
+  SkillDetailResponse,
+  SkillListResponse,
+  SkillSummary,
+  VersionDetailResponse,
+  VersionListResponse,
+  VersionSummary,
+} from "../../schema/index.ts";
+import type { SkillRecord, VersionRecord } from "../store/index.ts";
+import {
+  cleanModeration,
+  cursorOf,
+  intParam,
+  jsonBody,
+  offsetOf,
+  ownerParam,
+  type RouteContext,
+  SORTS,
+} from "./common.ts";
+
+/** Mounts the skill routes. */
+export function mountSkillRoutes(ctx: RouteContext): void {
+  const { app, registry, baseOf, clientIp, requireUser } = ctx;
+  // ---- shaping -------------------------------------------------------------------------------
+  async function skillJson(skill: SkillRecord): Promise<
+    Required<Pick<SkillDetailResponse, "skill" | "latestVersion" | "metadata" | "owner">> & {
+      skill: SkillSummary;
+    }
+  > {
+    const [tags, latest, versions] = await Promise.all([
+      registry.tagsOf(skill),
+      registry.latestVersion(skill),
+      registry.versionsOf(skill),
+    ]);
+    const manifest = latest ? registry.manifestOf(latest) : {};
+    const oc = manifest.openclaw;
+    return {
+      skill: {
+        slug: skill.slug,
+        displayName: skill.displayName,
+        summary: skill.summary,
+        description: skill.summary,
+        ownerHandle: skill.ownerHandle,
+        tags,
+        stats: {
+          downloads: skill.downloads,
+          installs: skill.installs,
+          installsAllTime: skill.installs,
+          stars: skill.stars,
+          versions: versions.length,
+        },
+        createdAt: skill.createdAt,
+        updatedAt: skill.updatedAt,
+      },
+      latestVersion: latest ? versionSummary(latest) : null,
+      metadata: oc
+        ? {
+            setup: oc.requires.env.map((key) => ({ key, required: true })),
+            os: oc.os.length > 0 ? oc.os : null,
+            systems: null,
+          }
+        : null,
+      owner: { handle: skill.ownerHandle, displayName: skill.ownerDisplayName, image: null },
+    };
+  }
+  const versionSummary = (v: VersionRecord): VersionSummary => ({
+    version: v.version,
+    createdAt: v.createdAt,
+    changelog: v.changelog,
+    changelogSource: v.changelog ? ("user" as const) : null,
+    license: "MIT-0" as const,
+  });
+
+  // ---- search and listing --------------------------------------------------------------------
+  app.get("/api/v1/search", async (c) => {
+    const limit = intParam(c.req.query("limit"), "limit", 20, 1, 200);
+    const explain = c.req.query("explain") === "1" || c.req.query("explain") === "true";
+    const hits = await registry.search(c.get("principal"), c.req.query("q") ?? "", {
+      limit,
+      mode: c.req.query("mode") === "exact" ? "exact" : "default",
+      ...(ownerParam(c) ? { ownerHandle: ownerParam(c) } : {}),
+      nonSuspiciousOnly:
+        c.req.query("nonSuspiciousOnly") === "true" || c.req.query("nonSuspicious") === "true",
+    });
+    return c.json({
+      results: hits.map((h) => ({
+        slug: h.skill.slug,
+        ownerHandle: h.skill.ownerHandle,
+        displayName: h.skill.displayName,
+        summary: h.skill.summary,
+        version: h.latest?.version ?? null,
+        score: Number(h.score.toFixed(4)),
+        downloads: h.skill.downloads,
+        updatedAt: h.skill.updatedAt,
+        owner: { handle: h.skill.ownerHandle, displayName: h.skill.ownerDisplayName, image: null },
+        ...(explain ? { explain: h.parts } : {}),
+      })),
+    } satisfies SearchResponse);
+  });
+
+  app.get("/api/v1/search/status", (c) => {
+    const { documents, embedded, pending, embedder } = registry.searchStatus(c.get("principal"));
+    return c.json({ documents, embedded, pending, embedder } satisfies SearchStatusResponse);
+  });
+
+  app.get("/api/v1/skills", async (c) => {
+    const limit = intParam(c.req.query("limit"), "limit", 25, 1, 200);
+    const offset = offsetOf(c.req.query("cursor"));
+    const sortName = c.req.query("sort") ?? "updated";
+    // Own keys only: `sort=__proto__` must not find Object.prototype.
+    const sort = Object.hasOwn(SORTS, sortName) ? SORTS[sortName] : undefined;
+    if (!sort)
+      throw new ClawHubError(
+        "INVALID_ARGUMENT",
+        `unknown sort "${sortName.slice(0, 40)}": use ${Object.keys(SORTS).join(", ")}`,
+      );
+    const prefix = c.req.query("prefix")?.toLowerCase();
+    let rows = await registry.listSkills(c.get("principal"), {
+      sort,
+      limit: prefix ? 10_000 : limit + 1,
+      offset: prefix ? 0 : offset,
+      ...(ownerParam(c) ? { ownerHandle: ownerParam(c) } : {}),
+    });
+    if (prefix)
+      rows = rows.filter((s) => s.slug.startsWith(prefix)).slice(offset, offset + limit + 1);
+    const page = rows.slice(0, limit);
+    const items = await Promise.all(
+      page.map(async (s) => {
+        const j = await skillJson(s);
+        return {
+          ...j.skill,
+          latestVersion: j.latestVersion ?? undefined,
+          metadata: j.metadata,
+          owner: j.owner,
+        };
+      }),
+    );
+    return c.json({
+      items,
+      nextCursor: rows.length > limit ? cursorOf(offset + limit) : null,
+    } satisfies SkillListResponse);
+  });
+
+  // ---- one skill -----------------------------------------------------------------------------
+  app.get("/api/v1/skills/:slug", async (c) => {
+    const skill = await registry.requireSkill(
+      c.get("principal"),
+      c.req.param("slug"),
+      ownerParam(c),
+    );
+    const j = await skillJson(skill);
+    return c.json({
+      ...j,
+      moderation: registry.canManage(c.get("principal"), skill) ? cleanModeration(skill) : null,
+    } satisfies SkillDetailResponse);
+  });
+  app.delete("/api/v1/skills/:slug", async (c) =>
+    c.json(
+      await registry.setDeleted(
+        c.get("principal") ?? requireUser(c),
+        c.req.param("slug"),
+        true,
+        ownerParam(c),
+      ),
+    ),
+  );
+  app.post("/api/v1/skills/:slug/undelete", async (c) =>
+    c.json(
+      await registry.setDeleted(
+        c.get("principal") ?? requireUser(c),
+        c.req.param("slug"),
+        false,
+        ownerParam(c),
+      ),
+    ),
+  );
+
+  app.get("/api/v1/skills/:slug/versions", async (c) => {
+    const skill = await registry.requireSkill(
+      c.get("principal"),
+      c.req.param("slug"),
+      ownerParam(c),
+    );
+    const limit = intParam(c.req.query("limit"), "limit", 25, 1, 200);
+    const offset = offsetOf(c.req.query("cursor"));
+    const rows = await registry.versionsOf(skill, { limit: limit + 1, offset });
+    return c.json({
+      items: rows.slice(0, limit).map(versionSummary),
+      nextCursor: rows.length > limit ? cursorOf(offset + limit) : null,
+    } satisfies VersionListResponse);
+  });
+  app.get("/api/v1/skills/:slug/versions/:version", async (c) => {
+    const skill = await registry.requireSkill(
+      c.get("principal"),
+      c.req.param("slug"),
+      ownerParam(c),
+    );
+    const v = await registry.pickVersion(skill, { version: c.req.param("version") });
+    const files = await registry.filesOf(v);
+    return c.json({
+      version: {
+        ...versionSummary(v),
+        files,
+        fingerprint: v.fingerprint,
+        integrity: v.integrity,
+        size: v.zipSize,
+      },
+      skill: { slug: skill.slug, displayName: skill.displayName },
+    } satisfies VersionDetailResponse);
+  });
+  app.get("/api/v1/skills/:slug/file", async (c) => {
+    const path = c.req.query("path");
+    if (!path) throw new ClawHubError("INVALID_ARGUMENT", "path is required");
+    const { file, bytes } = await registry.file(c.get("principal"), {
+      slug: c.req.param("slug"),
+      ownerHandle: ownerParam(c),
+      version: c.req.query("version"),
+      tag: c.req.query("tag"),
+      path,
+    });
+    if (bytes.length > 200 * 1024)
+      throw new ClawHubError(
+        "LIMIT_EXCEEDED",
+        `${path} is over the 200 KB limit of this endpoint; download the archive instead`,
+      );
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      return c.text("Binary files are not served by this endpoint", 415);
+    }
+    return c.text(text, 200, {
+      "Content-Type": `${file.contentType.startsWith("text/") ? file.contentType : "text/plain"}; charset=utf-8`,
+      ETag: `"${file.sha256}"`,
+    });
+  });
+  app.get("/api/v1/skills/:slug/moderation", async (c) => {
+    const skill = await registry.requireSkill(
+      c.get("principal"),
+      c.req.param("slug"),
+      ownerParam(c),
+    );
+    if (!registry.canManage(c.get("principal"), skill))
+      throw new ClawHubError("NOT_FOUND", "No moderation record for this skill");
+    return c.json({ moderation: { ...cleanModeration(skill), legacyReason: null, evidence: [] } });
+  });
+  app.get("/api/v1/skills/:slug/verify", async (c) => {
+    const skill = await registry.requireSkill(
+      c.get("principal"),
+      c.req.param("slug"),
+      ownerParam(c),
+    );
+    const version = c.req.query("version");
+    const tag = c.req.query("tag");
+    const v = await registry.pickVersion(skill, { version, tag });
+    return c.json({
+      schema: "clawhub.skill.verify.v1",
+      ok: true,
+      decision: "pass",
+      reasons: [],
+      slug: skill.slug,
+      displayName: skill.displayName,
+      pageUrl: `${baseOf(c)}/${skill.ownerHandle}/${skill.slug}`,
+      publisherHandle: skill.ownerHandle,
+      publisherDisplayName: skill.ownerDisplayName,
+      publisherProfileUrl: null,
+      version: v.version,
+      resolvedFrom: version ? "version" : tag ? "tag" : "latest",
+      tag: tag ?? null,
+      createdAt: v.createdAt,
+      card: null,
+      artifact: {
+        kind: "legacy-zip",
+        integrity: v.integrity,
+        sha256: v.zipSha256,
+        fingerprint: v.fingerprint,
+        size: v.zipSize,
+      },
+      provenance: null,
+      security: null,
+      signature: null,
+    });
+  });
+  app.post("/api/v1/skills/:slug/tags", async (c) => {
+    const body = await jsonBody<{ tag?: unknown; version?: unknown }>(c, 16 * 1024);
+    if (typeof body.tag !== "string" || typeof body.version !== "string")
+      throw new ClawHubError("INVALID_ARGUMENT", "tag and version are required");
+    return c.json(
+      await registry.setTag(
+        c.get("principal") ?? requireUser(c),
+        c.req.param("slug"),
+        body.tag,
+        body.version,
+        ownerParam(c),
+      ),
+    );
+  });
+
+  // ---- resolve, download, stars, installs ----------------------------------------------------
+  app.get("/api/v1/resolve", async (c) => {
+    const slug = c.req.query("slug");
+    const hash = c.req.query("hash");
+    if (!slug || !hash) throw new ClawHubError("INVALID_ARGUMENT", "slug and hash are required");
+    return c.json(
+      (await registry.resolve(
+        c.get("principal"),
+        slug,
+        hash.toLowerCase(),
+        ownerParam(c),
+      )) satisfies ResolveResponse,
+    );
+  });
+  app.get("/api/v1/download", async (c) => {
+    const slug = c.req.query("slug");
+    if (!slug) throw new ClawHubError("INVALID_ARGUMENT", "slug is required");
+    const principal = c.get("principal");
+    const { skill, version, zip } = await registry.download(principal, {
+      slug,
+      ownerHandle: ownerParam(c),
+      version: c.req.query("version"),
+      tag: c.req.query("tag"),
+      identity: principal ? `user:${principal.user.id}` : `ip:${clientIp(c)}`,
+    });
+    const etag = `"${version.zipSha256}"`;
+    const headers = {
+      "Content-Type": "application/zip",
+      "Content-Disposition": `attachment; filename="${skill.slug}-${version.version}.zip"`,
+      ETag: etag,
+      Digest: `sha-256=${Buffer.from(version.zipSha256, "hex").toString("base64")}`,
+      "X-ClawHub-Artifact-Type": "legacy-zip",
+      "X-ClawHub-Artifact-Sha256": version.zipSha256,
+      "X-ClawHub-Integrity": version.integrity,
+      "X-ClawHub-Version": version.version,
+      "Cache-Control": "public, max-age=31536000, immutable",
+    };
+    if (c.req.header("if-none-match") === etag) return c.body(null, 304, headers);
+    return c.body(new Uint8Array(zip), 200, headers);
+  });
+  app.post("/api/v1/stars/:slug", async (c) =>
+    c.json(
+      await registry.star(
+        c.get("principal") ?? requireUser(c),
+        c.req.param("slug"),
+        true,
+        ownerParam(c),
+      ),
+    ),
+  );
+  app.delete("/api/v1/stars/:slug", async (c) =>
+    c.json(
+      await registry.star(
+        c.get("principal") ?? requireUser(c),
+        c.req.param("slug"),
+        false,
+        ownerParam(c),
+      ),
+    ),
+  );
+  // Telemetry from the official CLIs. It never fails a client that sent a known shape: a
+  // single install is counted (when the skill exists), the legacy bulk snapshots of older CLIs
+  // (`roots`) and `/sync` are accepted and not counted, since they repeat on every run.
+  app.post("/api/cli/telemetry/install", async (c) => {
+    const body = await jsonBody<{ slug?: unknown; ownerHandle?: unknown; roots?: unknown }>(
+      c,
+      256 * 1024,
+    );
+    if (typeof body.slug === "string") {
+      await registry
+        .recordInstall(
+          c.get("principal"),
+          body.slug,
+          typeof body.ownerHandle === "string" ? body.ownerHandle : undefined,
+        )
+        .catch((error: unknown) => {
+          if (!(error instanceof ClawHubError && error.code === "NOT_FOUND")) throw error;
+        });
+    } else if (
+      !Array.isArray(body.roots) &&
+      typeof (body as { event?: unknown }).event !== "string"
+    )
+      throw new ClawHubError("INVALID_ARGUMENT", "slug, event or roots is required");
+    return c.json({ ok: true } satisfies OkResponse);
+  });
+  app.post("/api/cli/telemetry/sync", async (c) => {
+    await jsonBody<Record<string, unknown>>(c, 256 * 1024);
+    return c.json({ ok: true } satisfies OkResponse);
+  });
+}
