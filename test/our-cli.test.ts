@@ -117,7 +117,7 @@ describe("clawhub CLI against clawhub serve", () => {
     ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain("1 installed, 1 failed");
-    expect(r.stderr).toContain("nope-nope: Skill not found");
+    expect(r.stderr).toContain(`nope-nope: skill \`nope-nope\` not found on ${sb.server.url}`);
     expect((await ours(["list", "--workdir", join(sb.root, "batch")])).stdout).toContain(
       "release-notes",
     );

@@ -207,6 +207,7 @@ export function buildProgram(commands: readonly CommandSpec[], io: CliIo, runner
 const groupDescriptions: Record<string, string> = {
   skill: "author skills: init, validate, pack, unpack, publish",
   admin: "administer a registry: users and tokens (admin token required)",
+  org: "organisations: create, add, remove, list (namespaces @org/slug with members)",
   user: "users: create, list, disable",
   token: "tokens: create, list, revoke",
 };

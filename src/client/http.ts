@@ -5,6 +5,8 @@ import type {
   CreatedTokenResponse,
   CreatedUserResponse,
   OkResponse,
+  OrgRole,
+  OrgView,
   PublishResponse,
   ResolveResponse,
   SearchResponse,
@@ -16,6 +18,7 @@ import type {
   UserStateResponse,
   VersionDetailResponse,
   VersionListResponse,
+  Visibility,
   WhoamiResponse,
 } from "../schema/index.ts";
 
@@ -124,7 +127,16 @@ export function createClient(options: ClientOptions) {
         await sleep(Number.isFinite(after) && after > 0 ? Math.min(after, 30) * 1000 : delay);
         continue;
       }
-      const text = (await res.text().catch(() => "")).trim().slice(0, 2000);
+      let text = (await res.text().catch(() => "")).trim().slice(0, 2000);
+      // The registry answers a bare "Skill not found" (the official CLIs match that text);
+      // name the skill and the registry, which only the client knows together.
+      if (res.status === 404 && text === "Skill not found") {
+        const slug =
+          url.searchParams.get("slug") ?? /^\/api\/v1\/(?:skills|stars)\/([^/?]+)/.exec(path)?.[1];
+        const ownerHandle = url.searchParams.get("ownerHandle");
+        if (slug && slug !== "-")
+          text = `skill \`${ownerHandle ? `@${ownerHandle}/` : ""}${decodeURIComponent(slug)}\` not found on ${base}`;
+      }
       const code =
         STATUS_CODES[res.status] ?? (res.status >= 500 ? "SERVER_ERROR" : "INVALID_ARGUMENT");
       const hint = HINTS[code];
@@ -209,6 +221,7 @@ export function createClient(options: ClientOptions) {
         changelog?: string;
         tags?: string[];
         ownerHandle?: string;
+        visibility?: Visibility;
       },
       files: Array<{ path: string; data: Uint8Array }>,
     ) {
@@ -232,6 +245,34 @@ export function createClient(options: ClientOptions) {
         ...jsonBody("POST", { event: "install", slug, ...owner(ownerHandle) }),
         idempotent: true,
       }),
+    setVisibility: (slug: string, visibility: Visibility, ownerHandle?: string) =>
+      json<{ ok: true; slug: string; ownerHandle: string; visibility: Visibility }>(
+        `/api/v1/skills/${enc(slug)}/visibility`,
+        { ...jsonBody("POST", { visibility }), query: owner(ownerHandle) },
+      ),
+    orgs: {
+      list: (all = false) =>
+        json<{ items: OrgView[] }>("/api/v1/orgs", { query: { all: all ? "1" : undefined } }),
+      create: (
+        handle: string,
+        opts: { displayName?: string; defaultVisibility?: Visibility } = {},
+      ) => json<{ org: OrgView }>("/api/v1/orgs", jsonBody("POST", { handle, ...opts })),
+      show: (org: string) => json<{ org: OrgView }>(`/api/v1/orgs/${enc(org)}`),
+      setDefaultVisibility: (org: string, defaultVisibility: Visibility) =>
+        json<{ org: OrgView }>(
+          `/api/v1/orgs/${enc(org)}`,
+          jsonBody("PATCH", { defaultVisibility }),
+        ),
+      setMember: (org: string, handle: string, role: OrgRole) =>
+        json<{ org: OrgView }>(
+          `/api/v1/orgs/${enc(org)}/members/${enc(handle)}`,
+          jsonBody("PUT", { role }),
+        ),
+      removeMember: (org: string, handle: string) =>
+        json<{ org: OrgView }>(`/api/v1/orgs/${enc(org)}/members/${enc(handle)}`, {
+          method: "DELETE",
+        }),
+    },
     admin: {
       createUser: (handle: string, role = "user") =>
         json<CreatedUserResponse>("/api/v1/admin/users", jsonBody("POST", { handle, role })),

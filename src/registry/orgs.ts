@@ -5,9 +5,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { ClawHubError } from "../errors/index.ts";
-import { checkName, HANDLE } from "../schema/index.ts";
+import { checkName, HANDLE, type OrgView } from "../schema/index.ts";
 import { type Principal, parseVisibility } from "./access.ts";
-import type { Membership, OrgRecord, OrgRole, RegistryStore, Visibility } from "./store/index.ts";
+import type { Membership, OrgRecord, OrgRole, RegistryStore } from "./store/index.ts";
 
 const ROLES: readonly OrgRole[] = ["owner", "publisher", "reader"];
 
@@ -19,17 +19,6 @@ export function parseRole(value: unknown): OrgRole {
     "INVALID_ARGUMENT",
     `role must be one of ${ROLES.join(", ")} (got ${JSON.stringify(value ?? null).slice(0, 40)})`,
   );
-}
-
-/** An org as the API shows it to a member. */
-export interface OrgView {
-  handle: string;
-  displayName: string | null;
-  defaultVisibility: Visibility;
-  createdAt: number;
-  /** The caller's role; null for admins who are not members. */
-  role: OrgRole | null;
-  members?: Array<{ handle: string; role: OrgRole; since: number }>;
 }
 
 /** The org operations of the registry service. */
@@ -69,7 +58,7 @@ export function createOrgService(options: { store: RegistryStore; now: () => num
     /** Creates an org with the caller as its first owner. */
     async create(
       principal: Principal | undefined,
-      input: { handle: unknown; displayName?: unknown; defaultVisibility?: unknown },
+      input: { handle?: unknown; displayName?: unknown; defaultVisibility?: unknown },
     ): Promise<OrgView> {
       const p = signedIn(principal);
       if (typeof input.handle !== "string")

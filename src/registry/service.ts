@@ -19,7 +19,14 @@ import {
   type SkillManifest,
   sha256Hex,
 } from "../skill/index.ts";
-import { canManage, canPublishTo, canSee, type Principal, readScopeOf } from "./access.ts";
+import {
+  canManage,
+  canPublishTo,
+  canSee,
+  type Principal,
+  parseVisibility,
+  readScopeOf,
+} from "./access.ts";
 import { createOrgService } from "./orgs.ts";
 import type {
   BlobStore,
@@ -276,6 +283,23 @@ export function createRegistry(options: RegistryOptions) {
       );
     }
     return first;
+  }
+
+  /** A skill the principal may change (its publishers, admins, moderators), else 401/403/404. */
+  async function managedSkill(
+    principal: Principal | undefined,
+    slug: string,
+    ownerHandle?: string,
+    includeDeleted = false,
+  ): Promise<SkillRecord> {
+    if (!principal) throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: missing token");
+    const skill = await requireSkill(principal, slug, ownerHandle, includeDeleted);
+    if (!canManage(principal, skill))
+      throw new ClawHubError(
+        "FORBIDDEN",
+        `Forbidden: @${skill.ownerHandle}/${skill.slug} is not yours`,
+      );
+    return skill;
   }
 
   /** Picks a version by number, by tag, or the latest. Deleted versions answer GONE. */
@@ -817,13 +841,7 @@ export function createRegistry(options: RegistryOptions) {
       deleted: boolean,
       ownerHandle?: string,
     ) {
-      if (!principal) throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: missing token");
-      const skill = await requireSkill(principal, slug, ownerHandle, true);
-      if (!canManage(principal, skill))
-        throw new ClawHubError(
-          "FORBIDDEN",
-          `Forbidden: @${skill.ownerHandle}/${skill.slug} is not yours`,
-        );
+      const skill = await managedSkill(principal, slug, ownerHandle, true);
       await store.setSkillDeleted(skill.id, deleted ? now() : null, now());
       await indexSkill({ ...skill, deletedAt: deleted ? now() : null });
       return { ok: true as const };
@@ -836,18 +854,32 @@ export function createRegistry(options: RegistryOptions) {
       version: string,
       ownerHandle?: string,
     ) {
-      if (!principal) throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: missing token");
-      const skill = await requireSkill(principal, slug, ownerHandle);
-      if (!canManage(principal, skill))
-        throw new ClawHubError(
-          "FORBIDDEN",
-          `Forbidden: @${skill.ownerHandle}/${skill.slug} is not yours`,
-        );
+      const skill = await managedSkill(principal, slug, ownerHandle);
       checkTag(tag);
       const v = await pickVersion(skill, { version });
       await store.setTag(skill.id, tag, v.id, now());
       await indexSkill(skill);
       return { ok: true as const, slug: skill.slug, tag, version: v.version };
+    },
+
+    /** Changes who may see a skill (its publishers, admins and moderators). */
+    async setVisibility(
+      principal: Principal | undefined,
+      slug: string,
+      visibility: unknown,
+      ownerHandle?: string,
+    ) {
+      const v = parseVisibility(visibility);
+      if (!v) throw new ClawHubError("INVALID_ARGUMENT", "visibility is required");
+      const skill = await managedSkill(principal, slug, ownerHandle, true);
+      if (v === "org" && !(await store.orgs.orgById(skill.ownerId)))
+        throw new ClawHubError(
+          "INVALID_ARGUMENT",
+          `visibility "org" needs an org namespace; @${skill.ownerHandle} is a user (use private)`,
+        );
+      await store.setSkillVisibility(skill.id, v, now());
+      await indexSkill({ ...skill, visibility: v });
+      return { ok: true as const, slug: skill.slug, ownerHandle: skill.ownerHandle, visibility: v };
     },
 
     async star(principal: Principal | undefined, slug: string, on: boolean, ownerHandle?: string) {

@@ -26,6 +26,8 @@ export type {
   CreatedUserResponse,
   ModerationSummary,
   OkResponse,
+  OrgRole,
+  OrgView,
   OwnerSummary,
   PublishResponse,
   ResolveResponse,
@@ -46,6 +48,7 @@ export type {
   VersionFile,
   VersionListResponse,
   VersionSummary,
+  Visibility,
   WellKnownResponse,
   WhoamiResponse,
 } from "./registry-api.ts";

@@ -69,12 +69,30 @@ export interface VersionSummary {
 }
 
 /** A skill as detail and listings show it. */
+/** Who may see a skill: everyone, members of the owning org, or those who may publish there. */
+export type Visibility = "public" | "org" | "private";
+
+/** A member's role in an org: owners manage it, publishers publish, readers read org skills. */
+export type OrgRole = "owner" | "publisher" | "reader";
+
+/** An org as `GET /api/v1/orgs[/{org}]` shows it to a member. */
+export interface OrgView {
+  handle: string;
+  displayName: string | null;
+  defaultVisibility: Visibility;
+  createdAt: number;
+  /** The caller's role; null for admins who are not members. */
+  role: OrgRole | null;
+  members?: Array<{ handle: string; role: OrgRole; since: number }>;
+}
+
 export interface SkillSummary {
   slug: string;
   displayName: string;
   summary: string | null;
   description?: string | null;
   ownerHandle?: string;
+  visibility?: Visibility;
   tags: Record<string, string>;
   stats: Record<string, number>;
   createdAt: number;

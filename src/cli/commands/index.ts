@@ -22,6 +22,7 @@ const discover = () => import("./discover.ts");
 const flow = () => import("./flow.ts");
 const hub = () => import("./hub.ts");
 const install = () => import("./install.ts");
+const org = () => import("./org.ts");
 const publish = () => import("./publish.ts");
 
 export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
@@ -66,6 +67,11 @@ export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
   entry(["pin"], install, (m) => m.pinCommand),
   entry(["unpin"], install, (m) => m.unpinCommand),
   entry(["sync"], publish, (m) => m.syncCommand),
+  entry(["visibility"], org, (m) => m.visibilityCommand),
+  entry(["org", "create"], org, (m) => m.orgCreate),
+  entry(["org", "add"], org, (m) => m.orgAdd),
+  entry(["org", "remove"], org, (m) => m.orgRemove),
+  entry(["org", "list"], org, (m) => m.orgList),
   entry(["admin", "user", "create"], admin, (m) => m.adminUserCreate),
   entry(["admin", "user", "list"], admin, (m) => m.adminUserList),
   entry(["admin", "user", "disable"], admin, (m) => m.adminUserDisable),

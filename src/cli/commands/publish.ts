@@ -2,6 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import semver from "semver";
 import { ClawHubError } from "../../errors/index.ts";
+import type { Visibility } from "../../schema/index.ts";
 import { findSkillDirs, packSkill } from "../../skill/index.ts";
 import type { CommandContext, CommandSpec } from "../command.ts";
 import { clientFor } from "./shared.ts";
@@ -13,6 +14,7 @@ interface PublishOptions {
   changelog?: string | undefined;
   tags?: string[] | undefined;
   owner?: string | undefined;
+  visibility?: Visibility | undefined;
   dryRun?: boolean;
 }
 
@@ -23,7 +25,11 @@ interface PublishOptions {
  */
 async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOptions) {
   const packed = await packSkill(dir);
-  const slug = opts.slug ?? packed.manifest.slug;
+  // `--slug @org/name` names the namespace too (the same as `--owner org --slug name`).
+  const scoped = opts.slug ? /^@([^/]+)\/(.+)$/.exec(opts.slug) : null;
+  const slug = (scoped ? (scoped[2] as string) : (opts.slug ?? packed.manifest.slug)).toLowerCase();
+  const ownerHandle = (scoped?.[1] ?? opts.owner)?.replace(/^@/, "").toLowerCase();
+  opts = { ...opts, owner: ownerHandle };
   const client = await clientFor(ctx, { auth: !opts.dryRun });
   const resolved = await client
     .resolve(slug, packed.fingerprint, opts.owner)
@@ -32,7 +38,7 @@ async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOpti
         return { match: null, latestVersion: null };
       throw error;
     });
-  if (resolved.match && !opts.version) {
+  if (resolved.match && !opts.version && !opts.visibility) {
     return {
       slug,
       version: resolved.match.version,
@@ -54,7 +60,8 @@ async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOpti
       ...(opts.name ? { displayName: opts.name } : {}),
       ...(opts.changelog ? { changelog: opts.changelog } : {}),
       ...(opts.tags ? { tags: opts.tags } : {}),
-      ...(opts.owner ? { ownerHandle: opts.owner.replace(/^@/, "") } : {}),
+      ...(opts.owner ? { ownerHandle: opts.owner } : {}),
+      ...(opts.visibility ? { visibility: opts.visibility } : {}),
     },
     packed.contents,
   );
@@ -64,6 +71,15 @@ async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOpti
     status: "published" as const,
     fingerprint: packed.fingerprint,
   };
+}
+
+function visibilityFlag(value: unknown): Visibility | undefined {
+  if (value === undefined) return undefined;
+  if (value === "public" || value === "org" || value === "private") return value;
+  throw new ClawHubError(
+    "USAGE",
+    `--visibility must be one of public, org, private (got ${JSON.stringify(value)})`,
+  );
 }
 
 const csv = (v: unknown) =>
@@ -86,7 +102,14 @@ export const publishCommand: CommandSpec = {
     cmd.option("--name <name>", "display name");
     cmd.option("--changelog <text>", "what changed");
     cmd.option("--tags <list>", "comma-separated tags", "latest");
-    cmd.option("--owner <handle>", "publish for another owner (admins)");
+    cmd.option(
+      "--owner <handle>",
+      "namespace to publish to: an org you publish for (admins: any user)",
+    );
+    cmd.option(
+      "--visibility <v>",
+      "public, org (members of the owning org) or private (those who may publish there); default: kept, or the namespace's default for a new skill",
+    );
     cmd.option("--dry-run", "show what would be published");
   },
   async run([dir = "."], options, ctx) {
@@ -97,6 +120,7 @@ export const publishCommand: CommandSpec = {
       changelog: options.changelog as string | undefined,
       tags: csv(options.tags),
       owner: options.owner as string | undefined,
+      visibility: visibilityFlag(options.visibility),
       dryRun: options.dryRun === true,
     });
     const text =

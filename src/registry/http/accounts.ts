@@ -124,4 +124,60 @@ export function mountAccountRoutes(ctx: RouteContext): void {
     await registry.revokeToken(c.req.param("id"), caller);
     return c.json({ ok: true } satisfies OkResponse);
   });
+
+  // ---- organisations -------------------------------------------------------------------------
+  app.get("/api/v1/orgs", async (c) =>
+    c.json({
+      items: await registry.orgs.list(
+        c.get("principal") ?? requireUser(c),
+        c.req.query("all") === "1",
+      ),
+    }),
+  );
+  app.post("/api/v1/orgs", async (c) => {
+    const body = await jsonBody<{
+      handle?: unknown;
+      displayName?: unknown;
+      defaultVisibility?: unknown;
+    }>(c, 16 * 1024);
+    return c.json(
+      { org: await registry.orgs.create(c.get("principal") ?? requireUser(c), body) },
+      201,
+    );
+  });
+  app.get("/api/v1/orgs/:org", async (c) =>
+    c.json({
+      org: await registry.orgs.show(c.get("principal") ?? requireUser(c), c.req.param("org")),
+    }),
+  );
+  app.patch("/api/v1/orgs/:org", async (c) => {
+    const body = await jsonBody<{ defaultVisibility?: unknown }>(c, 16 * 1024);
+    return c.json({
+      org: await registry.orgs.setDefaultVisibility(
+        c.get("principal") ?? requireUser(c),
+        c.req.param("org"),
+        body.defaultVisibility,
+      ),
+    });
+  });
+  app.put("/api/v1/orgs/:org/members/:handle", async (c) => {
+    const body = await jsonBody<{ role?: unknown }>(c, 16 * 1024);
+    return c.json({
+      org: await registry.orgs.setMember(
+        c.get("principal") ?? requireUser(c),
+        c.req.param("org"),
+        c.req.param("handle"),
+        body.role,
+      ),
+    });
+  });
+  app.delete("/api/v1/orgs/:org/members/:handle", async (c) =>
+    c.json({
+      org: await registry.orgs.removeMember(
+        c.get("principal") ?? requireUser(c),
+        c.req.param("org"),
+        c.req.param("handle"),
+      ),
+    }),
+  );
 }

@@ -2,6 +2,7 @@
 import { ClawHubError } from "../../errors/index.ts";
 import type { PublishResponse, UploadUrlResponse } from "../../schema/index.ts";
 import { maxArchiveBytes } from "../../skill/index.ts";
+import { parseVisibility } from "../access.ts";
 import type { PublishFile } from "../service.ts";
 import { jsonBody, limitedBody, parseJsonObject, type RouteContext, tagsOf } from "./common.ts";
 
@@ -99,6 +100,7 @@ export function mountPublishRoutes(ctx: RouteContext): void {
       slug: str(payload.slug) ?? "",
       displayName: str(payload.displayName),
       ownerHandle: str(payload.ownerHandle),
+      visibility: parseVisibility(payload.visibility),
       version: str(payload.version) ?? "",
       changelog: str(payload.changelog),
       tags: tagsOf(payload.tags),

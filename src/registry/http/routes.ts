@@ -123,6 +123,43 @@ export const ROUTES: ReadonlyArray<{
     auth: "admin",
   },
   { method: "delete", path: "/api/v1/admin/tokens/{id}", summary: "Revoke a token", auth: "admin" },
+  {
+    method: "post",
+    path: "/api/v1/skills/{slug}/visibility",
+    summary: "Change who may see a skill (visibility: public, org, private)",
+    auth: "user",
+  },
+  {
+    method: "get",
+    path: "/api/v1/orgs",
+    summary: "Your orgs (all=1: every org, admins)",
+    auth: "user",
+  },
+  {
+    method: "post",
+    path: "/api/v1/orgs",
+    summary: "Create an org (handle, displayName, defaultVisibility); you become its owner",
+    auth: "user",
+  },
+  { method: "get", path: "/api/v1/orgs/{org}", summary: "An org and its members", auth: "user" },
+  {
+    method: "patch",
+    path: "/api/v1/orgs/{org}",
+    summary: "Change the org's default visibility (owners)",
+    auth: "user",
+  },
+  {
+    method: "put",
+    path: "/api/v1/orgs/{org}/members/{handle}",
+    summary: "Add a member or change their role (role: owner, publisher, reader; owners)",
+    auth: "user",
+  },
+  {
+    method: "delete",
+    path: "/api/v1/orgs/{org}/members/{handle}",
+    summary: "Remove a member (owners, or the member leaving)",
+    auth: "user",
+  },
   { method: "get", path: "/api/v1/openapi.json", summary: "This description" },
 ];
 

@@ -47,6 +47,7 @@ export function mountSkillRoutes(ctx: RouteContext): void {
         summary: skill.summary,
         description: skill.summary,
         ownerHandle: skill.ownerHandle,
+        visibility: skill.visibility,
         tags,
         stats: {
           downloads: skill.downloads,
@@ -297,6 +298,18 @@ export function mountSkillRoutes(ctx: RouteContext): void {
         c.req.param("slug"),
         body.tag,
         body.version,
+        ownerParam(c),
+      ),
+    );
+  });
+
+  app.post("/api/v1/skills/:slug/visibility", async (c) => {
+    const body = await jsonBody<{ visibility?: unknown }>(c, 16 * 1024);
+    return c.json(
+      await registry.setVisibility(
+        c.get("principal") ?? requireUser(c),
+        c.req.param("slug"),
+        body.visibility,
         ownerParam(c),
       ),
     );

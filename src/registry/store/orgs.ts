@@ -1,12 +1,9 @@
 import type { Kysely } from "kysely";
 import { ClawHubError } from "../../errors/index.ts";
+import type { OrgRole, Visibility } from "../../schema/index.ts";
 import type { Database } from "./schema.ts";
 
-/** Who may see a skill: everyone, members of the owning org, or those who may publish there. */
-export type Visibility = "public" | "org" | "private";
-
-/** A member's role: owners manage members; publishers publish; readers read org skills. */
-export type OrgRole = "owner" | "publisher" | "reader";
+export type { OrgRole, Visibility };
 
 /** An organisation: a namespace (`@org/slug`) with members. */
 export interface OrgRecord {
