@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { request } from "node:http";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -465,6 +466,10 @@ describe("registry API: reads, auth and limits", () => {
     }
     // Only the single install counted; snapshots repeat on every sync and are not installs.
     expect(await installs()).toBe(before + 1);
+    // The same client reporting again (a reinstall, a CI loop) is not another install.
+    for (let i = 0; i < 3; i++)
+      await post("/api/cli/telemetry/install", { event: "install", slug: "telemetry-probe" });
+    expect(await installs()).toBe(before + 1);
     expect((await post("/api/cli/telemetry/install", { nothing: 1 })).status).toBe(400);
   });
 
@@ -512,6 +517,45 @@ describe("registry API: reads, auth and limits", () => {
     expect(disabled.status).toBe(200);
   });
 
+  it("never takes its public URL from the request's Host header", async () => {
+    const get = (path: string, method = "GET", body?: string) =>
+      new Promise<string>((resolve, reject) => {
+        const url = new URL(path, sb.server.url);
+        const req = request(
+          url,
+          {
+            method,
+            headers: {
+              host: "evil.example",
+              authorization: `Bearer ${sb.adminToken}`,
+              ...(body ? { "content-type": "application/json" } : {}),
+            },
+          },
+          (res) => {
+            let text = "";
+            res.setEncoding("utf8");
+            res.on("data", (chunk: string) => {
+              text += chunk;
+            });
+            res.on("end", () => resolve(text));
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    const known = JSON.parse(await get("/.well-known/clawhub.json")) as { apiBase: string };
+    expect(known.apiBase).toBe(sb.server.url);
+    const upload = JSON.parse(
+      await get(
+        "/api/v1/skills/-/upload-url",
+        "POST",
+        JSON.stringify({ path: "SKILL.md", size: 3, sha256: "a".repeat(64) }),
+      ),
+    ) as { uploadUrl: string };
+    expect(upload.uploadUrl.startsWith(`${sb.server.url}/api/v1/uploads/`)).toBe(true);
+    expect(await get("/api/v1/openapi.json")).not.toContain("evil.example");
+  });
+
   it("pages skill listings with a cursor", async () => {
     type Page = { items: Array<{ slug: string; ownerHandle: string }>; nextCursor: string | null };
     const id = (i: { slug: string; ownerHandle: string }) => `@${i.ownerHandle}/${i.slug}`;
@@ -536,7 +580,7 @@ describe("registry API: reads, auth and limits", () => {
     const doc = (await (await api("/api/v1/openapi.json")).json()) as {
       paths: Record<string, Record<string, unknown>>;
     };
-    const app = createApp({ registry: sb.server.registry });
+    const app = createApp({ registry: sb.server.registry, baseUrl: sb.server.url });
     const served = app.routes
       .filter(
         (r) =>

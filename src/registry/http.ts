@@ -14,8 +14,18 @@ export { ROUTES } from "./http/routes.ts";
 /** Options of {@link createApp}. */
 export interface AppOptions {
   registry: Registry;
-  /** Public base URL (for discovery and upload URLs); default: the request's own origin. */
-  baseUrl?: string;
+  /**
+   * Public base URL, for discovery (`apiBase`) and upload URLs. Never taken from a request's
+   * Host header: a client that sends `Host: evil.example` must not make the registry hand out
+   * URLs to another server (and the tokens that go with them). A function: read per request
+   * (the server knows its port only once it listens).
+   */
+  baseUrl: string | (() => string);
+  /**
+   * Other public URLs of this registry (e.g. an internal and an external name): a request whose
+   * Host is one of them gets that URL back; any other Host gets `baseUrl`.
+   */
+  publicUrls?: readonly string[];
   /** Per-minute limits; `false` turns rate limiting off (private registries, benchmarks). */
   rateLimits?: Partial<RateLimitConfig> | false;
   /** Trust X-Forwarded-For / X-Real-IP for the client address (only behind your own proxy). */
@@ -66,7 +76,12 @@ export function createApp(options: AppOptions): Hono<Env> {
     options.rateLimits === false ? undefined : createRateLimiter({ ...options.rateLimits, now });
   const app = new Hono<Env>();
 
-  const baseOf = (c: Context<Env>) => options.baseUrl ?? new URL(c.req.url).origin;
+  const publicByHost = new Map(
+    (options.publicUrls ?? []).map((u) => [new URL(u).host.toLowerCase(), u.replace(/\/+$/, "")]),
+  );
+  const baseOf = (c: Context<Env>) =>
+    publicByHost.get(c.req.header("host")?.toLowerCase() ?? "") ??
+    (typeof options.baseUrl === "string" ? options.baseUrl : options.baseUrl());
   const clientIp = (c: Context<Env>): string => {
     if (options.trustProxy) {
       const fwd =

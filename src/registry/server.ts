@@ -19,7 +19,10 @@ export interface ServerOptions {
   dataDir: string;
   /** `postgres://...` to use PostgreSQL instead of SQLite. */
   db?: string | undefined;
+  /** Public URL handed out in discovery and upload URLs (default: the listening address). */
   baseUrl?: string | undefined;
+  /** More public URLs, chosen by a request's Host (see AppOptions.publicUrls). */
+  publicUrls?: string[] | undefined;
   rateLimits?: Partial<RateLimitConfig> | false;
   /** Package limits (default: the documented ones). */
   limits?: Partial<SkillLimits>;
@@ -57,9 +60,11 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
     ...(options.now ? { now: options.now } : {}),
   });
   await registry.rebuildIndex();
+  let listenUrl = "";
   const app = createApp({
     registry,
-    ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+    baseUrl: options.baseUrl?.replace(/\/+$/, "") || (() => listenUrl),
+    ...(options.publicUrls ? { publicUrls: options.publicUrls } : {}),
     ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
     ...(options.trustProxy ? { trustProxy: true } : {}),
     ...(options.now ? { now: options.now } : {}),
@@ -92,8 +97,9 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
   }
   const address = server.address() as AddressInfo;
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  listenUrl = `http://${shownHost}:${address.port}`;
   return {
-    url: `http://${shownHost}:${address.port}`,
+    url: listenUrl,
     registry,
     bootstrap: boot ? { handle: boot.user.handle, token: boot.token } : undefined,
     async close() {

@@ -893,9 +893,19 @@ export function createRegistry(options: RegistryOptions) {
       return { ok: true as const, unstarred: true, alreadyUnstarred: !removed };
     },
 
-    async recordInstall(reader: Principal | undefined, slug: string, ownerHandle?: string) {
+    /**
+     * Counts an install once per client (user, else address) and day: CLIs report every
+     * install, reinstall and CI run, and a count that any loop can inflate says nothing.
+     */
+    async recordInstall(
+      reader: Principal | undefined,
+      identity: string,
+      slug: string,
+      ownerHandle?: string,
+    ) {
       const skill = await requireSkill(reader, slug, ownerHandle);
-      await store.recordInstall(skill.id);
+      const day = Math.floor(now() / 86_400_000);
+      await store.recordInstall(skill.id, reader ? `user:${reader.user.id}` : identity, day);
     },
 
     /** Registers an upload (official CLI flow): the bytes come next, then the publish. */

@@ -1,4 +1,5 @@
 import { join, resolve } from "node:path";
+import { ClawHubError } from "../../errors/index.ts";
 import { createHub, type Hub } from "../../hub/index.ts";
 import { startRegistryServer } from "../../registry/index.ts";
 import { createLocalEmbedder } from "../../search/index.ts";
@@ -6,6 +7,21 @@ import type { CommandSpec } from "../command.ts";
 import { openControlPlane } from "./hub.ts";
 import { hubTuningOf, hubTuningOptions, intFlag } from "./hub-options.ts";
 import { defaultDataDir, embedderOf, embedderOptions } from "./shared.ts";
+
+/** An http(s) URL flag, or a usage error naming the flag. */
+function urlFlag(value: unknown, flag: string): string {
+  try {
+    const url = new URL(String(value));
+    if (url.protocol === "http:" || url.protocol === "https:")
+      return String(value).replace(/\/+$/, "");
+  } catch {
+    // reported below
+  }
+  throw new ClawHubError(
+    "USAGE",
+    `${flag} must be an http:// or https:// URL (got ${JSON.stringify(value)})`,
+  );
+}
 
 /**
  * `clawhub serve`: the self-hosted registry (ClawHub API v1) and, unless `--no-hub`, the hub
@@ -26,7 +42,14 @@ export const serveCommand: CommandSpec = {
     cmd.option("--port <port>", "port to listen on (0: any free port)", "3000");
     cmd.option("--data <dir>", "data directory (database and blobs)");
     cmd.option("--db <url>", "database: a SQLite file path or postgres:// URL");
-    cmd.option("--base-url <url>", "public URL of this registry (default: from each request)");
+    cmd.option(
+      "--base-url <url>",
+      "public URL of this registry, handed out in discovery and upload URLs (default: the listening address)",
+    );
+    cmd.option(
+      "--public-url <url...>",
+      "more public URLs (other host names); a request whose Host is one of them gets it back",
+    );
     cmd.option(
       "--trust-proxy",
       "take client addresses from X-Forwarded-For (only behind your own proxy)",
@@ -56,7 +79,11 @@ export const serveCommand: CommandSpec = {
       port,
       dataDir,
       db: typeof options.db === "string" ? options.db : undefined,
-      baseUrl: typeof options.baseUrl === "string" ? options.baseUrl : undefined,
+      baseUrl:
+        typeof options.baseUrl === "string" ? urlFlag(options.baseUrl, "--base-url") : undefined,
+      publicUrls: Array.isArray(options.publicUrl)
+        ? options.publicUrl.map((u) => urlFlag(u, "--public-url"))
+        : undefined,
       trustProxy: options.trustProxy === true,
       ...(options.rateLimit === false ? { rateLimits: false as const } : {}),
       embedder,

@@ -387,6 +387,7 @@ export function mountSkillRoutes(ctx: RouteContext): void {
       await registry
         .recordInstall(
           c.get("principal"),
+          `ip:${clientIp(c)}`,
           body.slug,
           typeof body.ownerHandle === "string" ? body.ownerHandle : undefined,
         )

@@ -253,7 +253,9 @@ export function describeStoreConformance(name: string, open: () => Promise<Regis
       expect(await store.recordDownload(rec.skill.id, "ip:1", 10)).toBe(false);
       expect(await store.recordDownload(rec.skill.id, "ip:1", 11)).toBe(true);
       expect(await store.recordDownload(rec.skill.id, "ip:2", 11)).toBe(true);
-      await store.recordInstall(rec.skill.id);
+      // Installs count once per client and bucket, apart from downloads of the same client.
+      expect(await store.recordInstall(rec.skill.id, "ip:1", 0)).toBe(true);
+      expect(await store.recordInstall(rec.skill.id, "ip:1", 0)).toBe(false);
       expect(await store.findSkill("stats")).toMatchObject({ downloads: 3, installs: 1 });
     });
 

@@ -182,7 +182,8 @@ export interface RegistryStore {
 
   /** Counts a download once per identity and hour; returns whether it counted. */
   recordDownload(skillId: string, identity: string, hour: number): Promise<boolean>;
-  recordInstall(skillId: string): Promise<void>;
+  /** Counts an install once per identity and hour bucket; returns whether it counted. */
+  recordInstall(skillId: string, identity: string, hour: number): Promise<boolean>;
 
   /** Stored vectors of an embedder, by content hash (missing hashes are absent from the map). */
   getVectors(embedderId: string, hashes: string[]): Promise<Map<string, Float32Array>>;
@@ -298,6 +299,31 @@ const toSkill = (r: SkillRow): SkillRecord => ({
   stars: Number(r.stars),
   visibility: r.visibility,
 });
+
+/** Adds one to a counter of a skill unless this (identity, hour) was counted already. */
+function countOnce(
+  db: Kysely<Database>,
+  skillId: string,
+  identity: string,
+  hour: number,
+  column: "downloads" | "installs",
+): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const r = await trx
+      .insertInto("download_events")
+      .values({ skill_id: skillId, identity, hour })
+      .onConflict((oc) => oc.columns(["skill_id", "identity", "hour"]).doNothing())
+      .executeTakeFirst();
+    const counted = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+    if (counted)
+      await trx
+        .updateTable("skills")
+        .set((eb) => ({ [column]: eb(column, "+", 1) }))
+        .where("id", "=", skillId)
+        .execute();
+    return counted;
+  });
+}
 
 /** Creates the store over an open Kysely instance (schema already migrated). */
 export function createRegistryStore(db: Kysely<Database>, engine: Engine): RegistryStore {
@@ -702,29 +728,12 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
       });
     },
 
-    async recordDownload(skillId, identity, hour) {
-      return db.transaction().execute(async (trx) => {
-        const r = await trx
-          .insertInto("download_events")
-          .values({ skill_id: skillId, identity, hour })
-          .onConflict((oc) => oc.columns(["skill_id", "identity", "hour"]).doNothing())
-          .executeTakeFirst();
-        const counted = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
-        if (counted)
-          await trx
-            .updateTable("skills")
-            .set((eb) => ({ downloads: eb("downloads", "+", 1) }))
-            .where("id", "=", skillId)
-            .execute();
-        return counted;
-      });
+    recordDownload(skillId, identity, hour) {
+      return countOnce(db, skillId, identity, hour, "downloads");
     },
-    async recordInstall(skillId) {
-      await db
-        .updateTable("skills")
-        .set((eb) => ({ installs: eb("installs", "+", 1) }))
-        .where("id", "=", skillId)
-        .execute();
+    recordInstall(skillId, identity, hour) {
+      // Same event table, another key space: an install never collides with a download.
+      return countOnce(db, skillId, `install:${identity}`, hour, "installs");
     },
 
     async getVectors(embedderId, hashes) {
