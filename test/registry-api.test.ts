@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { request } from "node:http";
 import { stat } from "node:fs/promises";
+import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp, ROUTES } from "../src/registry/index.ts";
@@ -142,6 +142,33 @@ describe("registry API: publishing", () => {
       ]);
       expect(res.status, path).toBe(400);
       expect(await res.text()).toContain(why);
+    }
+  });
+
+  it("refuses at publish what an installer refuses to extract: bidi names, a file that is also a folder", async () => {
+    for (const [files, rule] of [
+      [[{ path: "run\u202Etxt.sh", content: "x" }], "entry.name-bidi"],
+      [
+        [
+          { path: "docs", content: "a file" },
+          { path: "docs/guide.md", content: "and a folder" },
+        ],
+        "entry.path-conflict",
+      ],
+      [
+        [
+          { path: "Notes.md", content: "a" },
+          { path: "notes.md", content: "b" },
+        ],
+        "duplicate",
+      ],
+    ] as const) {
+      const res = await publish(sb.adminToken, "names-skill", "1.0.0", [
+        { path: "SKILL.md", content: SKILL("names-skill") },
+        ...files,
+      ]);
+      expect(res.status, rule).toBe(400);
+      expect(await res.text()).toContain(rule);
     }
   });
 

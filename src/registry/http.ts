@@ -3,6 +3,7 @@ import { ClawHubError, type ErrorCode, redactSecrets, toClawHubError } from "../
 import type { WellKnownResponse, WhoamiResponse } from "../schema/index.ts";
 import { mountAccountRoutes } from "./http/accounts.ts";
 import type { Env, RouteContext } from "./http/common.ts";
+import { mountOpenClawRoutes } from "./http/openclaw.ts";
 import { mountPublishRoutes } from "./http/publish.ts";
 import { openApi } from "./http/routes.ts";
 import { mountSkillRoutes } from "./http/skills.ts";
@@ -175,6 +176,7 @@ export function createApp(options: AppOptions): Hono<Env> {
 
   const ctx: RouteContext = { app, registry, baseOf, clientIp, requireUser, requireAdmin };
   mountSkillRoutes(ctx);
+  mountOpenClawRoutes(ctx);
   mountPublishRoutes(ctx);
   mountAccountRoutes(ctx);
 

@@ -9,6 +9,7 @@ import {
   MAX_QUERY_LENGTH,
 } from "../search/index.ts";
 import {
+  checkSkillPaths,
   createZip,
   DEFAULT_LIMITS,
   fingerprintOf,
@@ -553,6 +554,12 @@ export function createRegistry(options: RegistryOptions) {
         }
         total += f.bytes.length;
       }
+      // The installer's own name rules (bidi controls, a file and a folder of one name,
+      // Unicode and case collisions): one validation for both sides.
+      checkSkillPaths(
+        input.files.map((f) => f.path),
+        limits,
+      );
       if (total > limits.maxTotalBytes) {
         throw new ClawHubError(
           "LIMIT_EXCEEDED",
@@ -810,6 +817,28 @@ export function createRegistry(options: RegistryOptions) {
         options.logger?.(`download count for ${skill.slug} not recorded: ${String(error)}`);
       }
       return { skill, version: v, zip };
+    },
+
+    /** Re-hashes a version's stored archive against the digests recorded at publish. */
+    async verifyArchive(
+      reader: Principal | undefined,
+      sel: {
+        slug: string;
+        ownerHandle?: string | undefined;
+        version?: string | undefined;
+        tag?: string | undefined;
+      },
+    ) {
+      const skill = await requireSkill(reader, sel.slug, sel.ownerHandle);
+      const version = await pickVersion(skill, sel);
+      let intact = false;
+      try {
+        const zip = await blobs.get(version.zipSha256);
+        intact = sha256Hex(zip) === version.zipSha256 && integrityOf(zip) === version.integrity;
+      } catch (error) {
+        if (!(error instanceof ClawHubError && error.code === "NOT_FOUND")) throw error;
+      }
+      return { skill, version, intact };
     },
 
     async file(

@@ -43,6 +43,8 @@ export interface SearchResult {
   downloads?: number;
   updatedAt?: number;
   owner?: { handle: string | null; displayName?: string | null; image?: string | null };
+  /** Where the skill comes from: always "clawhub" here (OpenClaw requires it). */
+  source?: "clawhub";
   explain?: SearchExplain;
 }
 

@@ -1,11 +1,12 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateRawSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { buildZip, type RawEntry } from "../../test/helpers/hostile-zip.ts";
 import { isClawHubError } from "../errors/index.ts";
-import { extractZip, resolveLimits } from "./index.ts";
+import { extractZip, removeStaleStaging, resolveLimits } from "./index.ts";
 
 let work: string;
 beforeEach(async () => {
@@ -34,6 +35,47 @@ async function refusal(entries: RawEntry[] | Buffer, limits = resolveLimits()): 
 }
 
 describe("safe extraction", () => {
+  it("refuses an archive that holds no SKILL.md, or nothing at all", async () => {
+    expect(await refusal([])).toBe("archive.not-a-skill");
+    expect(await refusal([{ name: "README.md", data: "hi" }])).toBe("archive.not-a-skill");
+    expect(await refusal([{ name: "docs/SKILL.md", data: "nested" }])).toBe("archive.not-a-skill");
+  });
+
+  it("hashes files while writing them and commits what beforeCommit adds with them", async () => {
+    const zip = buildZip([ok, { name: "a.txt", data: "hello" }]);
+    const dest = join(work, "out");
+    const result = await extractZip(zip, dest, {
+      beforeCommit: async (staging, files) => {
+        // The destination does not exist yet: the staged files and the extra file appear at once.
+        await expect(stat(dest)).rejects.toThrow();
+        await writeFile(join(staging, "extra.json"), JSON.stringify(files.map((f) => f.path)));
+      },
+    });
+    expect(result.files.find((f) => f.path === "a.txt")?.sha256).toBe(
+      createHash("sha256").update("hello").digest("hex"),
+    );
+    expect(JSON.parse(await readFile(join(dest, "extra.json"), "utf8"))).toEqual([
+      "SKILL.md",
+      "a.txt",
+    ]);
+  });
+
+  it("stops when aborted and leaves no staging folder; stale staging of dead processes goes", async () => {
+    const ac = new AbortController();
+    ac.abort();
+    const error = await extractZip(buildZip([ok]), join(work, "out"), { signal: ac.signal }).catch(
+      (e: unknown) => e,
+    );
+    expect(isClawHubError(error) && error.code).toBe("CANCELLED");
+    expect(await readdir(work)).toEqual([]);
+    // A folder left by a killed process (pid not running) is removed; ours and others' stay.
+    const dead = ".x.clawhub-tmp-999999999-abcdef";
+    const mine = `.y.clawhub-tmp-${process.pid}-abcdef`;
+    for (const name of [dead, mine, "kept"]) await mkdir(join(work, name));
+    expect(await removeStaleStaging(work)).toEqual([join(work, dead)]);
+    expect((await readdir(work)).sort()).toEqual([mine, "kept"].sort());
+  });
+
   it("extracts a normal archive, keeping 0755 for executables", async () => {
     const zip = buildZip([
       ok,
@@ -69,6 +111,8 @@ describe("safe extraction", () => {
     ["a//b", "entry.name-invalid"],
     ["./a", "entry.name-invalid"],
     ["a\u0001b", "entry.name-invalid"],
+    ["invoice\u202Efdp.sh", "entry.name-bidi"],
+    ["scripts/\u2066x\u2069.md", "entry.name-bidi"],
   ])("refuses the name %j as %s", async (name, rule) => {
     expect(await refusal([ok, { name, data: "x" }])).toBe(rule);
   });

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { chmod, mkdir, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { Readable, Transform, type TransformCallback } from "node:stream";
@@ -19,6 +19,8 @@ export interface ExtractedFile {
   path: string;
   size: number;
   mode: 0o644 | 0o755;
+  /** sha256 of the content, computed while it was written (nothing is read back). */
+  sha256: string;
 }
 
 /** Options of {@link extractZip}. */
@@ -26,6 +28,13 @@ export interface ExtractOptions {
   limits?: SkillLimits;
   /** Replace `dest` when it exists and is not empty (atomically, by rename). Default: refuse. */
   overwrite?: boolean;
+  /**
+   * Runs on the staging folder once every entry is written, before the rename that makes it
+   * visible: what it adds (an installer's origin.json) appears atomically with the files.
+   */
+  beforeCommit?: (staging: string, files: readonly ExtractedFile[]) => Promise<void>;
+  /** Aborts the extraction between entries (Ctrl-C); the staging folder is removed. */
+  signal?: AbortSignal;
 }
 
 /** Result of an extraction. */
@@ -38,6 +47,10 @@ export interface ExtractResult {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const DRIVE = /^[A-Za-z]:/;
+/** Bidirectional controls (embeddings, overrides, isolates, marks): a name shown as another. */
+const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+/** Marks staging folders: `.<name>.clawhub-tmp-<pid>-<random>`, removable once <pid> is gone. */
+const STAGING = /^\..+\.clawhub-tmp-(\d+)-[0-9a-f]+(-old)?$/;
 
 /**
  * Checks every entry name before anything is written: traversal, absolute paths, backslashes,
@@ -46,6 +59,31 @@ const DRIVE = /^[A-Za-z]:/;
  * Windows). Also refuses a file that is another entry's parent directory.
  */
 export function checkEntryNames(entries: ReadonlyArray<ZipEntry>, limits: SkillLimits): void {
+  checkNames(
+    entries.map((e) => ({
+      name: e.name,
+      rawName: e.rawName,
+      isDir: e.name.endsWith("/") || entryType(e) === "directory",
+    })),
+    limits,
+  );
+}
+
+/**
+ * The same name rules for the files of a publish (paths without folders of their own), so the
+ * registry never accepts what an installer would refuse to extract.
+ */
+export function checkSkillPaths(paths: readonly string[], limits: SkillLimits): void {
+  checkNames(
+    paths.map((name) => ({ name, rawName: Buffer.from(name, "utf8"), isDir: false })),
+    limits,
+  );
+}
+
+function checkNames(
+  entries: ReadonlyArray<{ name: string; rawName: Buffer; isDir: boolean }>,
+  limits: SkillLimits,
+): void {
   const exact = new Set<string>();
   const normalised = new Map<string, string>();
   const folded = new Map<string, string>();
@@ -72,7 +110,14 @@ export function checkEntryNames(entries: ReadonlyArray<ZipEntry>, limits: SkillL
       throw archiveError("entry.drive-letter", "its path starts with a drive letter", name);
     if (CONTROL.test(name))
       throw archiveError("entry.name-invalid", "its name contains a control character", name);
+    if (BIDI.test(name))
+      throw archiveError(
+        "entry.name-bidi",
+        "its name contains a bidirectional control character",
+        name,
+      );
     const isDir = name.endsWith("/");
+    const isDirectory = entry.isDir;
     const segments = (isDir ? name.slice(0, -1) : name).split("/");
     for (const seg of segments) {
       if (seg === "..")
@@ -115,7 +160,7 @@ export function checkEntryNames(entries: ReadonlyArray<ZipEntry>, limits: SkillL
       );
     }
     folded.set(fold, path);
-    (isDir || entryType(entry) === "directory" ? dirs : files).add(fold);
+    (isDirectory ? dirs : files).add(fold);
     for (let i = 1; i < segments.length; i++)
       dirs.add(segments.slice(0, i).join("/").normalize("NFC").toLowerCase());
   }
@@ -168,6 +213,7 @@ export function checkEntryTypes(entries: ReadonlyArray<ZipEntry>, limits: SkillL
 class Meter extends Transform {
   bytes = 0;
   crc = 0;
+  readonly hash = createHash("sha256");
   private readonly entry: ZipEntry;
   private readonly limits: SkillLimits;
   private readonly total: { bytes: number };
@@ -227,6 +273,7 @@ class Meter extends Transform {
       return;
     }
     this.crc = crc32(chunk, this.crc);
+    this.hash.update(chunk);
     done(null, chunk);
   }
 }
@@ -255,6 +302,11 @@ export async function extractZip(
   const entries = readZipDirectory(buf, { maxEntries: limits.maxFiles });
   checkEntryNames(entries, limits);
   checkEntryTypes(entries, limits);
+  if (!entries.some((e) => e.name === "SKILL.md" || e.name.toLowerCase() === "skill.md"))
+    throw archiveError(
+      "archive.not-a-skill",
+      entries.length === 0 ? "the archive is empty" : "there is no SKILL.md at its root",
+    );
 
   const existing = await dirState(target);
   if (existing === "file") {
@@ -269,7 +321,7 @@ export async function extractZip(
   await mkdir(dirname(target), { recursive: true });
   const tmp = join(
     dirname(target),
-    `.${basename(target)}.clawhub-tmp-${randomBytes(6).toString("hex")}`,
+    `.${basename(target)}.clawhub-tmp-${process.pid}-${randomBytes(6).toString("hex")}`,
   );
   await mkdir(tmp, { mode: 0o755 });
   const total = { bytes: 0 };
@@ -277,6 +329,8 @@ export async function extractZip(
   try {
     const ordered = [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
     for (const entry of ordered) {
+      if (options.signal?.aborted)
+        throw new ClawHubError("CANCELLED", `extraction into ${target} was interrupted`);
       const rel = entry.name.replace(/\/$/, "");
       const out = join(tmp, ...rel.split("/"));
       if (entryType(entry) === "directory") {
@@ -285,10 +339,11 @@ export async function extractZip(
       }
       await mkdir(dirname(out), { recursive: true, mode: 0o755 });
       const mode = entry.unixMode !== undefined && entry.unixMode & 0o111 ? 0o755 : 0o644;
-      const size = await writeEntry(buf, entry, out, limits, total);
+      const { size, sha256 } = await writeEntry(buf, entry, out, limits, total);
       await chmod(out, mode);
-      files.push({ path: rel, size, mode });
+      files.push({ path: rel, size, mode, sha256 });
     }
+    if (options.beforeCommit) await options.beforeCommit(tmp, files);
     if (existing === "non-empty" || existing === "empty") {
       const old = `${tmp}-old`;
       await rename(target, old);
@@ -311,9 +366,10 @@ async function writeEntry(
   out: string,
   limits: SkillLimits,
   total: { bytes: number },
-): Promise<number> {
+): Promise<{ size: number; sha256: string }> {
   const compressed = buf.subarray(entry.dataOffset, entry.dataOffset + entry.compressedSize);
   const meter = new Meter(entry, limits, total);
+
   // 'wx': never follow or reuse something already at this path.
   const handle = await open(out, "wx", 0o600);
   const sink = handle.createWriteStream();
@@ -341,7 +397,39 @@ async function writeEntry(
   if (meter.crc >>> 0 !== entry.crc32 >>> 0) {
     throw archiveError("entry.crc-mismatch", "its CRC-32 does not match its content", entry.name);
   }
-  return meter.bytes;
+  return { size: meter.bytes, sha256: meter.hash.digest("hex") };
+}
+
+/**
+ * Removes staging folders left in `dir` by extractions whose process is gone (killed, power
+ * loss): their names carry the pid. Folders of a running process are left alone.
+ */
+export async function removeStaleStaging(dir: string): Promise<string[]> {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = STAGING.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid === process.pid || isAlive(pid)) continue;
+    await rm(join(dir, name), { recursive: true, force: true });
+    removed.push(join(dir, name));
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 async function readArchive(path: string, limits: SkillLimits): Promise<Buffer> {

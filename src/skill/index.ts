@@ -12,10 +12,12 @@ export {
   validateMany,
 } from "./batch.ts";
 export {
+  checkSkillPaths,
   type ExtractedFile,
   type ExtractOptions,
   type ExtractResult,
   extractZip,
+  removeStaleStaging,
 } from "./extract.ts";
 export {
   ALWAYS_IGNORED,

@@ -165,6 +165,7 @@ export const ARCHIVE_RULES = {
   "archive.multi-disk": "split (multi-disk) archives",
   "archive.too-many-entries": "more entries than the file limit",
   "archive.too-large": "the archive, or what it inflates to, exceeds the total size limit",
+  "archive.not-a-skill": "an archive with no SKILL.md at its root (or with nothing at all)",
   "entry.name-encoding": "a name that is not valid UTF-8",
   "entry.name-mismatch": "a Unicode-path extra field naming a different file",
   "entry.header-mismatch": "a local header naming a different file than the central directory",
@@ -174,6 +175,8 @@ export const ARCHIVE_RULES = {
   "entry.name-invalid":
     "an empty name, empty or '.' segments, control characters, or a directory with data",
   "entry.backslash": "a backslash in a name (a separator on Windows)",
+  "entry.name-bidi":
+    "bidirectional control characters in a name (they make a name display as another)",
   "entry.absolute-path": "an absolute path",
   "entry.drive-letter": "a Windows drive letter",
   "entry.path-traversal": "a '..' segment",

@@ -69,7 +69,28 @@ export const ROUTES: ReadonlyArray<{
   {
     method: "get",
     path: "/api/v1/skills/{slug}/verify",
-    summary: "Verification card of a version (integrity, fingerprint)",
+    summary:
+      "Verify a version: the stored archive re-hashed against what was published; security says it is not scanned",
+  },
+  {
+    method: "get",
+    path: "/api/v1/skills/{slug}/card",
+    summary: "Skill Card (Markdown) of a version: publisher, digests, files",
+  },
+  {
+    method: "get",
+    path: "/api/v1/skills/{slug}/install",
+    summary: "Install resolution for OpenClaw: the version and its archive URL",
+  },
+  {
+    method: "post",
+    path: "/api/v1/skills/-/security-verdicts",
+    summary: "Security verdicts of {slug, ownerHandle, version} items (honest: not scanned)",
+  },
+  {
+    method: "get",
+    path: "/api/v1/trending",
+    summary: "Most installed skills (kind=skills, limit)",
   },
   {
     method: "post",

@@ -100,6 +100,8 @@ export function mountSkillRoutes(ctx: RouteContext): void {
         downloads: h.skill.downloads,
         updatedAt: h.skill.updatedAt,
         owner: { handle: h.skill.ownerHandle, displayName: h.skill.ownerDisplayName, image: null },
+        // OpenClaw drops results without a source it knows; every skill here is native.
+        source: "clawhub" as const,
         ...(explain ? { explain: h.parts } : {}),
       })),
     } satisfies SearchResponse);
@@ -250,43 +252,6 @@ export function mountSkillRoutes(ctx: RouteContext): void {
     if (!registry.canManage(c.get("principal"), skill))
       throw new ClawHubError("NOT_FOUND", "No moderation record for this skill");
     return c.json({ moderation: { ...cleanModeration(skill), legacyReason: null, evidence: [] } });
-  });
-  app.get("/api/v1/skills/:slug/verify", async (c) => {
-    const skill = await registry.requireSkill(
-      c.get("principal"),
-      c.req.param("slug"),
-      ownerParam(c),
-    );
-    const version = c.req.query("version");
-    const tag = c.req.query("tag");
-    const v = await registry.pickVersion(skill, { version, tag });
-    return c.json({
-      schema: "clawhub.skill.verify.v1",
-      ok: true,
-      decision: "pass",
-      reasons: [],
-      slug: skill.slug,
-      displayName: skill.displayName,
-      pageUrl: `${baseOf(c)}/${skill.ownerHandle}/${skill.slug}`,
-      publisherHandle: skill.ownerHandle,
-      publisherDisplayName: skill.ownerDisplayName,
-      publisherProfileUrl: null,
-      version: v.version,
-      resolvedFrom: version ? "version" : tag ? "tag" : "latest",
-      tag: tag ?? null,
-      createdAt: v.createdAt,
-      card: null,
-      artifact: {
-        kind: "legacy-zip",
-        integrity: v.integrity,
-        sha256: v.zipSha256,
-        fingerprint: v.fingerprint,
-        size: v.zipSize,
-      },
-      provenance: null,
-      security: null,
-      signature: null,
-    });
   });
   app.post("/api/v1/skills/:slug/tags", async (c) => {
     const body = await jsonBody<{ tag?: unknown; version?: unknown }>(c, 16 * 1024);

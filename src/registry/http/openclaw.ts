@@ -1,0 +1,257 @@
+/**
+ * What OpenClaw (the agent runtime, npm `openclaw`) asks a ClawHub registry beyond what the
+ * `clawhub` CLIs use: trending for an empty search, install resolution, verification with a
+ * Skill Card, and batch security verdicts. Read from OpenClaw 2026.9's installed client
+ * (src/infra/clawhub-skills.ts, clawhub-install-trust.ts); test/openclaw.test.ts drives the
+ * real package against `clawhub serve`.
+ *
+ * Security verdicts are honest: this registry does not scan skills yet (the trust issue brings
+ * a scanner), so every verdict says so: `security.status` "pending" with reason "scan:pending",
+ * which OpenClaw shows as "security scan is pending" and which never claims "clean".
+ */
+import type { Context } from "hono";
+import { ClawHubError } from "../../errors/index.ts";
+import type { Principal } from "../service.ts";
+import type { SkillRecord, VersionRecord } from "../store/index.ts";
+import { type Env, intParam, jsonBody, ownerParam, type RouteContext } from "./common.ts";
+
+/** What every verdict and verification says about scanning, until a scanner exists. */
+export const NOT_SCANNED = {
+  status: "pending",
+  passed: false,
+  scanned: false,
+  summary: "This registry does not scan skills: no scanner has looked at this version.",
+  checkedAt: null,
+} as const;
+
+const MAX_VERDICT_ITEMS = 100;
+
+/** Mounts the OpenClaw-facing routes. */
+export function mountOpenClawRoutes(ctx: RouteContext): void {
+  const { app, registry, baseOf } = ctx;
+  const pageUrl = (c: Context<Env>, skill: SkillRecord) =>
+    `${baseOf(c)}/${skill.ownerHandle}/${skill.slug}`;
+  const cardUrl = (c: Context<Env>, skill: SkillRecord, v: VersionRecord) =>
+    `${baseOf(c)}/api/v1/skills/${encodeURIComponent(skill.slug)}/card?ownerHandle=${encodeURIComponent(skill.ownerHandle)}&version=${encodeURIComponent(v.version)}`;
+
+  app.get("/api/v1/trending", async (c) => {
+    const limit = intParam(c.req.query("limit"), "limit", 20, 1, 100);
+    const kind = c.req.query("kind") ?? "skills";
+    if (kind !== "skills")
+      throw new ClawHubError("INVALID_ARGUMENT", `kind must be skills (got ${kind.slice(0, 40)})`);
+    const rows = await registry.listSkills(c.get("principal"), {
+      sort: "installs",
+      limit,
+      offset: 0,
+    });
+    const items = await Promise.all(
+      rows.map(async (s) => {
+        const latest = await registry.latestVersion(s);
+        return {
+          slug: s.slug,
+          displayName: s.displayName,
+          summary: s.summary,
+          source: "clawhub",
+          install: { kind: "clawhub", reference: `@${s.ownerHandle}/${s.slug}` },
+          official: false,
+          ownerHandle: s.ownerHandle,
+          publisher: { handle: s.ownerHandle, displayName: s.ownerDisplayName },
+          version: latest?.version ?? null,
+          metrics: {
+            downloads: s.downloads,
+            installs: s.installs,
+            stars: s.stars,
+            updatedAt: s.updatedAt,
+          },
+        };
+      }),
+    );
+    return c.json({ items });
+  });
+
+  app.get("/api/v1/skills/:slug/install", async (c) => {
+    const principal = c.get("principal");
+    const skill = await registry.requireSkill(principal, c.req.param("slug"), ownerParam(c));
+    if (c.req.query("reference"))
+      return c.json(
+        {
+          ok: false,
+          slug: skill.slug,
+          reason: "unsupported_reference",
+          message: "This registry serves its own skills only (no skills.sh or GitHub references).",
+        },
+        409,
+      );
+    const v = await registry.pickVersion(skill, {});
+    return c.json({
+      ok: true,
+      slug: skill.slug,
+      ownerHandle: skill.ownerHandle,
+      installKind: "archive",
+      archive: {
+        version: v.version,
+        downloadUrl: `${baseOf(c)}/api/v1/download?slug=${encodeURIComponent(skill.slug)}&ownerHandle=${encodeURIComponent(skill.ownerHandle)}&version=${encodeURIComponent(v.version)}`,
+        integrity: v.integrity,
+        sha256: v.zipSha256,
+      },
+      trust: { state: "not-scanned", label: NOT_SCANNED.summary },
+    });
+  });
+
+  app.get("/api/v1/skills/:slug/verify", async (c) => {
+    const tag = c.req.query("tag");
+    const version = c.req.query("version");
+    const checked = await registry.verifyArchive(c.get("principal"), {
+      slug: c.req.param("slug"),
+      ownerHandle: ownerParam(c),
+      version,
+      tag,
+    });
+    const { skill, version: v, intact } = checked;
+    return c.json({
+      schema: "clawhub.skill.verify.v1",
+      // What is verified: the stored archive still hashes to what was published. Whether it
+      // is safe is `security`, which says plainly that nothing scanned it.
+      ok: intact,
+      decision: intact ? "pass" : "fail",
+      reasons: intact ? [] : ["artifact.integrity_mismatch"],
+      slug: skill.slug,
+      displayName: skill.displayName,
+      pageUrl: pageUrl(c, skill),
+      publisherHandle: skill.ownerHandle,
+      publisherDisplayName: skill.ownerDisplayName,
+      publisherProfileUrl: null,
+      version: v.version,
+      resolvedFrom: version ? "version" : tag ? "tag" : "latest",
+      tag: tag ?? null,
+      createdAt: v.createdAt,
+      card: { available: true, url: cardUrl(c, skill, v), format: "markdown" },
+      artifact: {
+        kind: "legacy-zip",
+        integrity: v.integrity,
+        sha256: v.zipSha256,
+        fingerprint: v.fingerprint,
+        size: v.zipSize,
+      },
+      provenance: null,
+      security: NOT_SCANNED,
+      signature: null,
+    });
+  });
+
+  app.get("/api/v1/skills/:slug/card", async (c) => {
+    const principal = c.get("principal");
+    const skill = await registry.requireSkill(principal, c.req.param("slug"), ownerParam(c));
+    const v = await registry.pickVersion(skill, {
+      version: c.req.query("version"),
+      tag: c.req.query("tag"),
+    });
+    const files = await registry.filesOf(v);
+    const manifest = registry.manifestOf(v);
+    const lines = [
+      `# Skill Card: @${skill.ownerHandle}/${skill.slug}@${v.version}`,
+      "",
+      `- Name: ${oneLine(skill.displayName)}`,
+      `- Publisher: @${skill.ownerHandle}`,
+      `- Published: ${new Date(v.createdAt).toISOString()}`,
+      `- Archive: sha256 ${v.zipSha256}, ${v.integrity}, ${v.zipSize} bytes`,
+      `- Fingerprint: ${v.fingerprint}`,
+      `- License: MIT-0`,
+      `- Security: not scanned (${NOT_SCANNED.summary})`,
+      "",
+      "## Description",
+      "",
+      oneLine(skill.summary ?? manifest.description ?? "(none)"),
+      "",
+      `## Files (${files.length})`,
+      "",
+      ...files.map((f) => `- \`${oneLine(f.path)}\` ${f.size} bytes, sha256 ${f.sha256}`),
+      "",
+    ];
+    return c.text(lines.join("\n"), 200, { "Content-Type": "text/markdown; charset=utf-8" });
+  });
+
+  app.post("/api/v1/skills/-/security-verdicts", async (c) => {
+    const body = await jsonBody<{ items?: unknown }>(c, 256 * 1024);
+    if (!Array.isArray(body.items))
+      throw new ClawHubError("INVALID_ARGUMENT", "items (an array of {slug, version}) is required");
+    if (body.items.length > MAX_VERDICT_ITEMS)
+      throw new ClawHubError(
+        "LIMIT_EXCEEDED",
+        `at most ${MAX_VERDICT_ITEMS} items per request (got ${body.items.length})`,
+      );
+    const principal = c.get("principal");
+    const items = [];
+    for (const raw of body.items as unknown[]) items.push(await verdictOf(c, principal, raw));
+    return c.json({ items });
+  });
+
+  async function verdictOf(c: Context<Env>, principal: Principal | undefined, raw: unknown) {
+    const item = (typeof raw === "object" && raw !== null ? raw : {}) as Record<string, unknown>;
+    const slug = typeof item.slug === "string" ? item.slug.trim().toLowerCase() : "";
+    const version = typeof item.version === "string" ? item.version.trim() : "";
+    const ownerHandle =
+      typeof item.ownerHandle === "string"
+        ? item.ownerHandle.replace(/^@/, "").toLowerCase()
+        : undefined;
+    const requested = {
+      requestedSlug: slug,
+      ...(ownerHandle ? { requestedOwnerHandle: ownerHandle } : {}),
+      requestedVersion: version,
+    };
+    const failure = (code: string, message: string) => ({
+      ok: false,
+      decision: "fail",
+      reasons: [code.replace("_", ".")],
+      ...requested,
+      slug: null,
+      version: null,
+      publisherHandle: null,
+      security: null,
+      error: { code, message },
+    });
+    if (!slug || !version) return failure("invalid_request", "slug and version are required");
+    let skill: SkillRecord;
+    try {
+      skill = await registry.requireSkill(principal, slug, ownerHandle);
+    } catch (error) {
+      if (error instanceof ClawHubError && error.code === "NOT_FOUND")
+        return failure("skill_not_found", "Skill not found");
+      throw error;
+    }
+    let v: VersionRecord;
+    try {
+      v = await registry.pickVersion(skill, { version });
+    } catch (error) {
+      if (error instanceof ClawHubError && (error.code === "NOT_FOUND" || error.code === "GONE"))
+        return failure("version_not_found", error.message);
+      throw error;
+    }
+    const skillUrl = pageUrl(c, skill);
+    return {
+      // Not "pass": nothing vouches for this version's safety. Not "fail" either: nothing
+      // found a problem. OpenClaw installs it and shows the pending scan.
+      ok: false,
+      decision: "review",
+      reasons: ["scan:pending"],
+      ...requested,
+      slug: skill.slug,
+      version: v.version,
+      displayName: skill.displayName,
+      publisherHandle: skill.ownerHandle,
+      publisherDisplayName: skill.ownerDisplayName,
+      createdAt: v.createdAt,
+      checkedAt: null,
+      skillUrl,
+      securityAuditUrl: `${skillUrl}/security-audit?version=${encodeURIComponent(v.version)}`,
+      overview: `Not scanned. ${NOT_SCANNED.summary} Review its files before you rely on it.`,
+      security: NOT_SCANNED,
+    };
+  }
+}
+
+/** Text for a Markdown line: no line breaks and no control characters from user input. */
+function oneLine(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing them is the point
+  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, " ").trim();
+}
