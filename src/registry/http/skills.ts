@@ -26,7 +26,7 @@ import {
 
 /** Mounts the skill routes. */
 export function mountSkillRoutes(ctx: RouteContext): void {
-  const { app, registry, baseOf, clientIp, requireUser } = ctx;
+  const { app, registry, clientIp, requireUser } = ctx;
   // ---- shaping -------------------------------------------------------------------------------
   async function skillJson(skill: SkillRecord): Promise<
     Required<Pick<SkillDetailResponse, "skill" | "latestVersion" | "metadata" | "owner">> & {
