@@ -12,6 +12,7 @@ import type {
   SearchResponse,
   SearchResult,
   SearchStatusResponse,
+  SelectorResolveResponse,
   SkillDetailResponse,
   SkillListResponse,
   TokenListResponse,
@@ -197,6 +198,11 @@ export function createClient(options: ClientOptions) {
       ).text(),
     resolve: (slug: string, hash: string, ownerHandle?: string) =>
       json<ResolveResponse>("/api/v1/resolve", { query: { slug, hash, ...owner(ownerHandle) } }),
+    /** Resolves `latest`, a version, a range or a tag on the server. */
+    resolveSelector: (slug: string, selector: string, ownerHandle?: string) =>
+      json<SelectorResolveResponse>("/api/v1/resolve", {
+        query: { slug, selector: selector || "latest", ...owner(ownerHandle) },
+      }),
     /** Downloads a version's archive; returns the bytes and the integrity headers. */
     async download(
       slug: string,

@@ -1,4 +1,4 @@
-/** The client side of the registry: a typed HTTP client and the installer (lockfile, cache, agents). */
+/** The client side of the registry: the typed HTTP client (installing lives in src/install). */
 export {
   type ClientOptions,
   createClient,
@@ -7,20 +7,3 @@ export {
   type SkillDetail,
   type VersionDetail,
 } from "./http.ts";
-export {
-  AGENTS,
-  type AgentName,
-  createArchiveCache,
-  createInstaller,
-  type InstallerOptions,
-  type InstallOutcome,
-  type LockEntry,
-  type Lockfile,
-  lockKeyOf,
-  type Origin,
-  parseSkillRef,
-  readLockfile,
-  readOrigin,
-  type SkillRef,
-  writeLockfile,
-} from "./install.ts";

@@ -819,6 +819,60 @@ export function createRegistry(options: RegistryOptions) {
       return { skill, version: v, zip };
     },
 
+    /**
+     * Resolves what an install asks for: nothing or `latest`, an exact version, a semver range
+     * (its highest live match) or a tag. One request instead of a client listing every version.
+     */
+    async resolveSelector(
+      reader: Principal | undefined,
+      slug: string,
+      selector: string,
+      ownerHandle?: string,
+    ) {
+      const skill = await requireSkill(reader, slug, ownerHandle);
+      const latest = await latestVersion(skill);
+      const sel = selector.trim();
+      const answer = (v: VersionRecord, resolvedFrom: "latest" | "version" | "range" | "tag") => ({
+        slug: skill.slug,
+        ownerHandle: skill.ownerHandle,
+        version: v.version,
+        resolvedFrom,
+        latestVersion: latest ? { version: latest.version } : null,
+      });
+      if (sel === "" || sel === "latest") {
+        if (!latest)
+          throw new ClawHubError(
+            "NOT_FOUND",
+            `@${skill.ownerHandle}/${skill.slug} has no published version`,
+          );
+        return answer(latest, "latest");
+      }
+      if (semver.valid(sel)) return answer(await pickVersion(skill, { version: sel }), "version");
+      if (semver.validRange(sel)) {
+        const live = await store.listVersions(skill.id);
+        const best = semver.maxSatisfying(
+          live.map((v) => v.version),
+          sel,
+        );
+        const v = best ? live.find((x) => x.version === best) : undefined;
+        if (!v)
+          throw new ClawHubError(
+            "NOT_FOUND",
+            `no version of @${skill.ownerHandle}/${skill.slug} satisfies ${sel.slice(0, 60)}`,
+            {
+              hint: `Published: ${
+                live
+                  .map((x) => x.version)
+                  .slice(0, 20)
+                  .join(", ") || "none"
+              }`,
+            },
+          );
+        return answer(v, "range");
+      }
+      return answer(await pickVersion(skill, { tag: sel }), "tag");
+    },
+
     /** Re-hashes a version's stored archive against the digests recorded at publish. */
     async verifyArchive(
       reader: Principal | undefined,

@@ -35,6 +35,7 @@ export type {
   SearchResponse,
   SearchResult,
   SearchStatusResponse,
+  SelectorResolveResponse,
   SkillDetailResponse,
   SkillListItem,
   SkillListResponse,

@@ -178,6 +178,17 @@ export interface ResolveResponse {
   latestVersion: { version: string } | null;
 }
 
+/** `GET /api/v1/resolve?slug=&selector=`: a version, range or tag resolved on the server. */
+export interface SelectorResolveResponse {
+  slug: string;
+  ownerHandle: string;
+  /** The version the selector names (a range: its highest published match). */
+  version: string;
+  /** How the selector was read. */
+  resolvedFrom: "latest" | "version" | "range" | "tag";
+  latestVersion: { version: string } | null;
+}
+
 /** `POST /api/v1/skills` (201). */
 export interface PublishResponse {
   ok: true;

@@ -1,12 +1,14 @@
-import type { InstallOutcome } from "../../client/index.ts";
+import type { InstallOutcome } from "../../install/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
 import { collect, installerFor } from "./shared.ts";
 
 const AGENT_HELP =
-  "--agent openclaw|claude|codex|cursor|agents (repeatable) installs the canonical copy into\n" +
-  ".agents/skills and symlinks it into each agent's skills directory (--copy copies instead);\n" +
-  "--global uses the user's directories (~/.claude/skills...) instead of the project's.";
+  "--agent <name> (repeatable: openclaw, claude, codex, cursor, agents, gemini, copilot, windsurf,\n" +
+  "opencode, goose, amp, roo, kiro) installs the canonical copy into .agents/skills and symlinks it\n" +
+  "into each agent's skills directory (--copy copies instead; OpenClaw always gets a copy, it\n" +
+  "refuses symlinks). Naming a new agent for an installed skill adds it; --force with another set\n" +
+  "of agents removes the dropped agents' copies. --global uses the user's directories instead.";
 
 function withScope(cmd: import("commander").Command): void {
   cmd.option("--agent <name>", "install for this agent (repeatable)", collect, []);
@@ -16,31 +18,45 @@ function withScope(cmd: import("commander").Command): void {
 
 function describe(o: InstallOutcome): string {
   const what = `${o.key}${o.version ? `@${o.version}` : ""}`;
-  if (o.status === "up-to-date") return `${what} is up to date`;
+  if (o.status === "up-to-date") return `${what} is up to date${o.reason ? ` (${o.reason})` : ""}`;
   if (o.status === "skipped") return `${o.key} skipped: ${o.reason ?? ""}`;
   const verb =
     o.status === "updated"
-      ? `Updated ${o.key} ${o.previousVersion ?? "?"} -> ${o.version}`
-      : `Installed ${what}`;
-  const extra = [o.cached ? "from cache" : "", ...o.links.map((l) => `linked ${l}`)].filter(
-    Boolean,
-  );
+      ? `Updated ${o.key} ${o.previousVersion ?? "?"} -> ${o.version}${o.majorJump ? " (a new major version: read its changelog, it may break what used it)" : ""}`
+      : o.status === "linked"
+        ? `Added agents for ${what}`
+        : `Installed ${what}`;
+  const extra = [
+    o.cached ? "from cache" : "",
+    ...o.links.map((l) => `linked ${l}`),
+    ...o.copies.map((l) => `copied to ${l}`),
+    ...(o.removed ?? []).map((l) => `removed ${l}`),
+  ].filter(Boolean);
   return `${verb} -> ${o.path}${extra.length ? ` (${extra.join("; ")})` : ""}`;
+}
+
+/** An abort signal for Ctrl-C: the installer stops and removes its staging folder. */
+function interrupt(ctx: import("../command.ts").CommandContext): AbortSignal {
+  const ac = new AbortController();
+  void ctx.waitForShutdown().then(() => ac.abort());
+  return ac.signal;
 }
 
 /** `clawhub install <skill...>`. */
 export const installCommand: CommandSpec = {
   path: ["install"],
-  args: "<skill...>",
-  summary: "install skills: slug, @owner/slug, with @1.2.3, @^1.2 or @tag",
-  help: `Archives are verified (sha512 integrity) before a safe extraction, and cached by hash:\ninstalling the same version again downloads nothing.\n${AGENT_HELP}`,
+  args: "[skill...]",
+  summary: "install skills: slug, @owner/slug, with @1.2.3, @^1.2 or @tag; none: the lockfile's",
+  help: `Archives are verified (sha512 integrity) before a safe extraction, and cached by hash:\ninstalling the same version again downloads nothing. Without names, installs exactly what\n.clawhub/lock.json records (like npm ci): each archive must match the recorded integrity.\n${AGENT_HELP}`,
   configure(cmd) {
     cmd.option("-f, --force", "reinstall over an existing install");
     withScope(cmd);
   },
   async run(specs, options, ctx) {
     const progress = ctx.progress();
-    const outcomes = await (await installerFor(ctx, options)).install(specs, {
+    const outcomes = await (
+      await installerFor(ctx, { ...options, signal: interrupt(ctx) })
+    ).install(specs, {
       force: options.force === true,
       onProgress: (done, total, label) => progress.update(done, total, label),
     });
@@ -62,12 +78,14 @@ export const updateCommand: CommandSpec = {
     withScope(cmd);
   },
   async run([key], options, ctx) {
-    const outcomes = await (await installerFor(ctx, options)).update({
-      ...(key ? { key } : {}),
-      all: options.all === true,
-      ...(typeof options.version === "string" ? { version: options.version } : {}),
-      force: options.force === true,
-    });
+    const outcomes = await (await installerFor(ctx, { ...options, signal: interrupt(ctx) })).update(
+      {
+        ...(key ? { key } : {}),
+        all: options.all === true,
+        ...(typeof options.version === "string" ? { version: options.version } : {}),
+        force: options.force === true,
+      },
+    );
     return {
       data: { updated: outcomes },
       text: outcomes.map(describe).join("\n") || "Nothing installed.",
@@ -105,10 +123,16 @@ export const listCommand: CommandSpec = {
     const rows = Object.entries(lock.skills).map(([key, e]) => [
       key,
       e.version ?? "-",
+      e.agents?.join(",") || "-",
       e.pinned ? `pinned${e.pinReason ? `: ${e.pinReason}` : ""}` : "",
-      e.agents?.join(",") ?? "",
     ]);
-    return { data: lock, text: rows.length > 0 ? table(rows) : "No skills installed." };
+    return {
+      data: lock,
+      text:
+        rows.length > 0
+          ? table([["SKILL", "VERSION", "AGENTS", "PINNED"], ...rows])
+          : "No skills installed.",
+    };
   },
 };
 

@@ -4,8 +4,9 @@
  * `clawhub agents` load only what they use.
  */
 import { join } from "node:path";
-import type { AgentName, RegistryClient } from "../../client/index.ts";
+import type { RegistryClient } from "../../client/index.ts";
 import { ClawHubError } from "../../errors/index.ts";
+import type { AgentName } from "../../install/index.ts";
 import type { HubClient } from "../../sdk/index.ts";
 import type { Embedder } from "../../search/index.ts";
 import type { CommandContext } from "../command.ts";
@@ -59,10 +60,10 @@ export function defaultDataDir(ctx: CommandContext, ...sub: string[]): string {
 
 /** Validates `--agent` values. */
 export async function agentsOf(values: unknown): Promise<AgentName[]> {
-  const { AGENTS } = await import("../../client/index.ts");
+  const { AGENTS } = await import("../../install/index.ts");
   const list = Array.isArray(values) ? values.map(String) : [];
   for (const a of list) {
-    if (!(a in AGENTS)) {
+    if (!Object.hasOwn(AGENTS, a)) {
       throw new ClawHubError("INVALID_ARGUMENT", `unknown agent "${a}"`, {
         hint: `Use one of: ${Object.keys(AGENTS).join(", ")}.`,
       });
@@ -74,7 +75,7 @@ export async function agentsOf(values: unknown): Promise<AgentName[]> {
 /** The installer for this invocation's workdir, agents and scope. */
 export async function installerFor(ctx: CommandContext, options: Record<string, unknown>) {
   const global = options.global === true;
-  const { createInstaller } = await import("../../client/index.ts");
+  const { createInstaller } = await import("../../install/index.ts");
   return createInstaller({
     client: await clientFor(ctx),
     workdir: global ? ctx.config.home : ctx.config.workdir,
@@ -85,6 +86,7 @@ export async function installerFor(ctx: CommandContext, options: Record<string, 
     global,
     copy: options.copy === true,
     now: ctx.now,
+    ...(options.signal instanceof AbortSignal ? { signal: options.signal } : {}),
   });
 }
 

@@ -101,7 +101,8 @@ export const ROUTES: ReadonlyArray<{
   {
     method: "get",
     path: "/api/v1/resolve",
-    summary: "Map a local fingerprint to a version (slug, hash)",
+    summary:
+      "Map a local fingerprint to a version (slug, hash), or resolve a version, range or tag (slug, selector)",
   },
   {
     method: "get",

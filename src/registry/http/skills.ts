@@ -5,6 +5,7 @@ import type {
   ResolveResponse,
   SearchResponse,
   SearchStatusResponse,
+  SelectorResolveResponse,
   SkillDetailResponse,
   SkillListResponse,
   SkillSummary,
@@ -284,7 +285,18 @@ export function mountSkillRoutes(ctx: RouteContext): void {
   app.get("/api/v1/resolve", async (c) => {
     const slug = c.req.query("slug");
     const hash = c.req.query("hash");
-    if (!slug || !hash) throw new ClawHubError("INVALID_ARGUMENT", "slug and hash are required");
+    const selector = c.req.query("selector");
+    if (slug && !hash && selector !== undefined)
+      return c.json(
+        (await registry.resolveSelector(
+          c.get("principal"),
+          slug,
+          selector,
+          ownerParam(c),
+        )) satisfies SelectorResolveResponse,
+      );
+    if (!slug || !hash)
+      throw new ClawHubError("INVALID_ARGUMENT", "slug and hash (or selector) are required");
     return c.json(
       (await registry.resolve(
         c.get("principal"),

@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSandbox, type Sandbox } from "../../test/helpers/registry.ts";
+import { createClient } from "../client/index.ts";
 import { isClawHubError } from "../errors/index.ts";
-import { createClient, createInstaller, parseSkillRef } from "./index.ts";
+import { createInstaller, parseSkillRef } from "./index.ts";
 
 describe("skill references", () => {
   it.each([

@@ -1,0 +1,540 @@
+import { lstat, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import semver from "semver";
+import type { RegistryClient } from "../client/index.ts";
+import { ClawHubError } from "../errors/index.ts";
+import { extractZip, fingerprintOf, hashFolder, removeStaleStaging } from "../skill/index.ts";
+import {
+  type AgentName,
+  agentPath,
+  CANONICAL,
+  placeForAgents,
+  removeFromAgents,
+} from "./agents.ts";
+import { pool, settle } from "./batch.ts";
+import { createArchiveCache } from "./cache.ts";
+import { fetchArchive } from "./fetch.ts";
+import {
+  type LockEntry,
+  type Lockfile,
+  readLockfile,
+  readOrigin,
+  writeLockfile,
+  writeOrigin,
+} from "./lockfile.ts";
+import { lockKeyOf, parseSkillRef, type SkillRef } from "./refs.ts";
+import { skillFileOf, treeDigest } from "./tree.ts";
+
+/** Where and how to install. */
+export interface InstallerOptions {
+  client: RegistryClient;
+  /** Project root holding `.clawhub/lock.json` (the home directory with `--global`). */
+  workdir: string;
+  /** Install directory under the workdir when no agent is given (default `skills`). */
+  dir: string;
+  cacheDir: string;
+  agents?: AgentName[];
+  global?: boolean;
+  /** Copy into agent directories instead of symlinking to the canonical copy. */
+  copy?: boolean;
+  now?: () => number;
+  /** Stops an install between steps (Ctrl-C); its staging folder is removed. */
+  signal?: AbortSignal;
+}
+
+/** What one install or update did. */
+export interface InstallOutcome {
+  key: string;
+  slug: string;
+  ownerHandle?: string;
+  version: string;
+  previousVersion?: string | null;
+  path: string;
+  /** Agent directories that got a symlink to the canonical copy. */
+  links: string[];
+  /** Agent directories that got a copy (`--copy`, and OpenClaw always). */
+  copies: string[];
+  /** Agent links or copies removed (an agent dropped with --force). */
+  removed?: string[];
+  cached: boolean;
+  status: "installed" | "updated" | "up-to-date" | "skipped" | "linked";
+  reason?: string;
+  /** The update crossed a major version (breaking changes are allowed there). */
+  majorJump?: boolean;
+}
+
+/** What a lock entry says the archive is: our sha512 integrity, or OpenClaw's sha256. */
+function expectedOf(entry: LockEntry) {
+  return { integrity: entry.integrity, sha256: entry.artifact?.sha256 };
+}
+
+/** Install, update, uninstall, pin and list, sharing one lockfile. */
+export function createInstaller(options: InstallerOptions) {
+  const { client, workdir } = options;
+  const now = options.now ?? Date.now;
+  const cache = createArchiveCache(options.cacheDir);
+  const agents = options.agents ?? [];
+  const scope = options.global ? "global" : "project";
+  // Agent installs use flat folder names (agents discover skills by folder); the default
+  // directory keeps the official CLI's `@owner/slug` layout for owner-scoped references.
+  // An installed skill keeps the agents it was installed for (lock entry), so update and
+  // uninstall find it without repeating --agent.
+  const targetOf = (
+    ref: Pick<SkillRef, "slug" | "ownerHandle">,
+    forAgents: readonly string[] = agents,
+  ) =>
+    forAgents.length > 0
+      ? join(workdir, CANONICAL, ref.slug)
+      : ref.ownerHandle
+        ? join(workdir, options.dir, `@${ref.ownerHandle}`, ref.slug)
+        : join(workdir, options.dir, ref.slug);
+  const exists = (path: string) =>
+    lstat(path).then(
+      () => true,
+      () => false,
+    );
+  const cleaned = new Set<string>();
+  /** Staging folders of killed installs (Ctrl-C, kill -9) go on the next run. */
+  async function cleanStaging(target: string): Promise<void> {
+    const dir = dirname(target);
+    if (cleaned.has(dir)) return;
+    cleaned.add(dir);
+    await removeStaleStaging(dir);
+  }
+
+  /** The version a reference names, resolved by the registry (ranges and tags included). */
+  async function chooseVersion(ref: SkillRef): Promise<{ version: string; owner: string }> {
+    const r = await client.resolveSelector(ref.slug, ref.selector ?? "latest", ref.ownerHandle);
+    return { version: r.version, owner: ref.ownerHandle ?? r.ownerHandle };
+  }
+
+  /**
+   * Downloads (or takes from the cache), verifies, and extracts a version, with origin.json
+   * written inside the staging folder so that files and origin appear in one rename; then
+   * places the agents' links or copies and records the lock entry.
+   */
+  async function place(p: {
+    ref: SkillRef;
+    owner: string;
+    version: string;
+    lock: Lockfile;
+    status: InstallOutcome["status"];
+    forAgents: readonly AgentName[];
+    previous?: string | null;
+    expected?: { integrity?: string | undefined; sha256?: string | undefined } | undefined;
+  }): Promise<InstallOutcome> {
+    const { ref, owner, version, lock } = p;
+    const archive = await fetchArchive({
+      client,
+      cache,
+      slug: ref.slug,
+      owner,
+      version,
+      expected: p.expected,
+    });
+    const key = lockKeyOf(ref);
+    const existing = lock.skills[key];
+    const target = targetOf(ref, p.forAgents);
+    await cleanStaging(target);
+    const installedAt = now();
+    const artifact = {
+      kind: "archive" as const,
+      sha256: archive.sha256,
+      integrity: `sha256-${Buffer.from(archive.sha256, "hex").toString("base64")}`,
+    };
+    let tracked: {
+      fingerprint: string;
+      fileTreeSha256: string;
+      skillFile?: LockEntry["skillFile"];
+    } = { fingerprint: "", fileTreeSha256: "" };
+    await extractZip(archive.bytes, target, {
+      overwrite: true,
+      ...(options.signal ? { signal: options.signal } : {}),
+      beforeCommit: async (staging, files) => {
+        const hashes = new Map(files.map((f) => [f.path, f.sha256]));
+        const skillFile = skillFileOf(hashes);
+        tracked = {
+          fingerprint: fingerprintOf(files),
+          fileTreeSha256: await treeDigest(staging, hashes),
+          ...(skillFile ? { skillFile } : {}),
+        };
+        await writeOrigin(staging, {
+          version: 1,
+          registry: client.registry,
+          slug: ref.slug,
+          ...(owner ? { ownerHandle: owner } : {}),
+          installedVersion: version,
+          installedAt,
+          artifact,
+          ...tracked,
+        });
+      },
+    });
+    const placed = await placeForAgents({
+      root: workdir,
+      scope,
+      target,
+      slug: ref.slug,
+      agents: p.forAgents,
+      copy: options.copy === true,
+    });
+    // Agents of the previous install that this one no longer names lose their link or copy.
+    const dropped = (existing?.agents ?? []).filter(
+      (a): a is AgentName => !p.forAgents.includes(a as AgentName),
+    );
+    const removed = await removeFromAgents({
+      root: workdir,
+      scope,
+      target,
+      slug: ref.slug,
+      agents: dropped,
+    });
+    lock.skills[key] = {
+      version,
+      registry: client.registry,
+      installedAt,
+      ...(owner ? { ownerHandle: owner } : {}),
+      ...(existing?.pinned ? { pinned: true } : {}),
+      ...(existing?.pinReason ? { pinReason: existing.pinReason } : {}),
+      ...(p.forAgents.length > 0 ? { agents: [...p.forAgents] } : {}),
+      integrity: archive.integrity,
+      artifact,
+      ...(tracked.skillFile ? { skillFile: tracked.skillFile } : {}),
+      fileTreeSha256: tracked.fileTreeSha256,
+    };
+    await client.reportInstall(ref.slug, owner || undefined).catch(() => undefined);
+    return {
+      key,
+      slug: ref.slug,
+      ...(owner ? { ownerHandle: owner } : {}),
+      version,
+      previousVersion: p.previous ?? null,
+      path: target,
+      links: placed.filter((x) => x.how === "link").map((x) => x.path),
+      copies: placed.filter((x) => x.how === "copy").map((x) => x.path),
+      ...(removed.length > 0 ? { removed } : {}),
+      cached: archive.cached,
+      status: p.status,
+    };
+  }
+
+  /** `clawhub install` without names: exactly what the lockfile records, verified (npm ci). */
+  async function installFromLockfile(opts: { concurrency?: number }): Promise<InstallOutcome[]> {
+    const lock = await readLockfile(workdir);
+    const keys = Object.keys(lock.skills);
+    if (keys.length === 0)
+      throw new ClawHubError(
+        "NOT_FOUND",
+        `nothing to install: ${join(workdir, ".clawhub", "lock.json")} lists no skills`,
+        {
+          hint: "Name skills to install: clawhub install <skill>.",
+        },
+      );
+    const result = await pool(
+      keys,
+      opts.concurrency ?? 4,
+      (k) => k,
+      async (key) => {
+        const entry = lock.skills[key] as LockEntry;
+        const ref = parseSkillRef(key);
+        if (!entry.version)
+          throw new ClawHubError("CONFIG_INVALID", `${key} has no version in the lockfile`);
+        const forAgents = (entry.agents ?? []) as AgentName[];
+        const target = targetOf(ref, forAgents);
+        // Already there and unchanged: nothing to download.
+        if ((await exists(target)) && entry.fileTreeSha256) {
+          const origin = await readOrigin(target);
+          if (origin?.installedVersion === entry.version && origin.fingerprint) {
+            const { fingerprint } = await hashFolder(target);
+            if (fingerprint === origin.fingerprint)
+              return {
+                key,
+                slug: ref.slug,
+                version: entry.version,
+                path: target,
+                links: [],
+                copies: [],
+                cached: true,
+                status: "up-to-date" as const,
+              };
+          }
+        }
+        return place({
+          ref,
+          owner: ref.ownerHandle ?? entry.ownerHandle ?? "",
+          version: entry.version,
+          lock,
+          status: "installed",
+          forAgents,
+          expected: expectedOf(entry),
+        });
+      },
+    );
+    if (result.ok.length > 0) await writeLockfile(workdir, lock);
+    return settle(result, "installed");
+  }
+
+  return {
+    targetOf,
+
+    /**
+     * Installs references (in parallel). An installed skill is refused unless `force`, except
+     * that naming new agents for it adds their links or copies. With no references: installs
+     * what the lockfile records.
+     */
+    async install(
+      specs: string[],
+      opts: {
+        force?: boolean;
+        concurrency?: number;
+        onProgress?: (done: number, total: number, label: string) => void;
+      } = {},
+    ): Promise<InstallOutcome[]> {
+      if (specs.length === 0) return installFromLockfile(opts);
+      const refs = specs.map(parseSkillRef);
+      const lock = await readLockfile(workdir);
+      let done = 0;
+      const result = await pool(refs, opts.concurrency ?? 4, lockKeyOf, async (ref) => {
+        const key = lockKeyOf(ref);
+        const entry = lock.skills[key];
+        if (entry?.pinned && !opts.force) {
+          throw new ClawHubError("ALREADY_EXISTS", `${key} is pinned at ${entry.version}`, {
+            hint: `Run \`clawhub unpin ${key}\` first.`,
+          });
+        }
+        const recorded = (entry?.agents ?? []) as AgentName[];
+        const installedAt = entry ? targetOf(ref, recorded) : targetOf(ref);
+        const present = await exists(installedAt);
+        const added = agents.filter((a) => !recorded.includes(a));
+        if (present && entry && !opts.force && !ref.selector && agents.length > 0) {
+          if (added.length === 0)
+            throw new ClawHubError(
+              "ALREADY_EXISTS",
+              `${key} is already installed for ${agents.join(", ")}`,
+              {
+                hint: "Use `clawhub update`, or --force to reinstall.",
+              },
+            );
+          // The same version, more agents: no download, the new agents get their place.
+          const all = [...recorded, ...added];
+          if (recorded.length === 0) {
+            // From the default folder to the agents' canonical one: extracted again (from the
+            // cache), then the old folder goes.
+            const moved = await place({
+              ref,
+              owner: entry.ownerHandle ?? "",
+              version: entry.version ?? "",
+              lock,
+              status: "linked",
+              forAgents: all,
+              expected: expectedOf(entry),
+            });
+            if (moved.path !== installedAt) await rm(installedAt, { recursive: true, force: true });
+            return moved;
+          }
+          const placed = await placeForAgents({
+            root: workdir,
+            scope,
+            target: installedAt,
+            slug: ref.slug,
+            agents: added,
+            copy: options.copy === true,
+          });
+          lock.skills[key] = { ...entry, agents: all };
+          return {
+            key,
+            slug: ref.slug,
+            version: entry.version ?? "?",
+            path: installedAt,
+            links: placed.filter((x) => x.how === "link").map((x) => x.path),
+            copies: placed.filter((x) => x.how === "copy").map((x) => x.path),
+            cached: true,
+            status: "linked" as const,
+          };
+        }
+        if (present && !opts.force) {
+          throw new ClawHubError(
+            "ALREADY_EXISTS",
+            `${key} is already installed at ${installedAt}`,
+            {
+              hint: "Use `clawhub update`, or --force to reinstall (--agent adds an agent).",
+            },
+          );
+        }
+        const { version, owner } = await chooseVersion(ref);
+        const outcome = await place({
+          ref,
+          owner,
+          version,
+          lock,
+          status: "installed",
+          forAgents: agents,
+          // Reinstalling the recorded version: the bytes must be the ones recorded.
+          expected: entry?.version === version ? expectedOf(entry) : undefined,
+        });
+        // Moving between the default folder and the agents' canonical one: the old copy goes.
+        if (entry && installedAt !== outcome.path && present) {
+          await rm(installedAt, { recursive: true, force: true });
+        }
+        opts.onProgress?.(++done, refs.length, `${key}@${version}`);
+        return outcome;
+      });
+      if (result.ok.length > 0) await writeLockfile(workdir, lock);
+      return settle(result, "installed");
+    },
+
+    /**
+     * Updates one skill or all of them to the latest version (or `version`). Never moves to
+     * a lower version unless that version is named; refuses to overwrite local modifications
+     * (a fingerprint that matches no published version) unless `force`.
+     */
+    async update(target: {
+      key?: string;
+      all?: boolean;
+      version?: string;
+      force?: boolean;
+      concurrency?: number;
+    }): Promise<InstallOutcome[]> {
+      const lock = await readLockfile(workdir);
+      const keys = target.all
+        ? Object.keys(lock.skills)
+        : target.key
+          ? [
+              target.key.startsWith("@") || !target.key.includes("/")
+                ? target.key
+                : `@${target.key}`,
+            ]
+          : [];
+      if (keys.length === 0)
+        throw new ClawHubError("INVALID_ARGUMENT", "name a skill to update, or pass --all");
+      const result = await pool(
+        keys,
+        target.concurrency ?? 4,
+        (key) => key,
+        async (key): Promise<InstallOutcome> => {
+          const entry = lock.skills[key];
+          const ref = parseSkillRef(key);
+          if (!entry)
+            throw new ClawHubError("NOT_FOUND", `${key} is not installed here`, {
+              hint: "`clawhub list` shows what is installed.",
+            });
+          const forAgents = (entry.agents ?? []) as AgentName[];
+          const dir = targetOf(ref, forAgents);
+          const base = {
+            key,
+            slug: ref.slug,
+            version: entry.version ?? "?",
+            path: dir,
+            links: [],
+            copies: [],
+            cached: false,
+          };
+          if (entry.pinned)
+            return {
+              ...base,
+              status: "skipped",
+              reason: `pinned${entry.pinReason ? ` (${entry.pinReason})` : ""}`,
+            };
+          const owner = ref.ownerHandle ?? entry.ownerHandle;
+          const scoped: SkillRef = {
+            ...ref,
+            ...(owner ? { ownerHandle: owner } : {}),
+            ...(target.version ? { selector: target.version } : {}),
+          };
+          const present = await exists(dir);
+          if (present && !target.force) {
+            const { fingerprint } = await hashFolder(dir);
+            const origin = await readOrigin(dir);
+            if (origin?.fingerprint !== fingerprint) {
+              const known = await client
+                .resolve(ref.slug, fingerprint, owner)
+                .catch(() => ({ match: null }));
+              if (!known.match) {
+                throw new ClawHubError(
+                  "LOCAL_MODIFIED",
+                  `${key} has local changes that match no published version`,
+                  {
+                    hint: "Keep them elsewhere, or pass --force to overwrite them.",
+                    details: { path: dir, fingerprint },
+                  },
+                );
+              }
+            }
+          }
+          const { version, owner: resolvedOwner } = await chooseVersion(scoped);
+          const installed =
+            entry.version && semver.valid(entry.version) ? entry.version : undefined;
+          if (present && version === entry.version && !target.force)
+            return { ...base, version, status: "up-to-date" };
+          // `latest` moved back (a version was deleted or the tag re-pointed): stay put.
+          if (present && installed && !target.version && semver.lt(version, installed))
+            return {
+              ...base,
+              status: "up-to-date",
+              reason: `installed ${installed} is newer than the registry's ${version}; not downgrading (name --version to move back)`,
+            };
+          const outcome = await place({
+            ref,
+            owner: owner ?? resolvedOwner,
+            version,
+            lock,
+            status: "updated",
+            forAgents,
+            previous: entry.version,
+          });
+          return installed && semver.major(version) > semver.major(installed)
+            ? { ...outcome, majorJump: true }
+            : outcome;
+        },
+      );
+      await writeLockfile(workdir, lock);
+      return settle(result, "updated");
+    },
+
+    /** Removes an installed skill, every agent link or copy it made, and its lock entry. */
+    async uninstall(key: string): Promise<{ key: string; removed: string[] }> {
+      const lock = await readLockfile(workdir);
+      const normalized = lock.skills[key] ? key : lock.skills[`@${key}`] ? `@${key}` : key;
+      if (!lock.skills[normalized])
+        throw new ClawHubError("NOT_FOUND", `${key} is not installed here`, {
+          hint: "`clawhub list` shows what is installed.",
+        });
+      const ref = parseSkillRef(normalized);
+      const recorded = (lock.skills[normalized]?.agents ?? []) as AgentName[];
+      const target = targetOf(ref, recorded);
+      const removed = await removeFromAgents({
+        root: workdir,
+        scope,
+        target,
+        slug: ref.slug,
+        agents: recorded,
+      });
+      await rm(target, { recursive: true, force: true });
+      removed.push(target);
+      delete lock.skills[normalized];
+      await writeLockfile(workdir, lock);
+      return { key: normalized, removed };
+    },
+
+    async setPinned(key: string, pinned: boolean, reason?: string): Promise<LockEntry> {
+      const lock = await readLockfile(workdir);
+      const normalized = lock.skills[key] ? key : `@${key}`;
+      const entry = lock.skills[normalized];
+      if (!entry) throw new ClawHubError("NOT_FOUND", `${key} is not installed here`);
+      if (pinned) {
+        entry.pinned = true;
+        if (reason) entry.pinReason = reason;
+      } else {
+        delete entry.pinned;
+        delete entry.pinReason;
+      }
+      await writeLockfile(workdir, lock);
+      return entry;
+    },
+
+    list: async () => readLockfile(workdir),
+
+    /** Where an agent's copy or link of a skill is (for messages). */
+    agentPath: (agent: AgentName, slug: string) => agentPath(workdir, agent, scope, slug),
+  };
+}
