@@ -1,8 +1,54 @@
 /** The process edge of the CLI: hands argv, stdio, environment and cwd to {@link main}. */
 import { main } from "./main.ts";
 
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** A hidden prompt: the answer is read with echo off, so a token never shows on screen. */
+function askSecret(question: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const stdin = process.stdin;
+    process.stderr.write(question);
+    stdin.setRawMode(true);
+    stdin.resume();
+    let answer = "";
+    const done = () => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+    };
+    const onData = (data: Buffer) => {
+      for (const ch of data.toString("utf8")) {
+        if (ch === "\r" || ch === "\n") {
+          done();
+          resolve(answer);
+          return;
+        }
+        if (ch === "\u0003") {
+          done();
+          reject(new Error("cancelled"));
+          return;
+        }
+        if (ch === "\u007f") answer = answer.slice(0, -1);
+        else answer += ch;
+      }
+    };
+    stdin.on("data", onData);
+  });
+}
+
 process.exitCode = await main(process.argv.slice(2), {
-  io: { stdout: process.stdout, stderr: process.stderr, isTTY: Boolean(process.stderr.isTTY) },
+  io: {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    isTTY: Boolean(process.stderr.isTTY),
+    readStdin,
+    ...(process.stdin.isTTY ? { askSecret } : {}),
+  },
   env: process.env,
   cwd: process.cwd(),
   shutdown: () =>

@@ -122,7 +122,7 @@ export async function resolveConfig(options: {
   const envToken = env.CLAWHUB_TOKEN;
   const token = envToken ?? file.token;
   return {
-    registry: registry.value.replace(/\/+$/, ""),
+    registry: normalizeRegistryUrl(registry.value),
     token,
     workdir: resolve(cwd, workdir.value),
     dir: dir.value,
@@ -162,4 +162,21 @@ export async function updateConfigFile(
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, path);
+}
+
+/**
+ * A registry URL as people type it: `127.0.0.1:3000` or `localhost:3000` get `http://`, other
+ * bare hosts `https://`; a trailing `/api/v1` (or `/api`), copied from an endpoint, and trailing
+ * slashes go.
+ */
+export function normalizeRegistryUrl(value: string): string {
+  let url = value.trim();
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    const local = /^(localhost|127\.|\[::1\]|0\.0\.0\.0|10\.|192\.168\.)/i.test(url);
+    url = `${local ? "http" : "https"}://${url}`;
+  }
+  return url
+    .replace(/\/+$/, "")
+    .replace(/\/api(\/v1)?$/i, "")
+    .replace(/\/+$/, "");
 }

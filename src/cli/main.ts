@@ -206,8 +206,10 @@ export function buildProgram(commands: readonly CommandSpec[], io: CliIo, runner
 
 const groupDescriptions: Record<string, string> = {
   skill: "author skills: init, validate, pack, unpack, publish",
-  admin: "administer a registry: users and tokens (admin token required)",
+  admin: "administer a registry: users and tokens (admin token), reset-token (on the server)",
   org: "organisations: create, add, remove, list (namespaces @org/slug with members)",
   user: "users: create, list, disable",
   token: "tokens: create, list, revoke",
+  flow: "workflows: validate a flow file, draw its graph",
+  runs: "workflow runs: list, show, cancel, resume (run ids match by unique prefix)",
 };

@@ -4,6 +4,10 @@ export interface CliIo {
   stderr: { write(text: string): unknown };
   /** True when stderr is a terminal: progress is drawn only then. */
   isTTY: boolean;
+  /** Reads all of standard input (for `--token-stdin`); absent when there is none. */
+  readStdin?: () => Promise<string>;
+  /** Asks a question on the terminal without echoing the answer; absent when not a terminal. */
+  askSecret?: (question: string) => Promise<string>;
 }
 
 /** A progress display for long operations. */

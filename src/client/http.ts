@@ -84,6 +84,8 @@ export function createClient(options: ClientOptions) {
     init: RequestInit & {
       query?: Record<string, string | number | undefined>;
       idempotent?: boolean;
+      /** The answer must be JSON (a page from something else is "not a registry"). */
+      expectJson?: boolean;
     } = {},
   ): Promise<Response> {
     const url = new URL(`${base}${path}`);
@@ -115,7 +117,13 @@ export function createClient(options: ClientOptions) {
           hint: HINTS.NETWORK_ERROR,
         });
       }
-      if (res.ok) return res;
+      if (res.ok) {
+        if (init.expectJson && !/json/i.test(res.headers.get("content-type") ?? "")) {
+          await res.body?.cancel();
+          throw await notARegistry(res);
+        }
+        return res;
+      }
       const retryable = res.status === 429 || res.status >= 500;
       const delay =
         retryable && idempotent
@@ -127,6 +135,11 @@ export function createClient(options: ClientOptions) {
         await res.body?.cancel();
         await sleep(Number.isFinite(after) && after > 0 ? Math.min(after, 30) * 1000 : delay);
         continue;
+      }
+      // A 404 that is not one of ours (an HTML page, another app): say what the URL is not.
+      if (res.status === 404 && !/^text\/plain/i.test(res.headers.get("content-type") ?? "")) {
+        await res.body?.cancel();
+        throw await notARegistry(res);
       }
       let text = (await res.text().catch(() => "")).trim().slice(0, 2000);
       // The registry answers a bare "Skill not found" (the official CLIs match that text);
@@ -148,7 +161,43 @@ export function createClient(options: ClientOptions) {
     }
   }
   const json = async <T>(path: string, init?: Parameters<typeof request>[1]): Promise<T> =>
-    (await (await request(path, init)).json()) as T;
+    (await (await request(path, { ...init, expectJson: true })).json()) as T;
+
+  /**
+   * The error for a URL that answers, but not as a ClawHub registry: what its discovery
+   * document says (checked once per client).
+   */
+  let discovery: Promise<string> | undefined;
+  async function notARegistry(res: Response): Promise<ClawHubError> {
+    discovery ??= (async () => {
+      try {
+        const r = await doFetch(`${base}/.well-known/clawhub.json`, {
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        const type = r.headers.get("content-type") ?? "no content type";
+        if (!r.ok) return `returned ${r.status} ${type.split(";")[0]}`;
+        const body = (await r.json().catch(() => undefined)) as { apiBase?: unknown } | undefined;
+        return typeof body?.apiBase === "string"
+          ? ""
+          : `returned ${type.split(";")[0]}, not a discovery document`;
+      } catch (error) {
+        return `failed: ${error instanceof Error ? error.message : String(error)}`;
+      }
+    })();
+    const why = await discovery;
+    if (why === "")
+      return new ClawHubError(
+        "SERVER_ERROR",
+        `${base} answered ${res.status} with ${res.headers.get("content-type") ?? "no content type"} where JSON was expected`,
+      );
+    return new ClawHubError(
+      "NETWORK_ERROR",
+      `${base} is not a ClawHub registry (GET /.well-known/clawhub.json ${why})`,
+      {
+        hint: "Check --registry or CLAWHUB_REGISTRY: the registry's base URL, e.g. http://127.0.0.1:3000.",
+      },
+    );
+  }
   const jsonBody = (method: string, body: unknown) => ({
     method,
     headers: { "content-type": "application/json" },

@@ -26,7 +26,7 @@ export interface Sandbox {
   run(
     bin: string,
     args: string[],
-    options?: { cwd?: string; env?: Record<string, string> },
+    options?: { cwd?: string; env?: Record<string, string>; input?: string },
   ): Promise<Run>;
   close(): Promise<void>;
 }
@@ -56,7 +56,7 @@ export async function createSandbox(
     home,
     run(bin, args, opts = {}) {
       return new Promise((resolve) => {
-        execFile(
+        const child = execFile(
           process.execPath,
           [bin, ...args],
           {
@@ -82,6 +82,8 @@ export async function createSandbox(
             });
           },
         );
+        // Standard input ends at once (or after `input`): nothing waits for a terminal.
+        child.stdin?.end(opts.input ?? "");
       });
     },
     async close() {

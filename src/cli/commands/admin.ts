@@ -1,5 +1,7 @@
+import { ClawHubError } from "../../errors/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
+import { intFlag } from "./hub-options.ts";
 import { clientFor } from "./shared.ts";
 
 const when = (ms: number | null) =>
@@ -67,7 +69,9 @@ export const adminTokenCreate: CommandSpec = {
   async run([handle = ""], options, ctx) {
     const created = await (await clientFor(ctx, { auth: true })).admin.createToken(handle, {
       name: String(options.name),
-      ...(options.expiresDays ? { expiresInDays: Number(options.expiresDays) } : {}),
+      ...(options.expiresDays !== undefined
+        ? { expiresInDays: intFlag(options.expiresDays, "--expires-days", 1, 3650) }
+        : {}),
     });
     return {
       data: created,
@@ -105,5 +109,63 @@ export const adminTokenRevoke: CommandSpec = {
   async run([id = ""], _options, ctx) {
     await (await clientFor(ctx, { auth: true })).admin.revokeToken(id);
     return { data: { id, revoked: true }, text: `Revoked ${id}` };
+  },
+};
+
+/**
+ * `clawhub admin reset-token --data DIR`: local recovery on the server machine. Opens the
+ * registry's database directly (whoever can read --data owns the registry anyway), re-enables
+ * the admin and issues a new token. Works with the server running (SQLite WAL, PostgreSQL).
+ */
+export const adminResetToken: CommandSpec = {
+  path: ["admin", "reset-token"],
+  summary: "issue a new admin token from the server's data directory (lost admin access)",
+  help: "Run on the server machine with the --data (and --db) that `clawhub serve` uses. With no\nadmin left, creates @admin. The new token is shown once; the old ones stay valid.",
+  configure(cmd) {
+    cmd.option("--data <dir>", "the registry's data directory (default: as clawhub serve)");
+    cmd.option("--db <url>", "the registry's database, when not SQLite under --data");
+    cmd.option("--handle <handle>", "the admin to recover (default: the first admin)");
+  },
+  async run(_args, options, ctx) {
+    const { resolve, join } = await import("node:path");
+    const { existsSync } = await import("node:fs");
+    const { defaultDataDir } = await import("./shared.ts");
+    const registryModule = await import("../../registry/index.ts");
+    const dataDir = resolve(
+      ctx.cwd,
+      typeof options.data === "string" ? options.data : defaultDataDir(ctx),
+    );
+    const db = typeof options.db === "string" ? options.db : undefined;
+    if (!db && !existsSync(join(dataDir, "registry.db")))
+      throw new ClawHubError("NOT_FOUND", `no registry database in ${dataDir}`, {
+        hint: "Pass the --data directory that clawhub serve uses (or --db for PostgreSQL).",
+      });
+    const store = await registryModule.openStore({ dataDir, db });
+    try {
+      const registry = registryModule.createRegistry({
+        store,
+        blobs: registryModule.createFsBlobStore(join(dataDir, "blobs")),
+      });
+      const users = await registry.listUsers();
+      const wanted =
+        typeof options.handle === "string" ? options.handle.replace(/^@/, "") : undefined;
+      let admin = wanted
+        ? users.find((u) => u.handle === wanted)
+        : (users.find((u) => u.role === "admin" && !u.disabled) ??
+          users.find((u) => u.role === "admin"));
+      if (wanted && !admin) throw new ClawHubError("NOT_FOUND", `no user @${wanted} in ${dataDir}`);
+      if (admin && admin.role !== "admin")
+        throw new ClawHubError("INVALID_ARGUMENT", `@${admin.handle} is not an admin`);
+      const created = !admin;
+      admin ??= await registry.createUser("admin", "admin", "Administrator");
+      if (admin.disabled) await registry.setUserDisabled(admin.handle, false);
+      const { token } = await registry.createToken(admin.handle, { name: "reset-token" });
+      return {
+        data: { handle: admin.handle, token, created },
+        text: `${created ? "Created" : "Recovered"} @${admin.handle}. Its new token is shown only now:\n  ${token}`,
+      };
+    } finally {
+      await store.close();
+    }
   },
 };

@@ -4,15 +4,32 @@ import type { CommandSpec } from "../command.ts";
 import { updateConfigFile } from "../config.ts";
 import { clientFor } from "./shared.ts";
 
-/** `clawhub login --token clh_...`: verifies the token and stores it with the registry. */
+/** `clawhub login`: verifies a token and stores it with the registry. */
 export const loginCommand: CommandSpec = {
   path: ["login"],
   summary: "store an API token (verified with the registry) in the config file",
+  help:
+    'Without --token: --token-stdin reads it from standard input (echo "$TOKEN" | clawhub login\n' +
+    "--token-stdin), else a terminal prompts for it without echo. Both keep the token out of your\n" +
+    "shell history; --token is for scripts that already hold it in a variable.",
   configure(cmd) {
-    cmd.requiredOption("--token <token>", "API token (clh_...)");
+    cmd.option("--token <token>", "API token (clh_...); visible in shell history and ps");
+    cmd.option("--token-stdin", "read the token from standard input");
   },
   async run(_args, options, ctx) {
-    const token = String(options.token);
+    let token: string;
+    if (typeof options.token === "string") token = options.token.trim();
+    else if (options.tokenStdin === true) {
+      if (!ctx.io.readStdin)
+        throw new ClawHubError("USAGE", "--token-stdin: there is no standard input to read");
+      token = (await ctx.io.readStdin()).trim();
+    } else if (ctx.io.askSecret && !ctx.config.noInput) {
+      token = (await ctx.io.askSecret(`API token for ${ctx.config.registry}: `)).trim();
+    } else
+      throw new ClawHubError("USAGE", "no token given: pass --token-stdin, or --token clh_...", {
+        hint: 'echo "$CLAWHUB_TOKEN" | clawhub login --token-stdin',
+      });
+    if (!token) throw new ClawHubError("USAGE", "the token is empty");
     const client = createClient({ registry: ctx.config.registry, token });
     const { user } = await client.whoami();
     await updateConfigFile(ctx.config.configPath, { registry: ctx.config.registry, token });

@@ -1,6 +1,7 @@
 import { ClawHubError } from "../../errors/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
+import { intFlag } from "./hub-options.ts";
 import { age, clientFor } from "./shared.ts";
 
 /** `clawhub search <query...>`. */
@@ -30,7 +31,7 @@ export const searchCommand: CommandSpec = {
     const q = words.join(" ");
     if (!q.trim()) throw new ClawHubError("USAGE", "a query is required (or --status)");
     const { results } = await (await clientFor(ctx)).search(q, {
-      limit: Number(options.limit) || 20,
+      limit: intFlag(options.limit ?? 20, "--limit", 1, 200),
       ...(typeof options.owner === "string"
         ? { ownerHandle: options.owner.replace(/^@/, "") }
         : {}),
@@ -59,7 +60,7 @@ export const exploreCommand: CommandSpec = {
   },
   async run(_args, options, ctx) {
     const result = await (await clientFor(ctx)).listSkills({
-      limit: Number(options.limit) || 25,
+      limit: intFlag(options.limit ?? 25, "--limit", 1, 200),
       sort: String(options.sort),
     });
     const rows = result.items.map((s) => [

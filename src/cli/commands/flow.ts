@@ -12,6 +12,7 @@ import {
 import type { CommandContext, CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
 import { printable } from "./hub.ts";
+import { intFlag } from "./hub-options.ts";
 import { age, collect, hubOption, withHubClient } from "./shared.ts";
 
 async function readFlow(ctx: CommandContext, file: string): Promise<unknown> {
@@ -202,12 +203,7 @@ export const runsList: CommandSpec = {
     cmd.option("--all", "every run, page after page");
   },
   async run(_args, options, ctx) {
-    const limit = Number(options.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-      throw new ClawHubError(
-        "USAGE",
-        `--limit must be a whole number from 1 to 1000, got "${String(options.limit)}"`,
-      );
+    const limit = intFlag(options.limit, "--limit", 1, 1000);
     const runs = await withHubClient(ctx, (c) =>
       c.flows.list({ limit, all: options.all === true }),
     );

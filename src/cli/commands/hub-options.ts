@@ -96,7 +96,7 @@ export function hubTuningOptions(cmd: Command): void {
 /** The hub options those flags say. */
 export function hubTuningOf(options: Record<string, unknown>): Partial<HubOptions> {
   const margin = Number(options.routeMargin);
-  if (!(margin >= 0 && margin <= 1))
+  if (!(String(options.routeMargin).trim() !== "" && margin >= 0 && margin <= 1))
     throw new ClawHubError(
       "USAGE",
       `--route-margin must be between 0 and 1, got "${String(options.routeMargin)}"`,

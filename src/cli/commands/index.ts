@@ -78,6 +78,7 @@ export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
   entry(["admin", "token", "create"], admin, (m) => m.adminTokenCreate),
   entry(["admin", "token", "list"], admin, (m) => m.adminTokenList),
   entry(["admin", "token", "revoke"], admin, (m) => m.adminTokenRevoke),
+  entry(["admin", "reset-token"], admin, (m) => m.adminResetToken),
   entry(["hub"], hub, (m) => m.hubCommand),
   entry(["agents"], hub, (m) => m.agentsCommand),
   entry(["discover"], hub, (m) => m.discoverCommand),
@@ -89,6 +90,11 @@ export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
   entry(["runs", "show"], flow, (m) => m.runsShow),
   entry(["runs", "cancel"], flow, (m) => m.runsCancel),
   entry(["runs", "resume"], flow, (m) => m.runsResume),
+  entry(
+    ["completion"],
+    () => import("./completion.ts"),
+    (m) => m.completionCommand,
+  ),
   entry(
     ["demo"],
     () => import("./demo.ts"),

@@ -1,0 +1,162 @@
+/**
+ * The rough edges a newcomer hit, through the CLI: URLs as people type them, a URL that is not
+ * a registry, tokens kept out of shell history, local admin recovery, numeric flags, shell
+ * completion, `--version --json`, and a description for every command and group.
+ */
+import { execFile } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { allCommands } from "../src/cli/commands/index.ts";
+import { createSandbox, OUR_BIN, type Sandbox } from "./helpers/registry.ts";
+
+let sb: Sandbox;
+let notRegistry: Server;
+let notRegistryUrl: string;
+const ours = (args: string[], env: Record<string, string> = {}, input?: string) =>
+  sb.run(OUR_BIN, args, { env, ...(input !== undefined ? { input } : {}) });
+
+beforeAll(async () => {
+  sb = await createSandbox({ rateLimits: false });
+  // Some other web app: HTML everywhere, 404 for what it does not know.
+  notRegistry = createServer((req, res) => {
+    res.writeHead(req.url === "/" ? 200 : 404, { "content-type": "text/html" });
+    res.end("<!doctype html><title>Not here</title>");
+  });
+  await new Promise<void>((resolve) => notRegistry.listen(0, "127.0.0.1", resolve));
+  notRegistryUrl = `http://127.0.0.1:${(notRegistry.address() as AddressInfo).port}`;
+}, 60_000);
+afterAll(async () => {
+  await sb?.close();
+  await new Promise<void>((resolve) => notRegistry.close(() => resolve()));
+});
+
+describe("registry URLs", () => {
+  it("accepts host:port without a scheme and a URL copied with /api/v1", async () => {
+    const port = new URL(sb.server.url).port;
+    for (const registry of [`127.0.0.1:${port}`, `${sb.server.url}/api/v1`, `${sb.server.url}/`]) {
+      const r = await ours(["whoami", "--registry", registry], { CLAWHUB_TOKEN: sb.adminToken });
+      expect(r.code, `${registry}: ${r.stderr}`).toBe(0);
+      expect(r.stdout.trim()).toBe("admin");
+    }
+  });
+
+  it("says when a URL is not a ClawHub registry, with exit 3", async () => {
+    for (const args of [
+      ["search", "anything", "--registry", notRegistryUrl],
+      ["inspect", "some-skill", "--registry", notRegistryUrl],
+    ]) {
+      const r = await ours(args);
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toContain(
+        `${notRegistryUrl} is not a ClawHub registry (GET /.well-known/clawhub.json returned 404 text/html)`,
+      );
+    }
+  });
+
+  it("names the skill and the registry when a skill is missing", async () => {
+    const r = await ours(["inspect", "no-such-skill"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`skill \`no-such-skill\` not found on ${sb.server.url}`);
+  });
+});
+
+describe("tokens and admin recovery", () => {
+  it("logs in with --token-stdin, and refuses to guess without a token or a terminal", async () => {
+    const r = await ours(["login", "--token-stdin"], {}, `${sb.adminToken}\n`);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("Logged in as @admin");
+    const none = await ours(["login"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain("--token-stdin");
+    const empty = await ours(["login", "--token-stdin"], {}, "\n");
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain("the token is empty");
+  });
+
+  it("issues a new admin token from the data directory, re-enabling a disabled admin", async () => {
+    const data = join(sb.root, "data");
+    const r = await ours(["admin", "reset-token", "--data", data, "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const { handle, token } = JSON.parse(r.stdout) as { handle: string; token: string };
+    expect(handle).toBe("admin");
+    const who = await ours(["whoami"], { CLAWHUB_TOKEN: token });
+    expect(who.stdout.trim()).toBe("admin");
+    const missing = await ours(["admin", "reset-token", "--data", join(sb.root, "nowhere")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("no registry database in");
+  });
+});
+
+describe("flags, completion and help", () => {
+  it.each([
+    [["search", "x", "--limit", "0"], "--limit must be a whole number from 1 to 200"],
+    [["explore", "--limit", "abc"], "--limit must be a whole number from 1 to 200"],
+    [["serve", "--port", "70000"], "--port must be a whole number from 0 to 65535"],
+    [
+      ["serve", "--port", "3000", "--hub-port", "-1"],
+      "--hub-port must be a whole number from 0 to 65535",
+    ],
+    [["runs", "list", "--limit", "1.5"], "--limit must be a whole number from 1 to 1000"],
+    [
+      ["admin", "token", "create", "admin", "--expires-days", "0"],
+      "--expires-days must be a whole number from 1 to 3650",
+    ],
+    [["hub", "--route-margin", ""], "--route-margin must be between 0 and 1"],
+    [["hub", "--heartbeat", "5"], "--heartbeat must be a whole number from 50 to 600000"],
+  ])("refuses %j with exit 2 and the allowed range", async (args, message) => {
+    const r = await ours(args, { CLAWHUB_TOKEN: sb.adminToken });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+
+  it("prints completion scripts that bash accepts and that know the commands", async () => {
+    const r = await ours(["completion", "bash"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("complete -o default -F _clawhub clawhub");
+    // bash runs it and completes `clawhub org a` to `add`.
+    const completed = await new Promise<string>((resolve, reject) => {
+      execFile(
+        "bash",
+        [
+          "-c",
+          `${r.stdout}\nCOMP_WORDS=(clawhub org a); COMP_CWORD=2; _clawhub; echo "\${COMPREPLY[*]}"`,
+        ],
+        (error, stdout) => (error ? reject(error) : resolve(stdout.trim())),
+      );
+    });
+    expect(completed).toBe("add");
+    for (const shell of ["zsh", "fish"]) {
+      const s = await ours(["completion", shell]);
+      expect(s.code).toBe(0);
+      expect(s.stdout).toContain("clawhub");
+    }
+    expect((await ours(["completion", "tcsh"])).code).toBe(2);
+  });
+
+  it("answers --version with --json", async () => {
+    const r = await ours(["--version", "--json"]);
+    expect(JSON.parse(r.stdout)).toEqual({ version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
+  });
+
+  it("describes every command and every group in --help", async () => {
+    for (const spec of await allCommands()) {
+      expect(spec.summary.length, spec.path.join(" ")).toBeGreaterThan(15);
+      expect(spec.summary, spec.path.join(" ")).not.toBe(spec.path.at(-1));
+    }
+    const groups = new Set(
+      (await allCommands()).filter((s) => s.path.length > 1).map((s) => s.path[0] as string),
+    );
+    for (const group of groups) {
+      const r = await ours([group, "--help"]);
+      const line = r.stdout.split("\n").find((l) => l.startsWith("Usage:"));
+      expect(line, group).toBeDefined();
+      const top = await ours(["--help"]);
+      const row = top.stdout.split("\n").find((l) => new RegExp(`^  ${group}\\s{2,}`).test(l));
+      expect(row, group).toBeDefined();
+      // The group's row says more than its own name.
+      expect(row?.trim().split(/\s{2,}/)[1]?.length ?? 0, group).toBeGreaterThan(15);
+    }
+  });
+});
