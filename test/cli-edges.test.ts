@@ -160,3 +160,68 @@ describe("flags, completion and help", () => {
     }
   });
 });
+
+describe("publish and init", () => {
+  const skill = async (name: string, text: string) => {
+    const { mkdir, writeFile } = await import("node:fs/promises");
+    const dir = join(sb.root, "src", name);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, "SKILL.md"), text);
+    return dir;
+  };
+  const asAdmin = { CLAWHUB_TOKEN: "" };
+  beforeAll(() => {
+    asAdmin.CLAWHUB_TOKEN = sb.adminToken;
+  });
+
+  it("shows the lenient warnings it published with, also in --json, and --strict refuses them", async () => {
+    const dir = await skill(
+      "no-name-skill",
+      "---\ndescription: Publishes without a name field.\n---\n\nBody.\n",
+    );
+    const r = await ours(["publish", dir, "--version", "1.0.0"], asAdmin);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/warning: SKILL\.md(:\d+)?: .*\[name\.[a-z-]+\]/);
+    const json = await ours(["publish", dir, "--version", "1.0.1", "--json"], asAdmin);
+    const data = JSON.parse(json.stdout) as { warnings: Array<{ rule: string }> };
+    expect(data.warnings.map((w) => w.rule)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^name\./)]),
+    );
+    const strict = await ours(["publish", dir, "--version", "1.0.2", "--strict"], asAdmin);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toContain("no-name-skill");
+  });
+
+  it("warns when the skill init description was never edited", async () => {
+    const dir = join(sb.root, "src", "fresh-template");
+    expect((await ours(["skill", "init", dir])).code).toBe(0);
+    const r = await ours(["publish", dir, "--version", "1.0.0"], asAdmin);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("[description.template]");
+  });
+
+  it("refuses at init the names publish would refuse", async () => {
+    for (const [name, why] of [
+      ["ab", "3-96 characters"],
+      ["admin", "reserved"],
+    ] as const) {
+      const r = await ours(["skill", "init", join(sb.root, "init", name)]);
+      expect(r.code, name).toBe(2);
+      expect(r.stderr).toContain(`"${name}" cannot be published`);
+      expect(r.stderr).toContain(why);
+    }
+  });
+
+  it("normalises slugs given in capitals, on publish and inspect", async () => {
+    const dir = await skill(
+      "case-skill",
+      "---\nname: case-skill\ndescription: A skill about letter case.\n---\n\nBody.\n",
+    );
+    const r = await ours(["publish", dir, "--slug", "Case-Skill", "--version", "1.0.0"], asAdmin);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("Published case-skill@1.0.0");
+    const inspect = await ours(["inspect", "CASE-SKILL", "--json"]);
+    expect(inspect.code, inspect.stderr).toBe(0);
+    expect(inspect.stdout).toContain('"slug": "case-skill"');
+  });
+});

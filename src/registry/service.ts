@@ -1,7 +1,10 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import semver from "semver";
 import { ClawHubError } from "../errors/index.ts";
-import { checkName, HANDLE, SLUG, TAG } from "../schema/index.ts";
+import { checkName, checkPublishableSlug, HANDLE, RESERVED_SLUGS, TAG } from "../schema/index.ts";
+
+export { RESERVED_SLUGS };
+
 import {
   createSearchEngine,
   documentText,
@@ -74,42 +77,9 @@ export interface RegistryOptions {
   logger?: (line: string) => void;
 }
 
-/** Slugs nobody may publish: they would shadow routes or impersonate the project. */
-export const RESERVED_SLUGS = new Set([
-  "admin",
-  "api",
-  "assets",
-  "auth",
-  "clawhub",
-  "clawdhub",
-  "dashboard",
-  "docs",
-  "download",
-  "explore",
-  "help",
-  "hub",
-  "login",
-  "logout",
-  "new",
-  "openclaw",
-  "search",
-  "settings",
-  "skills",
-  "static",
-  "stars",
-  "support",
-  "user",
-  "users",
-  "well-known",
-  "www",
-]);
-/** Checks a registry slug (the shared rule in src/schema) and refuses reserved ones. */
+/** Checks a registry slug: the shared rule and the reserved names, both in src/schema. */
 export function checkSlug(slug: string): void {
-  checkName(SLUG, slug);
-  if (RESERVED_SLUGS.has(slug))
-    throw new ClawHubError("INVALID_ARGUMENT", `slug "${slug}" is reserved`, {
-      hint: "Reserved slugs would shadow routes or impersonate the project; pick another.",
-    });
+  checkPublishableSlug(slug);
 }
 
 /** Checks a user or organisation handle (the shared rule in src/schema). */
@@ -256,10 +226,13 @@ export function createRegistry(options: RegistryOptions) {
    */
   async function requireSkill(
     reader: Principal | undefined,
-    slug: string,
-    ownerHandle?: string,
+    rawSlug: string,
+    rawOwner?: string,
     includeDeleted = false,
   ): Promise<SkillRecord> {
+    // Slugs and handles are stored lowercase; a reference typed in capitals names the same skill.
+    const slug = rawSlug.trim().toLowerCase();
+    const ownerHandle = rawOwner?.trim().toLowerCase();
     // Exactly "Skill not found": the official CLIs match that text (publish and sync take it to
     // mean "new skill"); our CLI names the skill and the registry on its side.
     const notFound = () => new ClawHubError("NOT_FOUND", "Skill not found");

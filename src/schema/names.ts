@@ -102,3 +102,45 @@ export function subjectMatches(pattern: string, subject: string): boolean {
   }
   return p.length === s.length;
 }
+
+/** Slugs nobody may publish: they would shadow routes or impersonate the project. */
+export const RESERVED_SLUGS = new Set([
+  "admin",
+  "api",
+  "assets",
+  "auth",
+  "clawhub",
+  "clawdhub",
+  "dashboard",
+  "docs",
+  "download",
+  "explore",
+  "help",
+  "hub",
+  "login",
+  "logout",
+  "new",
+  "openclaw",
+  "search",
+  "settings",
+  "skills",
+  "static",
+  "stars",
+  "support",
+  "user",
+  "users",
+  "well-known",
+  "www",
+]);
+
+/**
+ * Checks a name that is to be published: the slug rule and not reserved. `skill init` and
+ * `publish` both use it, so init never creates a skill the registry would refuse.
+ */
+export function checkPublishableSlug(slug: string): void {
+  checkName(SLUG, slug);
+  if (RESERVED_SLUGS.has(slug))
+    throw new ClawHubError("INVALID_ARGUMENT", `slug "${slug}" is reserved`, {
+      hint: "Reserved slugs would shadow routes or impersonate the project; pick another.",
+    });
+}

@@ -75,6 +75,7 @@ export {
   type SkillOptions,
   type SkillOutcome,
   type SkillReport,
+  templateDescription,
   validateSkillDir,
 } from "./skill.ts";
 export {

@@ -1,6 +1,7 @@
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { ClawHubError } from "../errors/index.ts";
+import { checkPublishableSlug } from "../schema/index.ts";
 import { collectFiles, type FileSet, loadFiles } from "./files.ts";
 import { type FileHash, fingerprintOf, integrityOf } from "./hash.ts";
 import { DEFAULT_LIMITS, type SkillLimits } from "./limits.ts";
@@ -188,6 +189,11 @@ export async function packSkill(dir: string, options: SkillOptions = {}): Promis
 }
 
 /** Options of {@link initSkill}. */
+/** The description `skill init` writes when given none: publish warns while it is unedited. */
+export function templateDescription(name: string): string {
+  return `Describe what ${name} does and when an agent should use it.`;
+}
+
 export interface InitOptions {
   /** One sentence: what the skill does and when an agent should use it. */
   description?: string;
@@ -206,6 +212,21 @@ export async function initSkill(
   const abs = resolve(dir);
   const name = basename(abs);
   const problems = nameProblems(name);
+  // Also what a registry would refuse to publish (too short, reserved): init never creates a
+  // skill that cannot be published.
+  if (problems.length === 0) {
+    try {
+      checkPublishableSlug(name);
+    } catch (error) {
+      throw new ClawHubError(
+        "INVALID_ARGUMENT",
+        `"${name}" cannot be published: ${(error as Error).message.replace(/^invalid slug "[^"]*": /, "")}`,
+        {
+          hint: "Name the folder with 3-96 lowercase letters, digits and single hyphens, not a reserved word.",
+        },
+      );
+    }
+  }
   if (problems.length > 0) {
     throw new ClawHubError(
       "INVALID_ARGUMENT",
@@ -215,8 +236,7 @@ export async function initSkill(
       },
     );
   }
-  const description =
-    options.description ?? `Describe what ${name} does and when an agent should use it.`;
+  const description = options.description ?? templateDescription(name);
   if (description.length < 1 || description.length > 1024) {
     throw new ClawHubError("INVALID_ARGUMENT", "the description must be 1-1024 characters");
   }

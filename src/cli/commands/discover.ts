@@ -87,8 +87,9 @@ export const inspectCommand: CommandSpec = {
   async run([spec = ""], options, ctx) {
     const client = await clientFor(ctx);
     const [ownerPart, slugPart] = spec.includes("/") ? spec.split("/", 2) : [undefined, spec];
-    const slug = (slugPart ?? "").replace(/@.*$/, "");
-    const ownerHandle = ownerPart?.replace(/^@/, "");
+    // Lowercase, as publish stores them: `inspect PDF-Tools` finds pdf-tools.
+    const slug = (slugPart ?? "").replace(/@.*$/, "").toLowerCase();
+    const ownerHandle = ownerPart?.replace(/^@/, "").toLowerCase();
     const detail = await client.skill(slug, ownerHandle);
     const version =
       typeof options.version === "string" ? options.version : detail.latestVersion?.version;

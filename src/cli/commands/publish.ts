@@ -3,7 +3,7 @@ import { join, resolve } from "node:path";
 import semver from "semver";
 import { ClawHubError } from "../../errors/index.ts";
 import type { Visibility } from "../../schema/index.ts";
-import { findSkillDirs, packSkill } from "../../skill/index.ts";
+import { findSkillDirs, packSkill, templateDescription } from "../../skill/index.ts";
 import type { CommandContext, CommandSpec } from "../command.ts";
 import { clientFor } from "./shared.ts";
 
@@ -16,6 +16,15 @@ interface PublishOptions {
   owner?: string | undefined;
   visibility?: Visibility | undefined;
   dryRun?: boolean;
+  strict?: boolean;
+}
+
+/** A warning of a publish: the validator's lenient-mode findings, and an unedited template. */
+interface PublishWarning {
+  rule: string;
+  message: string;
+  file: string;
+  line?: number;
 }
 
 /**
@@ -24,9 +33,26 @@ interface PublishOptions {
  * files with multipart otherwise. Without --version: the next patch of the latest, or 1.0.0.
  */
 async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOptions) {
-  const packed = await packSkill(dir);
+  // --strict: the Agent Skills spec's rules, refusing what lenient mode only warns about.
+  const packed = await packSkill(dir, opts.strict ? { mode: "strict" } : {});
+  const warnings: PublishWarning[] = packed.issues
+    .filter((i) => i.severity === "warning")
+    .map((i) => ({
+      rule: i.rule,
+      message: i.message,
+      file: i.file,
+      ...(i.line !== undefined ? { line: i.line } : {}),
+    }));
+  if (packed.manifest.description === templateDescription(packed.manifest.name))
+    warnings.unshift({
+      rule: "description.template",
+      message:
+        "the description is still the `skill init` template: say what the skill does and when to use it (search and agents rely on it)",
+      file: "SKILL.md",
+    });
   // `--slug @org/name` names the namespace too (the same as `--owner org --slug name`).
   const scoped = opts.slug ? /^@([^/]+)\/(.+)$/.exec(opts.slug) : null;
+  // Slugs are lowercase everywhere: `--slug PDF-Tools` publishes (and later finds) pdf-tools.
   const slug = (scoped ? (scoped[2] as string) : (opts.slug ?? packed.manifest.slug)).toLowerCase();
   const ownerHandle = (scoped?.[1] ?? opts.owner)?.replace(/^@/, "").toLowerCase();
   opts = { ...opts, owner: ownerHandle };
@@ -44,6 +70,7 @@ async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOpti
       version: resolved.match.version,
       status: "unchanged" as const,
       fingerprint: packed.fingerprint,
+      warnings,
     };
   }
   const latest = resolved.latestVersion?.version;
@@ -52,7 +79,13 @@ async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOpti
   if (!version || !semver.valid(version))
     throw new ClawHubError("INVALID_ARGUMENT", `--version must be valid semver, got "${version}"`);
   if (opts.dryRun)
-    return { slug, version, status: "would-publish" as const, fingerprint: packed.fingerprint };
+    return {
+      slug,
+      version,
+      status: "would-publish" as const,
+      fingerprint: packed.fingerprint,
+      warnings,
+    };
   const result = await client.publish(
     {
       slug,
@@ -70,7 +103,16 @@ async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOpti
     version: result.version,
     status: "published" as const,
     fingerprint: packed.fingerprint,
+    warnings,
   };
+}
+
+/** Warning lines for humans, one per finding. */
+function warningLines(warnings: readonly PublishWarning[]): string[] {
+  return warnings.map(
+    (w) =>
+      `warning: ${w.file}${w.line !== undefined ? `:${w.line}` : ""}: ${w.message} [${w.rule}]`,
+  );
 }
 
 function visibilityFlag(value: unknown): Visibility | undefined {
@@ -111,6 +153,10 @@ export const publishCommand: CommandSpec = {
       "public, org (members of the owning org) or private (those who may publish there); default: kept, or the namespace's default for a new skill",
     );
     cmd.option("--dry-run", "show what would be published");
+    cmd.option(
+      "--strict",
+      "validate with the Agent Skills spec's strict rules (warnings become errors)",
+    );
   },
   async run([dir = "."], options, ctx) {
     const r = await publishFolder(ctx, resolve(ctx.cwd, dir), {
@@ -122,6 +168,7 @@ export const publishCommand: CommandSpec = {
       owner: options.owner as string | undefined,
       visibility: visibilityFlag(options.visibility),
       dryRun: options.dryRun === true,
+      strict: options.strict === true,
     });
     const text =
       r.status === "unchanged"
@@ -129,7 +176,7 @@ export const publishCommand: CommandSpec = {
         : r.status === "would-publish"
           ? `Would publish ${r.slug}@${r.version}`
           : `OK. Published ${r.slug}@${r.version}`;
-    return { data: r, text };
+    return { data: r, text: [text, ...warningLines(r.warnings)].join("\n") };
   },
 };
 
