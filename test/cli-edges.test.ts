@@ -225,3 +225,56 @@ describe("publish and init", () => {
     expect(inspect.stdout).toContain('"slug": "case-skill"');
   });
 });
+
+describe("sync and version numbers per owner", () => {
+  it("numbers versions per owner and never republishes a skill installed from another owner", async () => {
+    const { mkdir, writeFile } = await import("node:fs/promises");
+    const created = await ours(["admin", "user", "create", "bob"], {
+      CLAWHUB_TOKEN: sb.adminToken,
+    });
+    expect(created.code, created.stderr).toBe(0);
+    const t = await ours(["admin", "token", "create", "bob", "--json"], {
+      CLAWHUB_TOKEN: sb.adminToken,
+    });
+    const bob = (JSON.parse(t.stdout) as { token: string }).token;
+    const write = async (dir: string, name: string) => {
+      await mkdir(dir, { recursive: true });
+      await writeFile(
+        join(dir, "SKILL.md"),
+        `---\nname: ${name}\ndescription: ${name} for the sync test.\n---\n\nBody of ${dir}.\n`,
+      );
+    };
+    // bob publishes first, at 5.0.0: the bare slug is bob's.
+    await write(join(sb.root, "bob", "same-name"), "same-name");
+    expect(
+      (
+        await ours(["publish", join(sb.root, "bob", "same-name"), "--version", "5.0.0"], {
+          CLAWHUB_TOKEN: bob,
+        })
+      ).code,
+    ).toBe(0);
+    // admin's own skill of that slug starts at its own 1.0.0, not bob's 5.0.1.
+    await write(join(sb.root, "admin", "same-name"), "same-name");
+    const mine = await ours(["publish", join(sb.root, "admin", "same-name")], {
+      CLAWHUB_TOKEN: sb.adminToken,
+    });
+    expect(mine.code, mine.stderr).toBe(0);
+    expect(mine.stdout).toContain("Published same-name@1.0.0");
+    // A workdir holding bob's skill (installed) and a local one: sync publishes only the local one.
+    const work = join(sb.root, "sync-work");
+    await write(join(sb.root, "bob", "bobs-tool"), "bobs-tool");
+    expect(
+      (
+        await ours(["publish", join(sb.root, "bob", "bobs-tool"), "--version", "1.0.0"], {
+          CLAWHUB_TOKEN: bob,
+        })
+      ).code,
+    ).toBe(0);
+    expect((await ours(["install", "bobs-tool", "--workdir", work])).code).toBe(0);
+    await write(join(work, "skills", "my-local"), "my-local");
+    const sync = await ours(["sync", "--workdir", work], { CLAWHUB_TOKEN: sb.adminToken });
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(sync.stdout).toContain("skipped    bobs-tool@1.0.0 (installed from @bob)");
+    expect(sync.stdout).toContain("published  my-local@1.0.0");
+  });
+});

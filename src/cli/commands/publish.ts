@@ -2,6 +2,7 @@ import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import semver from "semver";
 import { ClawHubError } from "../../errors/index.ts";
+import { readOrigin } from "../../install/index.ts";
 import type { Visibility } from "../../schema/index.ts";
 import { findSkillDirs, packSkill, templateDescription } from "../../skill/index.ts";
 import type { CommandContext, CommandSpec } from "../command.ts";
@@ -17,6 +18,8 @@ interface PublishOptions {
   visibility?: Visibility | undefined;
   dryRun?: boolean;
   strict?: boolean;
+  /** The caller's handle, when already known (sync asks once). */
+  me?: string | undefined;
 }
 
 /** A warning of a publish: the validator's lenient-mode findings, and an unedited template. */
@@ -57,8 +60,13 @@ async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOpti
   const ownerHandle = (scoped?.[1] ?? opts.owner)?.replace(/^@/, "").toLowerCase();
   opts = { ...opts, owner: ownerHandle };
   const client = await clientFor(ctx, { auth: !opts.dryRun });
+  // The next version is per owner: without --owner, look at the caller's own skill of this
+  // slug, never another owner's skill that happens to share it.
+  const me =
+    opts.me ?? (opts.dryRun && !ctx.config.token ? undefined : (await client.whoami()).user.handle);
+  const namespace = opts.owner ?? me ?? undefined;
   const resolved = await client
-    .resolve(slug, packed.fingerprint, opts.owner)
+    .resolve(slug, packed.fingerprint, namespace)
     .catch((error: unknown) => {
       if (error instanceof ClawHubError && error.code === "NOT_FOUND")
         return { match: null, latestVersion: null };
@@ -206,12 +214,32 @@ export const syncCommand: CommandSpec = {
         throw new ClawHubError("NOT_FOUND", `no such folder: ${r}`);
       });
     const dirs = await findSkillDirs(roots);
+    const client = await clientFor(ctx, { auth: options.dryRun !== true });
+    const me =
+      options.dryRun === true && !ctx.config.token
+        ? undefined
+        : (await client.whoami()).user.handle;
     const results = [];
     for (const dir of dirs) {
+      // A skill installed from another owner's namespace is theirs: never republished as ours.
+      const origin = await readOrigin(dir);
+      if (origin?.ownerHandle && origin.ownerHandle !== me) {
+        results.push({
+          dir,
+          slug: origin.slug,
+          version: origin.installedVersion,
+          status: "skipped" as const,
+          reason: `installed from @${origin.ownerHandle}`,
+        });
+        continue;
+      }
       try {
         results.push({
           dir,
-          ...(await publishFolder(ctx, dir, { dryRun: options.dryRun === true })),
+          ...(await publishFolder(ctx, dir, {
+            dryRun: options.dryRun === true,
+            me: me ?? undefined,
+          })),
         });
       } catch (error) {
         if (!(error instanceof ClawHubError)) throw error;
@@ -221,7 +249,7 @@ export const syncCommand: CommandSpec = {
     const lines = results.map((r) =>
       "error" in r
         ? `failed     ${r.dir}: ${r.error}`
-        : `${r.status.padEnd(10)} ${r.slug}@${r.version}`,
+        : `${r.status.padEnd(10)} ${r.slug}@${r.version}${"reason" in r ? ` (${r.reason})` : ""}`,
     );
     const failed = results.filter((r) => r.status === "failed").length;
     return {
