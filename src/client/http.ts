@@ -341,6 +341,11 @@ export function createClient(options: ClientOptions) {
         json<CreatedTokenResponse>("/api/v1/admin/tokens", jsonBody("POST", { handle, ...opts })),
       listTokens: (handle?: string) =>
         json<TokenListResponse>("/api/v1/admin/tokens", { query: { handle } }),
+      gc: (graceSeconds?: number) =>
+        json<{ scanned: number; removed: number; bytes: number; temporary: number }>(
+          "/api/v1/admin/gc",
+          jsonBody("POST", graceSeconds === undefined ? {} : { graceSeconds }),
+        ),
       revokeToken: (id: string) =>
         json<OkResponse>(`/api/v1/admin/tokens/${enc(id)}`, { method: "DELETE" }),
     },

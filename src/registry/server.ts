@@ -31,6 +31,8 @@ export interface ServerOptions {
   embedder?: Embedder | "local" | "none" | undefined;
   now?: () => number;
   logger?: (line: string) => void;
+  /** How long close() lets requests in flight finish (default 10 s). */
+  shutdownGraceMs?: number;
 }
 
 /** A running registry server. */
@@ -39,7 +41,8 @@ export interface RunningServer {
   registry: Registry;
   /** The first admin's token when this start created it (printed once, never stored). */
   bootstrap: { handle: string; token: string } | undefined;
-  close(): Promise<void>;
+  /** Stops accepting, waits for requests in flight (up to `graceMs`), closes the store. */
+  close(graceMs?: number): Promise<void>;
 }
 
 /** Opens the store, rebuilds the search index, creates the first admin if needed, and listens. */
@@ -95,6 +98,30 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
     await store.close();
     throw error;
   }
+  // Leftovers of earlier runs (publishes that failed after writing blobs, killed writes) go in
+  // the background; blobs younger than an hour are kept for publishes still in flight.
+  const gc = registry
+    .collectGarbage()
+    .then((r) => {
+      if (r.removed > 0 || r.temporary > 0)
+        options.logger?.(
+          `removed ${r.removed} unreferenced blobs (${r.bytes} bytes) and ${r.temporary} temporary files`,
+        );
+    })
+    .catch((error: unknown) =>
+      options.logger?.(`blob garbage collection failed: ${String(error)}`),
+    );
+  // In-flight requests, so that close() lets them finish (a publish mid-way must not see its
+  // database closed under it).
+  let inFlight = 0;
+  let drained: (() => void) | undefined;
+  server.on("request", (_req, res) => {
+    inFlight++;
+    res.once("close", () => {
+      inFlight--;
+      if (inFlight === 0) drained?.();
+    });
+  });
   const address = server.address() as AddressInfo;
   const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   listenUrl = `http://${shownHost}:${address.port}`;
@@ -102,11 +129,27 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
     url: listenUrl,
     registry,
     bootstrap: boot ? { handle: boot.user.handle, token: boot.token } : undefined,
-    async close() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
-      });
+    /**
+     * Graceful: stops accepting, lets requests in flight finish (up to `graceMs`, default 10 s),
+     * then closes what is left and the store.
+     */
+    async close(graceMs = options.shutdownGraceMs ?? 10_000) {
+      const http = server as unknown as {
+        closeIdleConnections?: () => void;
+        closeAllConnections?: () => void;
+      };
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      http.closeIdleConnections?.();
+      if (inFlight > 0)
+        await Promise.race([
+          new Promise<void>((resolve) => {
+            drained = resolve;
+          }),
+          new Promise<void>((resolve) => setTimeout(resolve, graceMs).unref()),
+        ]);
+      http.closeAllConnections?.();
+      await closed;
+      await gc;
       await store.close();
     },
   };

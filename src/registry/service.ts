@@ -566,6 +566,17 @@ export function createRegistry(options: RegistryOptions) {
       }
       const manifest = parsed.manifest;
 
+      // A version that exists is refused before any blob is written: a failed publish leaves
+      // no files behind (other failures leave unreferenced blobs for collectGarbage).
+      const prior = await store.findSkill(slug, {
+        ownerHandle: owner.handle,
+        includeDeleted: true,
+      });
+      if (prior && (await store.versionOf(prior.id, version)))
+        throw new ClawHubError("ALREADY_EXISTS", `version ${version} of ${slug} already exists`, {
+          hint: "Versions are immutable: publish a new version number.",
+        });
+
       // Content: hashes, fingerprint, deterministic archive; blobs stored before the row.
       const hashed = input.files.map((f) => ({
         path: f.path,
@@ -844,6 +855,29 @@ export function createRegistry(options: RegistryOptions) {
         return answer(v, "range");
       }
       return answer(await pickVersion(skill, { tag: sel }), "tag");
+    },
+
+    /**
+     * Removes blobs that no version, file or upload refers to and that are older than
+     * `graceMs` (a publish in flight on another replica writes its blobs before its rows), and
+     * temporary files of writes that never finished. Safe while serving.
+     */
+    async collectGarbage(opts: { graceMs?: number } = {}) {
+      const grace = opts.graceMs ?? 3_600_000;
+      const startedAt = now();
+      const refs = await store.blobReferences();
+      let scanned = 0;
+      let removed = 0;
+      let bytes = 0;
+      for await (const blob of blobs.list()) {
+        scanned++;
+        if (refs.has(blob.sha256) || startedAt - blob.mtimeMs < grace) continue;
+        await blobs.delete(blob.sha256);
+        removed++;
+        bytes += blob.size;
+      }
+      const temporary = await blobs.sweepTemporary(grace, startedAt);
+      return { scanned, removed, bytes, temporary };
     },
 
     /** Re-hashes a version's stored archive against the digests recorded at publish. */

@@ -169,3 +169,21 @@ export const adminResetToken: CommandSpec = {
     }
   },
 };
+
+/** `clawhub admin gc`: removes blobs nothing refers to (the server also does it at start). */
+export const adminGc: CommandSpec = {
+  path: ["admin", "gc"],
+  summary: "remove stored files that no version or upload refers to (admin)",
+  help: "Blobs younger than --grace are kept: a publish in flight writes its files before its rows.\nThe server runs the same collection in the background at every start.",
+  configure(cmd) {
+    cmd.option("--grace <seconds>", "keep unreferenced blobs younger than this", "3600");
+  },
+  async run(_args, options, ctx) {
+    const grace = intFlag(options.grace, "--grace", 0, 30 * 86_400);
+    const r = await (await clientFor(ctx, { auth: true })).admin.gc(grace);
+    return {
+      data: r,
+      text: `Removed ${r.removed} of ${r.scanned} blobs (${r.bytes} bytes) and ${r.temporary} temporary files.`,
+    };
+  },
+};

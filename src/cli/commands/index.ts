@@ -79,6 +79,7 @@ export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
   entry(["admin", "token", "list"], admin, (m) => m.adminTokenList),
   entry(["admin", "token", "revoke"], admin, (m) => m.adminTokenRevoke),
   entry(["admin", "reset-token"], admin, (m) => m.adminResetToken),
+  entry(["admin", "gc"], admin, (m) => m.adminGc),
   entry(["hub"], hub, (m) => m.hubCommand),
   entry(["agents"], hub, (m) => m.agentsCommand),
   entry(["discover"], hub, (m) => m.discoverCommand),

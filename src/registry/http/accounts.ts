@@ -125,6 +125,23 @@ export function mountAccountRoutes(ctx: RouteContext): void {
     return c.json({ ok: true } satisfies OkResponse);
   });
 
+  app.post("/api/v1/admin/gc", async (c) => {
+    requireAdmin(c);
+    const body = await jsonBody<{ graceSeconds?: unknown }>(c, 16 * 1024);
+    const grace = body.graceSeconds;
+    if (
+      grace !== undefined &&
+      !(typeof grace === "number" && Number.isInteger(grace) && grace >= 0 && grace <= 30 * 86_400)
+    )
+      throw new ClawHubError(
+        "INVALID_ARGUMENT",
+        "graceSeconds must be a whole number from 0 to 2592000",
+      );
+    return c.json(
+      await registry.collectGarbage(typeof grace === "number" ? { graceMs: grace * 1000 } : {}),
+    );
+  });
+
   // ---- organisations -------------------------------------------------------------------------
   app.get("/api/v1/orgs", async (c) =>
     c.json({

@@ -182,6 +182,12 @@ export const ROUTES: ReadonlyArray<{
     summary: "Remove a member (owners, or the member leaving)",
     auth: "user",
   },
+  {
+    method: "post",
+    path: "/api/v1/admin/gc",
+    summary: "Remove unreferenced blobs older than graceSeconds (default 3600)",
+    auth: "admin",
+  },
   { method: "get", path: "/api/v1/openapi.json", summary: "This description" },
 ];
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, open, readFile, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ClawHubError } from "../../errors/index.ts";
 
@@ -12,14 +12,32 @@ export interface BlobStore {
   put(bytes: Uint8Array, expected?: string): Promise<string>;
   get(sha256: string): Promise<Buffer>;
   has(sha256: string): Promise<boolean>;
+  /** Every stored blob with its size and modification time (for garbage collection). */
+  list(): AsyncIterable<{ sha256: string; size: number; mtimeMs: number }>;
+  delete(sha256: string): Promise<void>;
+  /** Removes temporary files of writes that never finished, older than `olderThanMs`. */
+  sweepTemporary(olderThanMs: number, now: number): Promise<number>;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+const TEMP = /^[0-9a-f]{62}\.tmp-[0-9a-f]+$/;
+
+/**
+ * A write error as clients see it: the storage is unavailable (503), never the server's paths
+ * (EACCES, EROFS, ENOSPC...); the cause, with the path, stays in the server's log.
+ */
+function unavailable(error: unknown): ClawHubError {
+  const code = (error as NodeJS.ErrnoException)?.code ?? "error";
+  return new ClawHubError("UNAVAILABLE", `the registry cannot store files right now (${code})`, {
+    cause: error,
+    hint: "The operator has to check the registry's blob directory (space, permissions).",
+  });
+}
 
 /**
  * Blobs as files under `dir/ab/cdef…`. A blob is written to a temporary name, fsynced and
- * renamed, so a reader (or a crash) never sees a partial blob under its final name. Replicas
- * that share a database must share this directory too.
+ * renamed, so a reader (or a crash) never sees a partial blob under its final name; a failed
+ * write removes its temporary file. Replicas that share a database must share this directory.
  */
 export function createFsBlobStore(dir: string): BlobStore {
   const pathOf = (sha: string) => {
@@ -39,20 +57,20 @@ export function createFsBlobStore(dir: string): BlobStore {
       } catch {
         // not stored yet
       }
-      await mkdir(join(dir, sha.slice(0, 2)), { recursive: true });
       const tmp = `${final}.tmp-${randomBytes(6).toString("hex")}`;
-      const handle = await open(tmp, "wx", 0o644);
       try {
-        await handle.writeFile(bytes);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      try {
+        await mkdir(join(dir, sha.slice(0, 2)), { recursive: true });
+        const handle = await open(tmp, "wx", 0o644);
+        try {
+          await handle.writeFile(bytes);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
         await rename(tmp, final);
       } catch (error) {
-        await rm(tmp, { force: true });
-        throw error;
+        await rm(tmp, { force: true }).catch(() => undefined);
+        throw unavailable(error);
       }
       return sha;
     },
@@ -63,7 +81,7 @@ export function createFsBlobStore(dir: string): BlobStore {
         if ((error as NodeJS.ErrnoException).code === "ENOENT") {
           throw new ClawHubError("NOT_FOUND", `blob ${sha} not found`);
         }
-        throw error;
+        throw unavailable(error);
       }
     },
     async has(sha) {
@@ -73,6 +91,39 @@ export function createFsBlobStore(dir: string): BlobStore {
       } catch {
         return false;
       }
+    },
+    async *list() {
+      const prefixes = await readdir(dir).catch(() => [] as string[]);
+      for (const prefix of prefixes.sort()) {
+        if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+        const names = await readdir(join(dir, prefix)).catch(() => [] as string[]);
+        for (const name of names.sort()) {
+          const sha = `${prefix}${name}`;
+          if (!HEX64.test(sha)) continue;
+          const st = await stat(join(dir, prefix, name)).catch(() => undefined);
+          if (st?.isFile()) yield { sha256: sha, size: st.size, mtimeMs: st.mtimeMs };
+        }
+      }
+    },
+    async delete(sha) {
+      await rm(pathOf(sha), { force: true });
+    },
+    async sweepTemporary(olderThanMs, now) {
+      let removed = 0;
+      const prefixes = await readdir(dir).catch(() => [] as string[]);
+      for (const prefix of prefixes) {
+        if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+        for (const name of await readdir(join(dir, prefix)).catch(() => [] as string[])) {
+          if (!TEMP.test(name)) continue;
+          const path = join(dir, prefix, name);
+          const st = await stat(path).catch(() => undefined);
+          if (st && now - st.mtimeMs > olderThanMs) {
+            await rm(path, { force: true });
+            removed++;
+          }
+        }
+      }
+      return removed;
     },
   };
 }

@@ -194,6 +194,9 @@ export interface RegistryStore {
     now: number,
   ): Promise<void>;
 
+  /** Every blob hash a version, a file or an upload refers to (what garbage collection keeps). */
+  blobReferences(): Promise<Set<string>>;
+
   createUpload(upload: UploadRecord): Promise<void>;
   upload(ticket: string): Promise<UploadRecord | undefined>;
   completeUpload(ticket: string, now: number): Promise<void>;
@@ -777,6 +780,24 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
       }
     },
 
+    async blobReferences() {
+      const refs = new Set<string>();
+      for (const r of await db
+        .selectFrom("versions")
+        .select("zip_sha256 as sha")
+        .distinct()
+        .execute())
+        refs.add(r.sha);
+      for (const r of await db
+        .selectFrom("version_files")
+        .select("sha256 as sha")
+        .distinct()
+        .execute())
+        refs.add(r.sha);
+      for (const r of await db.selectFrom("uploads").select("sha256 as sha").distinct().execute())
+        refs.add(r.sha);
+      return refs;
+    },
     async createUpload(upload) {
       await db
         .insertInto("uploads")
