@@ -146,11 +146,15 @@ export function readFrontmatter(
   options: { salvage: boolean },
 ): FrontmatterData {
   const lineCounter = new LineCounter();
+  // The failsafe schema: every scalar is the text written, as in the Agent Skills reference
+  // implementation (skills-ref reads frontmatter with StrictYAML). `version: 1.0` stays "1.0",
+  // `name: 0123` stays "0123", `yes`/`null` stay words, so values compare as text.
   const doc = parseDocument(yaml, {
     lineCounter,
     prettyErrors: false,
     uniqueKeys: false,
     logLevel: "error",
+    schema: "failsafe",
   });
   const errors: YamlProblem[] = doc.errors.map((e) => {
     const pos = e.linePos?.[0];
@@ -221,7 +225,11 @@ function salvage(yaml: string, yamlLine: number) {
   for (const block of blocks) {
     if (values.has(block.key)) continue; // first occurrence wins, as most YAML readers do
     keyLines.set(block.key, block.start + yamlLine);
-    const doc = parseDocument(block.lines.join("\n"), { prettyErrors: false, logLevel: "error" });
+    const doc = parseDocument(block.lines.join("\n"), {
+      prettyErrors: false,
+      logLevel: "error",
+      schema: "failsafe",
+    });
     if (doc.errors.length === 0 && isMap(doc.contents)) {
       try {
         const parsed = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Record<string, unknown>;

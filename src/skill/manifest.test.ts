@@ -54,8 +54,12 @@ describe("strict mode: the Agent Skills spec", () => {
       expect(rules(md("description: d"))).toEqual(["error:name.missing"]);
       expect(rules(nameIs(""))).toEqual(["error:name.missing"]);
     });
-    it("requires a string", () => {
-      expect(rules(md("name: 42\ndescription: d"), "strict", "42")).toEqual(["error:name.type"]);
+    it("requires a string, and reads scalars as the text written", () => {
+      expect(rules(md("name: [a]\ndescription: d"), "strict", "a")).toEqual(["error:name.type"]);
+      // Digits are text (the failsafe schema, as the spec's reference reader): `0123` stays 0123.
+      const r = check(md("name: 0123\ndescription: d"), "strict", "0123");
+      expect(r.issues).toEqual([]);
+      expect(r.manifest?.name).toBe("0123");
     });
     it.each([
       ["My-Skill", "name.charset"],
@@ -99,8 +103,9 @@ describe("strict mode: the Agent Skills spec", () => {
       expect(rules(compatIs("x".repeat(501)))).toEqual(["error:compatibility.length"]);
       expect(rules(compatIs(""))).toEqual(["error:compatibility.length"]);
     });
-    it("must be a string", () => {
-      expect(rules(md(`${base}\ncompatibility: 3`))).toEqual(["error:compatibility.type"]);
+    it("must be a string; a scalar is its text", () => {
+      expect(rules(md(`${base}\ncompatibility: [a]`))).toEqual(["error:compatibility.type"]);
+      expect(rules(md(`${base}\ncompatibility: 3`))).toEqual([]);
     });
   });
 
@@ -113,7 +118,11 @@ describe("strict mode: the Agent Skills spec", () => {
     expect(rules(md(`${base}\nmetadata:\n  openclaw:\n    emoji: x`))).toEqual([
       "error:metadata.value-type",
     ]);
-    expect(rules(md(`${base}\nmetadata:\n  count: 3`))).toEqual(["error:metadata.value-type"]);
+    // `3`, `yes`, `null` and `1.0` are text: metadata values stay strings.
+    expect(rules(md(`${base}\nmetadata:\n  count: 3\n  ok: yes\n  none: null\n  v: 1.0`))).toEqual(
+      [],
+    );
+    expect(rules(md(`${base}\nmetadata:\n  list: [3]`))).toEqual(["error:metadata.value-type"]);
     expect(rules(md(`${base}\nmetadata: '{"a":"b"}'`))).toEqual(["error:metadata.json-string"]);
   });
 
@@ -132,7 +141,7 @@ describe("strict mode: the Agent Skills spec", () => {
 
   it("lists every violation at once, each with its line", () => {
     const result = check(
-      md("name: Bad--Name-\ndescription: ''\nextra: 1\ncompatibility: 5"),
+      md("name: Bad--Name-\ndescription: ''\nextra: 1\ncompatibility: [5]"),
       "strict",
       "folder",
     );
@@ -410,7 +419,8 @@ describe("lenient mode: what a registry accepts", () => {
         `${base}\nmetadata:\n  openclaw:\n    requires: { bins: 5 }\n    install: [{ bins: [x] }, { kind: apt, package: jq }]\n    envVars: { A: desc, B: { required: true } }`,
       ),
     );
-    expect(result.manifest?.openclaw?.requires.bins).toEqual([]);
+    // A bare scalar where a list is expected is that one item (the text "5").
+    expect(result.manifest?.openclaw?.requires.bins).toEqual(["5"]);
     expect(result.manifest?.openclaw?.install.map((s) => s.kind)).toEqual(["apt"]);
     expect(result.manifest?.openclaw?.envVars).toEqual([
       { name: "A", description: "desc" },
@@ -418,7 +428,6 @@ describe("lenient mode: what a registry accepts", () => {
     ]);
     const warned = result.issues.filter((i) => i.rule === "openclaw.invalid").map((i) => i.field);
     expect(warned).toEqual([
-      "metadata.openclaw.requires.bins",
       "metadata.openclaw.install[0].kind",
       "metadata.openclaw.install[1].kind",
     ]);
@@ -428,7 +437,8 @@ describe("lenient mode: what a registry accepts", () => {
     const result = lenient(
       md(`${base}\nlicense:\n  spdx: MIT\n  commercialUse: true\nallowed-tools: [Read, Write]`),
     );
-    expect(result.manifest?.license).toEqual({ spdx: "MIT", commercialUse: true });
+    // Text, as every frontmatter scalar.
+    expect(result.manifest?.license).toEqual({ spdx: "MIT", commercialUse: "true" });
     expect(result.manifest?.allowedTools).toEqual(["Read", "Write"]);
     expect(result.issues.map((i) => `${i.severity}:${i.rule}`)).toEqual([
       "warning:allowed-tools.type",

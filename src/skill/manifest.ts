@@ -347,7 +347,8 @@ export function parseSkillMd(rawText: string, options: ParseOptions): ParseResul
   // metadata
   let metadata: Record<string, unknown> = {};
   const rawMetadata = frontmatter.metadata;
-  if (rawMetadata !== undefined && rawMetadata !== null) {
+  // `metadata:` with nothing after it is empty text under the failsafe schema: no metadata.
+  if (rawMetadata !== undefined && rawMetadata !== null && rawMetadata !== "") {
     const at = { line: lineOf("metadata"), field: "metadata" };
     if (typeof rawMetadata === "string") {
       const parsed = parseJsonObject(rawMetadata);

@@ -100,7 +100,8 @@ export function parseOpenClaw(
   assignString(out, "emoji", value.emoji, `${prefix}.emoji`, report);
   assignString(out, "skillKey", value.skillKey, `${prefix}.skillKey`, report);
   if (value.always !== undefined) {
-    if (typeof value.always === "boolean") out.always = value.always;
+    const always = flag(value.always);
+    if (always !== undefined) out.always = always;
     else report(`${prefix}.always`, `${prefix}.always must be true or false`);
   }
   if (value.install !== undefined) {
@@ -165,7 +166,8 @@ function parseEnvVars(value: unknown, field: string, report: Report): EnvVarSpec
 function envVarFrom(name: string, spec: Record<string, unknown>): EnvVarSpec {
   const out: EnvVarSpec = { name };
   if (typeof spec.description === "string") out.description = spec.description;
-  if (typeof spec.required === "boolean") out.required = spec.required;
+  const required = flag(spec.required);
+  if (required !== undefined) out.required = required;
   if (typeof spec.default === "string" || typeof spec.default === "number") {
     out.default = String(spec.default);
   }
@@ -204,4 +206,15 @@ export function typeName(value: unknown): string {
   if (value instanceof Date) return "a date";
   if (typeof value === "object") return "a mapping";
   return `a ${typeof value}`;
+}
+
+/**
+ * OpenClaw's boolean fields. Frontmatter scalars are text (the failsafe schema, as the spec's
+ * reference reader); these fields are OpenClaw's typed extension, so `true`/`false` read as such.
+ */
+function flag(value: unknown): boolean | undefined {
+  if (typeof value === "boolean") return value;
+  if (value === "true") return true;
+  if (value === "false") return false;
+  return undefined;
 }
