@@ -175,8 +175,9 @@ export const runCommand: CommandSpec = {
       const live = !ctx.json && ctx.io.isTTY;
       const seen = new Map<string, string>();
       if (!ctx.json) ctx.io.stderr.write(`run ${started.runId} started\n`);
-      const final = await client.flows.watch(started.runId, (view) => {
+      const watching = client.flows.watch(started.runId, (view) => {
         if (ctx.json) return;
+        // Each transition once, as it happens (in a pipe: finished nodes only, no redraws).
         for (const n of view.nodes) {
           const key = `${n.status}/${n.attempts}`;
           if (seen.get(n.id) === key || n.status === "pending") continue;
@@ -184,6 +185,18 @@ export const runCommand: CommandSpec = {
           if (live || n.status !== "running") ctx.io.stderr.write(`${nodeLine(n)}\n`);
         }
       });
+      // Ctrl-C stops watching, not the run: it is the hub's, journaled, and goes on.
+      const interrupted = ctx.waitForShutdown().then(() => "interrupted" as const);
+      const final = await Promise.race([watching, interrupted]);
+      if (final === "interrupted") {
+        watching.catch(() => undefined);
+        const id = started.runId;
+        return {
+          data: { runId: id, status: "detached" },
+          text: `Stopped watching. Run ${id} continues on the hub.\n  follow: clawhub runs show ${id}\n  cancel: clawhub runs cancel ${id}`,
+          exitCode: 130,
+        };
+      }
       return {
         data: final,
         text: describeRun(final, ctx.now()),
