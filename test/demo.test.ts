@@ -26,5 +26,30 @@ describe("clawhub demo (the README's first command)", () => {
     expect(stdout).toContain('"source": "cache"');
     expect(stdout).toContain('"source": "live"');
     expect(stdout).toContain("demo: every step behaved as expected.");
+    // Every echoed command pastes into a shell as printed: bash reads back the arguments the
+    // demo ran (the JSON inputs included).
+    const echoed = stdout
+      .split("\n")
+      .filter((l) => l.startsWith("$ clawhub "))
+      .map((l) => l.slice(2).replace(/ {4}# .*$/, ""));
+    expect(echoed.length).toBeGreaterThan(10);
+    const call = echoed.find((l) => l.startsWith("clawhub call "));
+    const words = await new Promise<string[]>((resolve, reject) =>
+      execFile("bash", ["-c", `printf '%s\\n' ${call?.slice("clawhub ".length)}`], (e, o) =>
+        e ? reject(e) : resolve(o.trimEnd().split("\n")),
+      ),
+    );
+    expect(words).toEqual([
+      "call",
+      "text.stats",
+      "--input",
+      JSON.stringify({ text: "ClawHub routes tasks to agents. It runs workflows." }),
+    ]);
+    for (const line of echoed) {
+      const ok = await new Promise<boolean>((resolve) =>
+        execFile("bash", ["-n", "-c", line], (e) => resolve(!e)),
+      );
+      expect(ok, line).toBe(true);
+    }
   }, 120_000);
 });

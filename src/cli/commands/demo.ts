@@ -8,6 +8,7 @@ import { ClawHubError } from "../../errors/index.ts";
 import { createHub } from "../../hub/index.ts";
 import { startRegistryServer } from "../../registry/index.ts";
 import { createHubClient } from "../../sdk/index.ts";
+import { createLocalEmbedder } from "../../search/index.ts";
 import { parseWorkflowText } from "../../workflow/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { describeRun } from "./flow.ts";
@@ -40,8 +41,8 @@ export const demoCommand: CommandSpec = {
     cmd.option("--keep", "keep the registry, hub and agents running until interrupted");
     cmd.option(
       "--embedder <kind>",
-      "search embedder for registry and hub: none (fast) or local",
-      "none",
+      "search embedder for registry and hub: local (the bundled model: search and discovery by meaning) or none (words only, faster)",
+      "local",
     );
   },
   async run(_args, options, ctx) {
@@ -54,17 +55,25 @@ export const demoCommand: CommandSpec = {
     const work = await mkdtemp(join(tmpdir(), "clawhub-demo-"));
     const home = join(work, "home");
     await mkdir(join(work, "project"), { recursive: true });
-    const embedder = options.embedder === "local" ? "local" : "none";
+    if (options.embedder !== "local" && options.embedder !== "none")
+      throw new ClawHubError(
+        "USAGE",
+        `--embedder must be local or none, got ${JSON.stringify(options.embedder)}`,
+      );
+    // Meaning-based search and discovery are the point of showing it: the bundled model, shared
+    // by the registry and the hub (one instance, as `clawhub serve` does).
+    const model = options.embedder === "local" ? createLocalEmbedder() : undefined;
     const registry = await startRegistryServer({
       port: 0,
       dataDir: join(work, "registry"),
-      embedder,
+      embedder: model ?? "none",
     });
     const controlPlane = await openControlPlane(join(work, "hub"));
     const hub = await createHub({
       port: 0,
       controlPlane,
       heartbeatIntervalMs: 500,
+      ...(model ? { embedder: model } : {}),
       // Short enough to watch the flaky flow's circuit open and close again.
       workflows: { breaker: { failures: 5, halfOpenAfterMs: 1000 } },
     });
@@ -82,9 +91,9 @@ export const demoCommand: CommandSpec = {
     let failed = 0;
     const step = (title: string, argv: string[], expect = 0) =>
       new Promise<void>((resolve) => {
-        out(
-          `\n$ clawhub ${argv.map((a) => (/\s/.test(a) ? `"${a}"` : a)).join(" ")}    # ${title}`,
-        );
+        // Printed as it can be pasted into a shell: arguments quoted where a shell would split
+        // or expand them.
+        out(`\n$ clawhub ${argv.map(shellQuote).join(" ")}    # ${title}`);
         const child = spawn(process.execPath, [BIN, ...argv], {
           cwd: join(work, "project"),
           env,
@@ -231,3 +240,9 @@ export const demoCommand: CommandSpec = {
     return { data: { failed }, text: "", exitCode: failed === 0 ? 0 : 1 };
   },
 };
+
+/** A word as a POSIX shell reads it back: bare when safe, else single-quoted. */
+export function shellQuote(word: string): string {
+  if (/^[A-Za-z0-9_./:=@%+,^-]+$/.test(word)) return word;
+  return `'${word.replace(/'/g, "'\\''")}'`;
+}
