@@ -1,3 +1,3 @@
-/** ClawHub as a library. Each bounded context is also importable on its own (`clawhub/skill`). */
+/** ClawHub as a library. Each bounded context is also importable on its own (`clawhub-hub/skill`). */
 export * from "./errors/index.ts";
 export * as skill from "./skill/index.ts";

@@ -5,7 +5,7 @@
  *
  * No names: all deterministic ones (and `llm` when CLAWHUB_LLM_URL is set). The LLM agent reads
  * CLAWHUB_LLM_URL (an OpenAI-compatible API base), CLAWHUB_LLM_MODEL and CLAWHUB_LLM_KEY.
- * In your own project import from "clawhub/sdk" instead of the sources.
+ * In your own project import from "clawhub-hub/sdk" instead of the sources.
  * Prints one line per registered agent, then "ready"; SIGTERM drains and exits.
  */
 import { type Agent, createAgent } from "../../src/sdk/index.ts";

@@ -1,5 +1,5 @@
 /**
- * `clawhub/sdk`: build agents that connect to a ClawHub hub (createAgent), and call them
+ * `clawhub-hub/sdk`: build agents that connect to a ClawHub hub (createAgent), and call them
  * (createHubClient). Tensors (Float32Array, `tensor.float16()`, `tensor.int8()`) travel packed.
  */
 

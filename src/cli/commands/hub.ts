@@ -29,7 +29,7 @@ export const hubCommand: CommandSpec = {
   path: ["hub"],
   summary: "run the agent hub (gRPC) until interrupted",
   help:
-    "Agents connect with the SDK (`clawhub/sdk`, createAgent) and register capabilities; callers use\n" +
+    "Agents connect with the SDK (`clawhub-hub/sdk`, createAgent) and register capabilities; callers use\n" +
     "`clawhub call`, `clawhub discover` and `clawhub agents`. State, locks and events live in the\n" +
     "in-process control plane. See docs/hub.md.",
   configure(cmd) {
