@@ -232,6 +232,14 @@ describe("hub through the CLI, with the example agents", () => {
     expect(runs.map((x) => x.runId)).toContain(view.runId);
     const shown = await cli(["runs", "show", view.runId]);
     expect(shown.stdout).toContain("(triage): succeeded");
+    // In a pipe (no terminal): each node's transition once, as it happens, no redraws.
+    const piped = await cli(["run", join(FLOWS, "triage.yaml"), "--input", `text=@${README}`]);
+    expect(piped.code, piped.stderr).toBe(0);
+    const nodeLines = piped.stderr.split("\n").filter((l) => /^ {2}\S /.test(l));
+    const ids = nodeLines.map((l) => l.trim().split(/\s+/)[1]);
+    expect(ids.length).toBeGreaterThan(3);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(nodeLines.every((l) => !l.includes(" running"))).toBe(true);
     const missing = await cli(["run", join(FLOWS, "triage.yaml")]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("must have required property 'text'");

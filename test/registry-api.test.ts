@@ -3,8 +3,14 @@ import { stat } from "node:fs/promises";
 import { request } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createApp, ROUTES } from "../src/registry/index.ts";
-import { createSandbox, type Sandbox } from "./helpers/registry.ts";
+import {
+  createApp,
+  createFsBlobStore,
+  createRegistry,
+  openStore,
+  ROUTES,
+} from "../src/registry/index.ts";
+import { createSandbox, OUR_BIN, type Sandbox } from "./helpers/registry.ts";
 
 const SKILL = (name: string, description = "Counts things in text files.") =>
   `---\nname: ${name}\ndescription: ${description}\n---\n\n# ${name}\n\nInstructions.\n`;
@@ -581,6 +587,67 @@ describe("registry API: reads, auth and limits", () => {
     ) as { uploadUrl: string };
     expect(upload.uploadUrl.startsWith(`${sb.server.url}/api/v1/uploads/`)).toBe(true);
     expect(await get("/api/v1/openapi.json")).not.toContain("evil.example");
+  });
+
+  it("keeps a bare slug on its first owner: after that skill is deleted, it names the others", async () => {
+    const carol = await createUser("carol");
+    const dave = await createUser("dave");
+    expect((await publish(carol, "stable-name", "1.0.0")).status).toBe(201);
+    clock += 1000;
+    expect((await publish(dave, "stable-name", "1.0.0")).status).toBe(201);
+    const first = await api("/api/v1/download?slug=stable-name");
+    expect(first.headers.get("x-clawhub-version")).toBe("1.0.0");
+    const detail = (await (await api("/api/v1/skills/stable-name")).json()) as {
+      owner: { handle: string };
+    };
+    expect(detail.owner.handle).toBe("carol");
+    expect(
+      (await api("/api/v1/skills/stable-name", { method: "DELETE", token: carol })).status,
+    ).toBe(200);
+    // Not dave's skill under carol's name: a 404 that says whose it was and what to name instead.
+    const after = await api("/api/v1/download?slug=stable-name");
+    expect(after.status).toBe(404);
+    const text = await after.text();
+    expect(text).toContain("`stable-name` of @carol was deleted");
+    expect((await api("/api/v1/download?slug=stable-name&ownerHandle=dave")).status).toBe(200);
+    // The official CLI's hint text carries the way out.
+    const cli = await sb.run(OUR_BIN, [
+      "install",
+      "stable-name",
+      "--workdir",
+      join(sb.root, "stable"),
+    ]);
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toContain("@dave/stable-name");
+  });
+
+  it("serves a download even when counting it fails", async () => {
+    const store = await openStore({ dataDir: join(sb.root, "count-fail") });
+    try {
+      const broken = new Proxy(store, {
+        get(target, key, receiver) {
+          if (key === "recordDownload") return async () => Promise.reject(new Error("disk full"));
+          return Reflect.get(target, key, receiver);
+        },
+      });
+      const registry = createRegistry({
+        store: broken,
+        blobs: createFsBlobStore(join(sb.root, "count-fail", "blobs")),
+      });
+      const admin = await registry.createUser("counter", "admin");
+      const principal = { user: admin, tokenId: "t", memberships: [] };
+      await registry.publish(principal, {
+        slug: "count-me",
+        version: "1.0.0",
+        files: [{ path: "SKILL.md", bytes: Buffer.from(SKILL("count-me")) }],
+      });
+      const app = createApp({ registry, baseUrl: "http://registry.test", rateLimits: false });
+      const res = await app.request("/api/v1/download?slug=count-me");
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toBe("application/zip");
+    } finally {
+      await store.close();
+    }
   });
 
   it("pages skill listings with a cursor", async () => {

@@ -250,10 +250,10 @@ export function createRegistry(options: RegistryOptions) {
         .map((s) => `@${s.ownerHandle}/${slug}`);
       throw new ClawHubError(
         "NOT_FOUND",
-        `Skill not found: \`${slug}\` of @${first.ownerHandle} was deleted`,
-        others.length > 0
-          ? { hint: `Other owners publish a skill of this name: name one (${others.join(", ")}).` }
-          : {},
+        // The way out is in the message: plain-text API errors carry no hint.
+        `Skill not found: \`${slug}\` of @${first.ownerHandle} was deleted${
+          others.length > 0 ? `; other owners publish one: name it (${others.join(", ")})` : ""
+        }`,
       );
     }
     return first;
