@@ -232,6 +232,13 @@ describe("hub through the CLI, with the example agents", () => {
     expect(runs.map((x) => x.runId)).toContain(view.runId);
     const shown = await cli(["runs", "show", view.runId]);
     expect(shown.stdout).toContain("(triage): succeeded");
+    // A unique prefix of the id names the run too; a prefix nothing matches is "not found".
+    const byPrefix = await cli(["runs", "show", view.runId.slice(0, 8)]);
+    expect(byPrefix.code, byPrefix.stderr).toBe(0);
+    expect(byPrefix.stdout).toContain(view.runId);
+    const none = await cli(["runs", "show", "zzzzzzzz"]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain("no run zzzzzzzz");
     // In a pipe (no terminal): each node's transition once, as it happens, no redraws.
     const piped = await cli(["run", join(FLOWS, "triage.yaml"), "--input", `text=@${README}`]);
     expect(piped.code, piped.stderr).toBe(0);
