@@ -90,6 +90,10 @@ function readsOf(owner: string, slug: string): string[] {
     `/api/v1/resolve?slug=${slug}&hash=${"0".repeat(64)}&${o}`,
     `/api/v1/download?slug=${slug}&${o}`,
     `/api/v1/download?slug=${slug}`,
+    `/api/v1/resolve?slug=${slug}&selector=latest&${o}`,
+    // What OpenClaw reads.
+    `/api/v1/skills/${slug}/install?${o}`,
+    `/api/v1/skills/${slug}/card?${o}&version=1.0.0`,
   ];
 }
 
@@ -119,6 +123,22 @@ describe("private skills and orgs", () => {
           expect(res.status, `${who} ${method} ${path}`).toBe(404);
         }
       }
+      const trending = (await (await api("/api/v1/trending?limit=100", { token })).json()) as {
+        items: Array<{ slug: string }>;
+      };
+      expect(trending.items.map((i) => i.slug)).toEqual(["ledger-open"]);
+      const verdicts = (await (
+        await api("/api/v1/skills/-/security-verdicts", {
+          method: "POST",
+          token,
+          body: JSON.stringify({
+            items: HIDDEN.map(([owner, slug]) => ({ slug, ownerHandle: owner, version: "1.0.0" })),
+          }),
+        })
+      ).json()) as { items: Array<{ error?: { code: string }; slug: string | null }> };
+      expect(verdicts.items.map((v) => [v.slug, v.error?.code])).toEqual(
+        HIDDEN.map(() => [null, "skill_not_found"]),
+      );
       const search = (await (
         await api("/api/v1/search?q=reconcile%20ledger%20entries&limit=50", { token })
       ).json()) as { results: Array<{ slug: string }> };
