@@ -31,14 +31,18 @@ import {
   parseVisibility,
   readScopeOf,
 } from "./access.ts";
+import { createAccounts } from "./accounts.ts";
 import { createOrgService } from "./orgs.ts";
+import { checkPublishPath, contentTypeOf } from "./paths.ts";
+import { createUploads } from "./uploads.ts";
+
+export { checkPublishPath, contentTypeOf };
+
 import type {
   BlobStore,
   RegistryStore,
   SkillRecord,
   SkillSort,
-  TokenInfo,
-  User,
   VersionRecord,
   Visibility,
 } from "./store/index.ts";
@@ -98,35 +102,6 @@ function checkTag(tag: string): void {
         hint: "Tags name versions (latest, beta); they cannot look like one.",
       },
     );
-}
-
-const TEXT_TYPES: Record<string, string> = {
-  md: "text/markdown",
-  markdown: "text/markdown",
-  txt: "text/plain",
-  json: "application/json",
-  yaml: "application/yaml",
-  yml: "application/yaml",
-  toml: "application/toml",
-  js: "text/javascript",
-  mjs: "text/javascript",
-  cjs: "text/javascript",
-  ts: "text/typescript",
-  py: "text/x-python",
-  sh: "text/x-shellscript",
-  bash: "text/x-shellscript",
-  html: "text/html",
-  css: "text/css",
-  svg: "image/svg+xml",
-  csv: "text/csv",
-  xml: "application/xml",
-  sql: "application/sql",
-};
-
-/** A file's content type from its extension (text types first, as the registry serves text). */
-export function contentTypeOf(path: string): string {
-  const ext = path.split(".").pop()?.toLowerCase() ?? "";
-  return TEXT_TYPES[ext] ?? "application/octet-stream";
 }
 
 /** The registry's operations, shared by the HTTP API and any other surface. */
@@ -299,11 +274,8 @@ export function createRegistry(options: RegistryOptions) {
     return v;
   }
 
-  function newToken(): { token: string; hash: string; prefix: string } {
-    const token = `clh_${random(24).toString("base64url")}`;
-    return { token, hash: sha256Hex(token), prefix: token.slice(0, 8) };
-  }
-
+  const accounts = createAccounts({ store, now, random });
+  const uploads = createUploads({ store, blobs, limits, now, random });
   return {
     engine,
     limits,
@@ -321,145 +293,7 @@ export function createRegistry(options: RegistryOptions) {
 
     syncIndex,
 
-    // ---- accounts -------------------------------------------------------------------------
-
-    /** On an empty database, creates the `admin` user and returns its first token (shown once). */
-    async bootstrapAdmin(handle = "admin"): Promise<{ user: User; token: string } | undefined> {
-      if ((await store.countUsers()) > 0) return undefined;
-      try {
-        const user = await store.createUser({
-          id: randomUUID(),
-          handle,
-          displayName: "Administrator",
-          role: "admin",
-          disabled: false,
-          createdAt: now(),
-        });
-        const { token } = await this.createToken(user.handle, { name: "bootstrap" });
-        return { user, token };
-      } catch (error) {
-        // Another replica bootstrapped first.
-        if (error instanceof ClawHubError && error.code === "ALREADY_EXISTS") return undefined;
-        throw error;
-      }
-    },
-
-    async createUser(
-      handle: string,
-      role: User["role"] = "user",
-      displayName?: string,
-    ): Promise<User> {
-      checkHandle(handle);
-      return store.createUser({
-        id: randomUUID(),
-        handle,
-        displayName: displayName ?? null,
-        role,
-        disabled: false,
-        createdAt: now(),
-      });
-    },
-
-    listUsers: () => store.listUsers(),
-
-    /** Disables or enables a user; never the last active admin (nobody could administer). */
-    async setUserDisabled(handle: string, disabled: boolean): Promise<User> {
-      const user = await store.userByHandle(handle);
-      if (!user || (await store.orgs.orgById(user.id)))
-        throw new ClawHubError("NOT_FOUND", `User @${handle} not found`);
-      if (disabled && user.role === "admin" && !user.disabled) {
-        const others = (await store.listUsers()).filter(
-          (u) => u.role === "admin" && !u.disabled && u.id !== user.id,
-        );
-        if (others.length === 0)
-          throw new ClawHubError("CONFLICT", `@${handle} is the last active admin`, {
-            hint: "Create another admin first (clawhub admin user create <handle> --role admin).",
-          });
-      }
-      await store.setUserDisabled(user.id, disabled);
-      return { ...user, disabled };
-    },
-
-    /** Creates an API token for a user; the secret is returned once and stored only hashed. */
-    async createToken(
-      handle: string,
-      opts: { name?: string; expiresInDays?: number } = {},
-    ): Promise<{ token: string; info: TokenInfo }> {
-      const user = await store.userByHandle(handle);
-      if (!user) throw new ClawHubError("NOT_FOUND", `User @${handle} not found`);
-      if (await store.orgs.orgById(user.id))
-        throw new ClawHubError("INVALID_ARGUMENT", `@${handle} is an org: orgs have no tokens`, {
-          hint: "Members publish to it with their own tokens.",
-        });
-      const { token, hash, prefix } = newToken();
-      const info: TokenInfo = {
-        id: randomUUID(),
-        userId: user.id,
-        name: opts.name ?? "cli",
-        prefix,
-        createdAt: now(),
-        expiresAt: opts.expiresInDays ? now() + opts.expiresInDays * 86_400_000 : null,
-        revokedAt: null,
-        lastUsedAt: null,
-      };
-      await store.createToken({ ...info, tokenHash: hash });
-      return { token, info };
-    },
-
-    async listTokens(handle?: string): Promise<Array<TokenInfo & { handle: string }>> {
-      const users = new Map((await store.listUsers()).map((u) => [u.id, u.handle]));
-      let userId: string | undefined;
-      if (handle) {
-        userId = (await store.userByHandle(handle))?.id;
-        if (!userId) throw new ClawHubError("NOT_FOUND", `User @${handle} not found`);
-      }
-      return (await store.listTokens(userId)).map((t) => ({
-        ...t,
-        handle: users.get(t.userId) ?? "?",
-      }));
-    },
-
-    /**
-     * Revokes a token. An admin may not revoke their own last usable token: that admin would
-     * be locked out of the registry with nobody to issue a new one.
-     */
-    async revokeToken(id: string, caller?: Principal): Promise<void> {
-      if (caller && caller.user.role === "admin") {
-        const mine = (await store.listTokens(caller.user.id)).filter(
-          (t) => t.revokedAt === null && (t.expiresAt === null || t.expiresAt > now()),
-        );
-        if (mine.length === 1 && mine[0]?.id === id)
-          throw new ClawHubError("CONFLICT", "this is your last admin token", {
-            hint: "Create another token first (clawhub admin token create <your handle>).",
-          });
-      }
-      if (!(await store.revokeToken(id, now())))
-        throw new ClawHubError("NOT_FOUND", `Token ${id} not found or already revoked`);
-    },
-
-    /** Resolves a Bearer token; every refusal names its reason (401 on the API). */
-    async authenticate(authorization: string | undefined): Promise<Principal | undefined> {
-      if (!authorization) return undefined;
-      const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-      if (!match?.[1])
-        throw new ClawHubError(
-          "UNAUTHENTICATED",
-          "Unauthorized: malformed Authorization header (expected Bearer clh_...)",
-        );
-      const found = await store.tokenByHash(sha256Hex(match[1]));
-      if (!found) throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: invalid token");
-      if (found.revokedAt !== null)
-        throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: token revoked");
-      if (found.expiresAt !== null && found.expiresAt <= now())
-        throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: token expired");
-      if (found.user.disabled)
-        throw new ClawHubError("UNAUTHENTICATED", "Unauthorized: account disabled");
-      const memberships = await store.orgs.membershipsOf(found.user.id);
-      // Touching on every request would make reads write; once a minute is enough for "last used".
-      if (found.lastUsedAt === null || now() - found.lastUsedAt > 60_000)
-        await store.touchToken(found.id, now());
-      return { user: found.user, tokenId: found.id, memberships };
-    },
+    ...accounts,
 
     // ---- publish ---------------------------------------------------------------------------
 
@@ -998,96 +832,8 @@ export function createRegistry(options: RegistryOptions) {
       await store.recordInstall(skill.id, reader ? `user:${reader.user.id}` : identity, day);
     },
 
-    /** Registers an upload (official CLI flow): the bytes come next, then the publish. */
-    async createUpload(
-      principal: Principal,
-      req: { path: string; size: number; sha256: string; contentType?: string },
-    ) {
-      checkPublishPath(req.path, limits);
-      if (!Number.isInteger(req.size) || req.size < 0 || req.size > limits.maxFileBytes) {
-        throw new ClawHubError(
-          "LIMIT_EXCEEDED",
-          `${req.path}: size ${req.size} is over the per-file limit of ${formatBytes(limits.maxFileBytes)}`,
-        );
-      }
-      if (!/^[0-9a-f]{64}$/.test(req.sha256))
-        throw new ClawHubError("INVALID_ARGUMENT", "sha256 must be 64 lowercase hex characters");
-      const ticket = random(18).toString("base64url");
-      await store.createUpload({
-        ticket,
-        userId: principal.user.id,
-        path: req.path,
-        sha256: req.sha256,
-        size: req.size,
-        contentType: req.contentType ?? contentTypeOf(req.path),
-        createdAt: now(),
-        completedAt: null,
-      });
-      return { ticket };
-    },
-
-    /**
-     * Receives an upload's bytes; they must match the announced size and sha256 before anything
-     * is stored. The storageId returned is the upload's ticket, never the content hash: a file
-     * is referenced in a publish only through an upload its publisher made.
-     */
-    async completeUpload(principal: Principal, ticket: string, bytes: Buffer) {
-      const upload = await store.upload(ticket);
-      if (!upload || upload.userId !== principal.user.id)
-        throw new ClawHubError("NOT_FOUND", "Upload not found");
-      if (bytes.length !== upload.size)
-        throw new ClawHubError(
-          "INVALID_ARGUMENT",
-          `upload is ${bytes.length} bytes; ${upload.size} were announced`,
-        );
-      await blobs.put(bytes, upload.sha256);
-      await store.completeUpload(ticket, now());
-      return { storageId: ticket };
-    },
-
-    /**
-     * Loads the bytes of an uploaded file for a JSON publish (`files[].storageId`, optionally
-     * with `uploadTicket`). Only a completed upload of the same user counts; the refusal is the
-     * same whether or not some blob with that hash exists, so it reveals nothing.
-     */
-    async uploadedFile(
-      principal: Principal,
-      file: { path: string; storageId: string; uploadTicket?: string | undefined },
-    ) {
-      const ticket = file.uploadTicket ?? file.storageId;
-      const upload = await store.upload(ticket);
-      const usable =
-        upload !== undefined &&
-        upload.userId === principal.user.id &&
-        upload.completedAt !== null &&
-        (file.storageId === ticket || file.storageId === upload.sha256);
-      if (!usable)
-        throw new ClawHubError(
-          "INVALID_ARGUMENT",
-          `no completed upload of yours for ${file.path.slice(0, 200)}`,
-          { hint: "Upload each file (POST /api/v1/skills/-/upload-url) before publishing." },
-        );
-      return blobs.get(upload.sha256);
-    },
+    ...uploads,
   };
-}
-
-/** Refuses unsafe or hidden publish paths with a clear message. */
-export function checkPublishPath(path: string, limits: SkillLimits): void {
-  const bad = (why: string) =>
-    new ClawHubError("INVALID_ARGUMENT", `invalid file path "${path.slice(0, 200)}": ${why}`);
-  if (typeof path !== "string" || path === "") throw bad("empty");
-  if (Buffer.byteLength(path) > limits.maxPathBytes) throw bad("too long");
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(path)) throw bad("control characters");
-  if (path.includes("\\")) throw bad("backslash");
-  if (path.startsWith("/") || /^[A-Za-z]:/.test(path)) throw bad("absolute path");
-  const segments = path.split("/");
-  if (segments.includes("..")) throw bad("path traversal");
-  if (segments.some((s) => s === "" || s === ".")) throw bad("empty or '.' segment");
-  if (segments.some((s) => s.startsWith("."))) throw bad("hidden files are not published");
-  if (segments.some((s) => Buffer.byteLength(s) > limits.maxSegmentBytes))
-    throw bad("a segment is too long");
 }
 
 /** sha256 of a token, as stored (exposed for tests and tools). */
