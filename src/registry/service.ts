@@ -69,6 +69,14 @@ export interface PublishInput {
   files: PublishFile[];
 }
 
+/** A skill and, optionally, which of its versions (by number or tag; default: the latest). */
+export interface VersionSelector {
+  slug: string;
+  ownerHandle?: string | undefined;
+  version?: string | undefined;
+  tag?: string | undefined;
+}
+
 /** Options of {@link createRegistry}. */
 export interface RegistryOptions {
   store: RegistryStore;
@@ -615,16 +623,7 @@ export function createRegistry(options: RegistryOptions) {
     },
 
     /** Returns a version's archive and counts the download once per identity and hour. */
-    async download(
-      reader: Principal | undefined,
-      sel: {
-        slug: string;
-        ownerHandle?: string | undefined;
-        version?: string | undefined;
-        tag?: string | undefined;
-        identity: string;
-      },
-    ) {
+    async download(reader: Principal | undefined, sel: VersionSelector & { identity: string }) {
       const skill = await requireSkill(reader, sel.slug, sel.ownerHandle);
       const v = await pickVersion(skill, sel);
       const zip = await blobs.get(v.zipSha256);
@@ -715,15 +714,7 @@ export function createRegistry(options: RegistryOptions) {
     },
 
     /** Re-hashes a version's stored archive against the digests recorded at publish. */
-    async verifyArchive(
-      reader: Principal | undefined,
-      sel: {
-        slug: string;
-        ownerHandle?: string | undefined;
-        version?: string | undefined;
-        tag?: string | undefined;
-      },
-    ) {
+    async verifyArchive(reader: Principal | undefined, sel: VersionSelector) {
       const skill = await requireSkill(reader, sel.slug, sel.ownerHandle);
       const version = await pickVersion(skill, sel);
       let intact = false;
@@ -736,16 +727,7 @@ export function createRegistry(options: RegistryOptions) {
       return { skill, version, intact };
     },
 
-    async file(
-      reader: Principal | undefined,
-      sel: {
-        slug: string;
-        ownerHandle?: string | undefined;
-        version?: string | undefined;
-        tag?: string | undefined;
-        path: string;
-      },
-    ) {
+    async file(reader: Principal | undefined, sel: VersionSelector & { path: string }) {
       const skill = await requireSkill(reader, sel.slug, sel.ownerHandle);
       const v = await pickVersion(skill, sel);
       const file = (await store.filesOf(v.id)).find((f) => f.path === sel.path);

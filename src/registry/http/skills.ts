@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 /** Reading skills: search, listings, one skill, versions, files, downloads, stars, telemetry. */
 import { ClawHubError } from "../../errors/index.ts";
 import type {
@@ -13,10 +14,12 @@ import type {
   VersionListResponse,
   VersionSummary,
 } from "../../schema/index.ts";
+import type { Principal } from "../service.ts";
 import type { SkillRecord, VersionRecord } from "../store/index.ts";
 import {
   cleanModeration,
   cursorOf,
+  type Env,
   intParam,
   jsonBody,
   offsetOf,
@@ -78,6 +81,14 @@ export function mountSkillRoutes(ctx: RouteContext): void {
     changelogSource: v.changelog ? ("user" as const) : null,
     license: "MIT-0" as const,
   });
+
+  /** A route acting on one skill for the signed-in caller: `act(principal, slug, owner)`. */
+  const onSkill =
+    (act: (p: Principal, slug: string, owner: string | undefined) => Promise<unknown>) =>
+    async (c: Context<Env>) =>
+      c.json(
+        await act(c.get("principal") ?? requireUser(c), c.req.param("slug") ?? "", ownerParam(c)),
+      );
 
   // ---- search and listing --------------------------------------------------------------------
   app.get("/api/v1/search", async (c) => {
@@ -164,25 +175,13 @@ export function mountSkillRoutes(ctx: RouteContext): void {
       moderation: registry.canManage(c.get("principal"), skill) ? cleanModeration(skill) : null,
     } satisfies SkillDetailResponse);
   });
-  app.delete("/api/v1/skills/:slug", async (c) =>
-    c.json(
-      await registry.setDeleted(
-        c.get("principal") ?? requireUser(c),
-        c.req.param("slug"),
-        true,
-        ownerParam(c),
-      ),
-    ),
+  app.delete(
+    "/api/v1/skills/:slug",
+    onSkill((p, slug, owner) => registry.setDeleted(p, slug, true, owner)),
   );
-  app.post("/api/v1/skills/:slug/undelete", async (c) =>
-    c.json(
-      await registry.setDeleted(
-        c.get("principal") ?? requireUser(c),
-        c.req.param("slug"),
-        false,
-        ownerParam(c),
-      ),
-    ),
+  app.post(
+    "/api/v1/skills/:slug/undelete",
+    onSkill((p, slug, owner) => registry.setDeleted(p, slug, false, owner)),
   );
 
   app.get("/api/v1/skills/:slug/versions", async (c) => {
@@ -332,25 +331,13 @@ export function mountSkillRoutes(ctx: RouteContext): void {
     if (c.req.header("if-none-match") === etag) return c.body(null, 304, headers);
     return c.body(new Uint8Array(zip), 200, headers);
   });
-  app.post("/api/v1/stars/:slug", async (c) =>
-    c.json(
-      await registry.star(
-        c.get("principal") ?? requireUser(c),
-        c.req.param("slug"),
-        true,
-        ownerParam(c),
-      ),
-    ),
+  app.post(
+    "/api/v1/stars/:slug",
+    onSkill((p, slug, owner) => registry.star(p, slug, true, owner)),
   );
-  app.delete("/api/v1/stars/:slug", async (c) =>
-    c.json(
-      await registry.star(
-        c.get("principal") ?? requireUser(c),
-        c.req.param("slug"),
-        false,
-        ownerParam(c),
-      ),
-    ),
+  app.delete(
+    "/api/v1/stars/:slug",
+    onSkill((p, slug, owner) => registry.star(p, slug, false, owner)),
   );
   // Telemetry from the official CLIs. It never fails a client that sent a known shape: a
   // single install is counted (when the skill exists), the legacy bulk snapshots of older CLIs

@@ -67,6 +67,33 @@ export function createOrgStore(db: Kysely<Database>): OrgStore {
         "orgs.default_visibility as default_visibility",
         "orgs.created_at as created_at",
       ]);
+  /** Memberships where `by` equals `id`, with the handle of the account on the other side. */
+  async function memberships(
+    by: "org_members.org_id" | "org_members.user_id",
+    other: "org_members.org_id" | "org_members.user_id",
+    id: string,
+  ): Promise<Membership[]> {
+    const rows = await db
+      .selectFrom("org_members")
+      .innerJoin("users", "users.id", other)
+      .select([
+        "org_members.org_id as org_id",
+        "org_members.user_id as user_id",
+        "users.handle as handle",
+        "org_members.role as role",
+        "org_members.created_at as created_at",
+      ])
+      .where(by, "=", id)
+      .orderBy("users.handle")
+      .execute();
+    return rows.map((r) => ({
+      orgId: r.org_id,
+      userId: r.user_id,
+      handle: r.handle,
+      role: r.role,
+      createdAt: Number(r.created_at),
+    }));
+  }
   return {
     async createOrg(org, ownerId) {
       try {
@@ -146,49 +173,7 @@ export function createOrgStore(db: Kysely<Database>): OrgStore {
         .executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     },
-    async members(orgId) {
-      const rows = await db
-        .selectFrom("org_members")
-        .innerJoin("users", "users.id", "org_members.user_id")
-        .select([
-          "org_members.org_id as org_id",
-          "org_members.user_id as user_id",
-          "users.handle as handle",
-          "org_members.role as role",
-          "org_members.created_at as created_at",
-        ])
-        .where("org_members.org_id", "=", orgId)
-        .orderBy("users.handle")
-        .execute();
-      return rows.map((r) => ({
-        orgId: r.org_id,
-        userId: r.user_id,
-        handle: r.handle,
-        role: r.role,
-        createdAt: Number(r.created_at),
-      }));
-    },
-    async membershipsOf(userId) {
-      const rows = await db
-        .selectFrom("org_members")
-        .innerJoin("users", "users.id", "org_members.org_id")
-        .select([
-          "org_members.org_id as org_id",
-          "org_members.user_id as user_id",
-          "users.handle as handle",
-          "org_members.role as role",
-          "org_members.created_at as created_at",
-        ])
-        .where("org_members.user_id", "=", userId)
-        .orderBy("users.handle")
-        .execute();
-      return rows.map((r) => ({
-        orgId: r.org_id,
-        userId: r.user_id,
-        handle: r.handle,
-        role: r.role,
-        createdAt: Number(r.created_at),
-      }));
-    },
+    members: (orgId) => memberships("org_members.org_id", "org_members.user_id", orgId),
+    membershipsOf: (userId) => memberships("org_members.user_id", "org_members.org_id", userId),
   };
 }
