@@ -120,7 +120,7 @@ export function createClient(options: ClientOptions) {
       if (res.ok) {
         if (init.expectJson && !/json/i.test(res.headers.get("content-type") ?? "")) {
           await res.body?.cancel();
-          throw await notARegistry(res);
+          throw (await notARegistry(res, true)) as ClawHubError;
         }
         return res;
       }
@@ -137,9 +137,14 @@ export function createClient(options: ClientOptions) {
         continue;
       }
       // A 404 that is not one of ours (an HTML page, another app): say what the URL is not.
-      if (res.status === 404 && !/^text\/plain/i.test(res.headers.get("content-type") ?? "")) {
-        await res.body?.cancel();
-        throw await notARegistry(res);
+      // A 404 page (HTML, or no type at all) rather than an API error: is this a registry?
+      const type404 = res.headers.get("content-type") ?? "";
+      if (res.status === 404 && (type404 === "" || /html/i.test(type404))) {
+        const not = await notARegistry(res, false);
+        if (not) {
+          await res.body?.cancel();
+          throw not;
+        }
       }
       let text = (await res.text().catch(() => "")).trim().slice(0, 2000);
       // The registry answers a bare "Skill not found" (the official CLIs match that text);
@@ -168,7 +173,9 @@ export function createClient(options: ClientOptions) {
    * document says (checked once per client).
    */
   let discovery: Promise<string> | undefined;
-  async function notARegistry(res: Response): Promise<ClawHubError> {
+  async function notARegistry(res: Response, json: true): Promise<ClawHubError>;
+  async function notARegistry(res: Response, json: false): Promise<ClawHubError | undefined>;
+  async function notARegistry(res: Response, json: boolean): Promise<ClawHubError | undefined> {
     discovery ??= (async () => {
       try {
         const r = await doFetch(`${base}/.well-known/clawhub.json`, {
@@ -185,6 +192,8 @@ export function createClient(options: ClientOptions) {
       }
     })();
     const why = await discovery;
+    // A real registry: a 404 is the API's own answer; a non-JSON 200 is the server's fault.
+    if (why === "" && !json) return undefined;
     if (why === "")
       return new ClawHubError(
         "SERVER_ERROR",
