@@ -92,6 +92,11 @@ export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
   entry(["runs", "cancel"], flow, (m) => m.runsCancel),
   entry(["runs", "resume"], flow, (m) => m.runsResume),
   entry(
+    ["audit", "verify"],
+    () => import("./audit.ts"),
+    (m) => m.auditVerify,
+  ),
+  entry(
     ["completion"],
     () => import("./completion.ts"),
     (m) => m.completionCommand,

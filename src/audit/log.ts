@@ -1,0 +1,338 @@
+/**
+ * A tamper-evident audit log: append-only entries, each carrying the sha256 of the one before
+ * (over its RFC 8785 canonical JSON), and signed checkpoints of the chain head (Ed25519 by the
+ * hub's key) written periodically and on close. Exported as JSON lines; `verifyAuditLog` names
+ * the first entry that was edited, deleted, reordered, forged, or where the export was cut.
+ */
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from "node:crypto";
+import canonicalize from "canonicalize";
+import { ClawHubError } from "../errors/index.ts";
+
+/** One decision that matters: who did what to which capability, with digests of the data. */
+export interface AuditEvent {
+  kind: string;
+  /** The identity that acted (a SPIFFE URI), when there is one. */
+  actor?: string;
+  /** On whose behalf (the original caller of a delegated call). */
+  onBehalfOf?: string;
+  capability?: string;
+  /** sha256 of the input and output, never the data itself (it may be secret). */
+  inputDigest?: string;
+  outputDigest?: string;
+  /** accepted, refused, failed...; with a reason for refusals. */
+  outcome?: string;
+  reason?: string;
+  /** The sender's own signature over its request, when it signed one. */
+  senderSignature?: string;
+  details?: Record<string, string | number | boolean | null>;
+}
+
+/** A stored entry: the event, its place in the chain and its hash. */
+export interface AuditEntry extends AuditEvent {
+  type: "entry";
+  seq: number;
+  time: number;
+  prev: string;
+  hash: string;
+}
+
+/** A signed statement of the chain head. */
+export interface AuditCheckpoint {
+  type: "checkpoint";
+  /** The last entry it covers (0: none yet). */
+  seq: number;
+  head: string;
+  time: number;
+  keyId: string;
+  signature: string;
+  /** The last checkpoint of an export or of a closed log. */
+  final?: boolean;
+}
+
+/** The first line of an export: the key its checkpoints are signed with. */
+export interface AuditKeyLine {
+  type: "key";
+  keyId: string;
+  publicKeyPem: string;
+}
+
+/** A line of the log. */
+export type AuditLine = AuditEntry | AuditCheckpoint;
+
+/** Where lines are kept (the control plane in the hub, memory in tests). */
+export interface AuditSink {
+  append(line: AuditLine): Promise<void>;
+  all(): Promise<AuditLine[]>;
+}
+
+const GENESIS = "0".repeat(64);
+
+/** sha256 hex of the canonical JSON of a value. */
+export function digestOf(value: unknown): string {
+  return createHash("sha256").update(canonical(value)).digest("hex");
+}
+
+function canonical(value: unknown): string {
+  const text = canonicalize(value);
+  if (text === undefined)
+    throw new ClawHubError("INVALID_ARGUMENT", "value cannot be canonicalised");
+  return text;
+}
+
+const entryHash = (e: Omit<AuditEntry, "hash">) => digestOf(e);
+const checkpointPayload = (c: Pick<AuditCheckpoint, "seq" | "head" | "time" | "keyId">) =>
+  Buffer.from(canonical({ seq: c.seq, head: c.head, time: c.time, keyId: c.keyId }));
+
+/** The hub's signing key (Ed25519), with a short id derived from its public key. */
+export interface AuditKey {
+  privateKey: KeyObject;
+  publicKeyPem: string;
+  keyId: string;
+}
+
+/** A new Ed25519 key, or one loaded from PKCS#8 PEM. */
+export function auditKey(privateKeyPem?: string): AuditKey {
+  const privateKey = privateKeyPem
+    ? createPrivateKey(privateKeyPem)
+    : generateKeyPairSync("ed25519").privateKey;
+  const publicKeyPem = createPublicKey(privateKey)
+    .export({ type: "spki", format: "pem" })
+    .toString();
+  const keyId = createHash("sha256").update(publicKeyPem).digest("hex").slice(0, 16);
+  return { privateKey, publicKeyPem, keyId };
+}
+
+/** An audit log over a sink. Appends are serialised so the chain never forks. */
+export function createAuditLog(options: {
+  sink: AuditSink;
+  key: AuditKey;
+  now?: () => number;
+  /** Sign the head after this many entries (default 100). */
+  checkpointEvery?: number;
+}) {
+  const { sink, key } = options;
+  const now = options.now ?? Date.now;
+  const every = options.checkpointEvery ?? 100;
+  let seq = 0;
+  let head = GENESIS;
+  let sinceCheckpoint = 0;
+  let loaded: Promise<void> | undefined;
+  let tail: Promise<unknown> = Promise.resolve();
+  const load = () =>
+    (loaded ??= (async () => {
+      for (const line of await sink.all())
+        if (line.type === "entry") {
+          seq = line.seq;
+          head = line.hash;
+        }
+    })());
+  const serial = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+  async function checkpoint(final = false): Promise<AuditCheckpoint> {
+    const base = { seq, head, time: now(), keyId: key.keyId };
+    const signature = sign(null, checkpointPayload(base), key.privateKey).toString("base64");
+    const line: AuditCheckpoint = {
+      type: "checkpoint",
+      ...base,
+      signature,
+      ...(final ? { final } : {}),
+    };
+    await sink.append(line);
+    sinceCheckpoint = 0;
+    return line;
+  }
+  return {
+    publicKeyPem: key.publicKeyPem,
+    /** Appends an event; resolves to its entry once stored. */
+    append(event: AuditEvent): Promise<AuditEntry> {
+      return serial(async () => {
+        await load();
+        const base = { ...event, type: "entry" as const, seq: seq + 1, time: now(), prev: head };
+        const entry: AuditEntry = { ...base, hash: entryHash(base) };
+        await sink.append(entry);
+        seq = entry.seq;
+        head = entry.hash;
+        if (++sinceCheckpoint >= every) await checkpoint();
+        return entry;
+      });
+    },
+    /** Signs the current head now. */
+    checkpoint: () =>
+      serial(async () => {
+        await load();
+        return checkpoint();
+      }),
+    /** The log as JSON lines, ending with a final signed checkpoint. */
+    export: () =>
+      serial(async () => {
+        await load();
+        const lines = await sink.all();
+        const last = await checkpoint(true);
+        const header: AuditKeyLine = {
+          type: "key",
+          keyId: key.keyId,
+          publicKeyPem: key.publicKeyPem,
+        };
+        return [header, ...lines.filter((l) => l !== last), last]
+          .map((l) => JSON.stringify(l))
+          .join("\n");
+      }),
+    /** Closes the log with a signed head. */
+    close: () =>
+      serial(async () => {
+        await load();
+        return checkpoint(true);
+      }),
+  };
+}
+
+/** What `verifyAuditLog` found. */
+export type AuditVerdict =
+  | { ok: true; entries: number; checkpoints: number; head: string }
+  | {
+      ok: false;
+      problem: "edited" | "deleted" | "reordered" | "truncated" | "forged" | "malformed";
+      /** The line (1-based) and entry seq where the chain breaks. */
+      line: number;
+      seq?: number;
+      message: string;
+    };
+
+/**
+ * Verifies an exported log. With `publicKeyPem` (the hub's, obtained out of band), checkpoints
+ * must be signed by that key: nobody without the hub's private key can re-sign an edited log.
+ * Without it, the key in the export's first line is used: damage and edits are caught, but a
+ * complete forgery made with a new key is not.
+ */
+export function verifyAuditLog(text: string, publicKeyPem?: string): AuditVerdict {
+  let rows = text.split("\n").filter((l) => l.trim() !== "");
+  let embedded: string | undefined;
+  try {
+    const first = JSON.parse(rows[0] ?? "{}") as Partial<AuditKeyLine>;
+    if (first.type === "key" && typeof first.publicKeyPem === "string") {
+      embedded = first.publicKeyPem;
+      rows = rows.slice(1);
+    }
+  } catch {
+    // reported below, line by line
+  }
+  const trusted = publicKeyPem ?? embedded;
+  if (!trusted)
+    return {
+      ok: false,
+      problem: "malformed",
+      line: 1,
+      message: "no key: the export has no key line and none was given",
+    };
+  const key = createPublicKey(trusted);
+  let prev = GENESIS;
+  let seq = 0;
+  let checkpoints = 0;
+  let sawFinal = false;
+  for (const [i, row] of rows.entries()) {
+    // Line numbers of the file, the key line included.
+    const line = i + 1 + (embedded ? 1 : 0);
+    let parsed: AuditLine;
+    try {
+      parsed = JSON.parse(row) as AuditLine;
+    } catch {
+      return { ok: false, problem: "malformed", line, message: `line ${line} is not JSON` };
+    }
+    if (sawFinal)
+      return {
+        ok: false,
+        problem: "forged",
+        line,
+        message: `line ${line} follows the final checkpoint`,
+      };
+    if (parsed.type === "entry") {
+      if (parsed.seq < seq + 1)
+        return {
+          ok: false,
+          problem: "reordered",
+          line,
+          seq: parsed.seq,
+          message: `entry ${parsed.seq} appears after entry ${seq}`,
+        };
+      if (parsed.seq > seq + 1)
+        return {
+          ok: false,
+          problem: "deleted",
+          line,
+          seq: seq + 1,
+          message: `entries ${seq + 1}..${parsed.seq - 1} are missing`,
+        };
+      const { hash, ...rest } = parsed;
+      if (entryHash(rest) !== hash)
+        return {
+          ok: false,
+          problem: "edited",
+          line,
+          seq: parsed.seq,
+          message: `entry ${parsed.seq} was changed after it was written`,
+        };
+      if (parsed.prev !== prev)
+        return {
+          ok: false,
+          problem: "edited",
+          line,
+          seq: parsed.seq,
+          message: `entry ${parsed.seq} does not follow entry ${seq}`,
+        };
+      prev = hash;
+      seq = parsed.seq;
+    } else if (parsed.type === "checkpoint") {
+      checkpoints++;
+      const good = verify(
+        null,
+        checkpointPayload(parsed),
+        key,
+        Buffer.from(String(parsed.signature), "base64"),
+      );
+      if (!good)
+        return {
+          ok: false,
+          problem: "forged",
+          line,
+          seq: parsed.seq,
+          message: `checkpoint at line ${line} is not signed by the hub's key`,
+        };
+      if (parsed.seq !== seq || parsed.head !== prev)
+        return {
+          ok: false,
+          // Entries the signed head counts are not there: removed from the middle.
+          problem: parsed.seq > seq ? "deleted" : "edited",
+          line,
+          seq: parsed.seq,
+          message: `checkpoint at line ${line} signs entry ${parsed.seq}, the chain is at ${seq}`,
+        };
+      if (parsed.final) sawFinal = true;
+    } else
+      return {
+        ok: false,
+        problem: "malformed",
+        line,
+        message: `line ${line} is neither entry nor checkpoint`,
+      };
+  }
+  if (!sawFinal)
+    return {
+      ok: false,
+      problem: "truncated",
+      line: rows.length + (embedded ? 1 : 0),
+      seq,
+      message: `the log ends after entry ${seq} without its final signed checkpoint`,
+    };
+  return { ok: true, entries: seq, checkpoints, head: prev };
+}
