@@ -142,3 +142,68 @@ describe("enrollment", () => {
     );
   });
 });
+
+describe("signed requests", () => {
+  it("verifies with the certificate's key, and refuses a replay, a stale time, an edit or another signer", async () => {
+    const { createPrivateKey, generateKeyPairSync } = await import("node:crypto");
+    const { createReplayGuard, newNonce, signFields, verifySignedFields } = await import(
+      "./index.ts"
+    );
+    const ca = await openCertificateAuthority({ dir });
+    const { keyPem, csrPem } = await createKeyAndCsr("caller-1");
+    const issued = await ca.issue({
+      csrPem,
+      identity: spiffeId("clawhub.local", "caller", "caller-1"),
+      ttlMs: 60_000,
+    });
+    const publicKey = new X509Certificate(issued.certificatePem).publicKey;
+    let clock = Date.now();
+    const guard = createReplayGuard({ windowMs: 30_000, now: () => clock });
+    const fields = {
+      method: "Call",
+      capability: "payments.charge",
+      digest: "a".repeat(64),
+      idempotencyKey: "k-1",
+      time: clock,
+      nonce: newNonce(),
+    };
+    const signature = signFields(createPrivateKey(keyPem), fields);
+    verifySignedFields({ publicKey, fields, signature, guard });
+    // The same request again is a replay.
+    expect(() => verifySignedFields({ publicKey, fields, signature, guard })).toThrow(/replayed/);
+    // Another capability under the same signature does not verify.
+    const edited = { ...fields, capability: "payments.refund", nonce: newNonce() };
+    expect(() => verifySignedFields({ publicKey, fields: edited, signature, guard })).toThrow(
+      /does not verify/,
+    );
+    // Signed by someone else (an Ed25519 key of another identity).
+    const other = generateKeyPairSync("ed25519");
+    const fresh = { ...fields, nonce: newNonce() };
+    expect(() =>
+      verifySignedFields({
+        publicKey,
+        fields: fresh,
+        signature: signFields(other.privateKey, fresh),
+        guard,
+      }),
+    ).toThrow(/does not verify/);
+    // Ed25519 senders verify too; a request older than the window is refused.
+    const ed = { ...fields, nonce: newNonce() };
+    verifySignedFields({
+      publicKey: other.publicKey,
+      fields: ed,
+      signature: signFields(other.privateKey, ed),
+      guard,
+    });
+    clock += 31_000;
+    const late = { ...fields, nonce: newNonce() };
+    expect(() =>
+      verifySignedFields({
+        publicKey,
+        fields: late,
+        signature: signFields(createPrivateKey(keyPem), late),
+        guard,
+      }),
+    ).toThrow(/outside the 30 s window/);
+  });
+});

@@ -20,6 +20,13 @@ export {
   type EnrollmentStore,
 } from "./enrollment.ts";
 export {
+  createReplayGuard,
+  newNonce,
+  type SignedFields,
+  signFields,
+  verifySignedFields,
+} from "./signing.ts";
+export {
   checkTrustDomain,
   type IdentityKind,
   parseSpiffeId,
