@@ -77,4 +77,29 @@ describe("installer integrity", () => {
       await rm(workdir, { recursive: true, force: true });
     }
   });
+
+  it("resolves ranges itself against a registry without selector resolution (the public one)", async () => {
+    const oldRegistry: typeof fetch = async (input, init) => {
+      const url = new URL(String(input));
+      if (url.pathname === "/api/v1/resolve" && url.searchParams.has("selector"))
+        return new Response("slug and hash are required", {
+          status: 400,
+          headers: { "content-type": "text/plain" },
+        });
+      return fetch(input, init);
+    };
+    const workdir = await mkdtemp(join(tmpdir(), "clawhub-oldreg-"));
+    try {
+      const installer = createInstaller({
+        client: createClient({ registry: sb.server.url, fetch: oldRegistry }),
+        workdir,
+        dir: "skills",
+        cacheDir: join(workdir, "cache"),
+      });
+      const [outcome] = await installer.install(["tamper-me@^1"]);
+      expect(outcome).toMatchObject({ version: "1.0.0", status: "installed" });
+    } finally {
+      await rm(workdir, { recursive: true, force: true });
+    }
+  });
 });

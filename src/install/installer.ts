@@ -104,8 +104,44 @@ export function createInstaller(options: InstallerOptions) {
 
   /** The version a reference names, resolved by the registry (ranges and tags included). */
   async function chooseVersion(ref: SkillRef): Promise<{ version: string; owner: string }> {
-    const r = await client.resolveSelector(ref.slug, ref.selector ?? "latest", ref.ownerHandle);
-    return { version: r.version, owner: ref.ownerHandle ?? r.ownerHandle };
+    try {
+      const r = await client.resolveSelector(ref.slug, ref.selector ?? "latest", ref.ownerHandle);
+      return { version: r.version, owner: ref.ownerHandle ?? r.ownerHandle };
+    } catch (error) {
+      // A registry without selector resolution (the public one answers 400 to `selector`):
+      // resolve here from the skill's detail and version list, as before.
+      if (!(error instanceof ClawHubError && error.code === "INVALID_ARGUMENT")) throw error;
+      return chooseLocally(ref);
+    }
+  }
+
+  async function chooseLocally(ref: SkillRef): Promise<{ version: string; owner: string }> {
+    const detail = await client.skill(ref.slug, ref.ownerHandle);
+    const owner = ref.ownerHandle ?? detail.owner?.handle ?? "";
+    const sel = ref.selector;
+    const name = `${ref.ownerHandle ? `@${ref.ownerHandle}/` : ""}${ref.slug}`;
+    if (!sel || sel === "latest") {
+      const v = detail.latestVersion?.version ?? detail.skill?.tags.latest;
+      if (!v) throw new ClawHubError("NOT_FOUND", `${name} has no published version`);
+      return { version: v, owner };
+    }
+    if (semver.valid(sel)) return { version: semver.clean(sel) ?? sel, owner };
+    if (semver.validRange(sel)) {
+      const list = await client.versions(ref.slug, {
+        ...(ref.ownerHandle ? { ownerHandle: ref.ownerHandle } : {}),
+        limit: 200,
+      });
+      const best = semver.maxSatisfying(
+        list.items.map((i) => i.version),
+        sel,
+      );
+      if (!best) throw new ClawHubError("NOT_FOUND", `no version of ${name} satisfies ${sel}`);
+      return { version: best, owner };
+    }
+    const tags = detail.skill?.tags ?? {};
+    const tagged = Object.hasOwn(tags, sel) ? tags[sel] : undefined;
+    if (!tagged) throw new ClawHubError("NOT_FOUND", `${name} has no tag "${sel}"`);
+    return { version: tagged, owner };
   }
 
   /**
