@@ -2,6 +2,8 @@
  * The hub's composition root: the core's rooms (core.ts), the workflow engine, and the gRPC
  * services that put them on the network.
  */
+import { X509Certificate } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
 import { type ControlPlane, createMemoryControlPlane } from "../control-plane/index.ts";
 import { ClawHubError } from "../errors/index.ts";
 import { decodePayload, hubProtocol, type WireAgentInfo } from "../wire/index.ts";
@@ -19,7 +21,7 @@ import { agentService } from "./grpc/agent-service.ts";
 import { callerService } from "./grpc/caller-service.ts";
 import { startGrpcServer } from "./grpc/server.ts";
 import { describeProblems } from "./schema.ts";
-import type { CallOutcome } from "./types.ts";
+import type { CallOutcome, PeerIdentity } from "./types.ts";
 
 /** Options of {@link createHub}. Every limit is explicit; docs/hub.md lists the defaults. */
 export interface HubOptions extends Omit<HubCoreOptions, "controlPlane"> {
@@ -38,6 +40,37 @@ export interface HubOptions extends Omit<HubCoreOptions, "controlPlane"> {
    * restart agents need a moment to reconnect). Default 30 s.
    */
   capabilityWaitMs?: number;
+  /**
+   * Mutual TLS: the hub's certificate and key (issued by `caPem`'s CA), and the attested
+   * identity of each verified peer. Agents and callers must present a certificate of that CA;
+   * an agent registers under its own identity with its attested labels. Without it the hub is
+   * plaintext (loopback development only).
+   */
+  tls?: HubTls;
+}
+
+/** The hub's side of mutual TLS. */
+export interface HubTls {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+  /** What enrollment attested for a verified certificate's identity; undefined refuses it. */
+  attest(uri: string): PeerIdentity | undefined;
+}
+
+/** The identity a peer's certificate names, as its enrollment attested it. */
+function peerIdentity(
+  tls: HubTls,
+  call: { getAuthContext?: () => { sslPeerCertificate?: { raw?: Buffer } } },
+): PeerIdentity {
+  const raw = call.getAuthContext?.().sslPeerCertificate?.raw;
+  if (!raw) throw new ClawHubError("UNAUTHENTICATED", "no client certificate");
+  const san = new X509Certificate(raw).subjectAltName ?? "";
+  const uri = /URI:(spiffe:\/\/[^,\s]+)/.exec(san)?.[1];
+  if (!uri) throw new ClawHubError("UNAUTHENTICATED", "the client certificate names no identity");
+  const identity = tls.attest(uri);
+  if (!identity) throw new ClawHubError("UNAUTHENTICATED", `${uri} is not enrolled with this hub`);
+  return identity;
 }
 
 /** A running hub: gRPC server plus the same operations in process. */
@@ -141,11 +174,24 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
 
   const protocol = hubProtocol();
   const callers = callerService(core);
+  const tls = options.tls;
   const server = await startGrpcServer({
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 7070,
+    ...(tls
+      ? {
+          credentials: grpc.ServerCredentials.createSsl(
+            Buffer.from(tls.caPem),
+            [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }],
+            true,
+          ),
+        }
+      : {}),
     services: [
-      [protocol.AgentService.service, agentService(core)],
+      [
+        protocol.AgentService.service,
+        agentService(core, tls ? (stream) => peerIdentity(tls, stream) : undefined),
+      ],
       [protocol.CallerService.service, callers.implementation],
       [
         protocol.WorkflowService.service,

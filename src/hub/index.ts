@@ -14,7 +14,7 @@ export {
   type HubCoreOptions,
 } from "./core.ts";
 export type { CallInput } from "./dispatcher.ts";
-export { createHub, type Hub, type HubOptions, outputOf } from "./hub.ts";
+export { createHub, type Hub, type HubOptions, type HubTls, outputOf } from "./hub.ts";
 export {
   DEFAULT_ROUTING_WEIGHTS,
   hasRoom,
@@ -35,4 +35,4 @@ export {
   type SchemaProblem,
   type SchemaRef,
 } from "./schema.ts";
-export type { AgentChannel, CallOutcome } from "./types.ts";
+export type { AgentChannel, CallOutcome, PeerIdentity } from "./types.ts";

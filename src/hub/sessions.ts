@@ -155,6 +155,24 @@ export function createSessions(ctx: HubContext, options: SessionsOptions): Sessi
           "INVALID_ARGUMENT",
           `label keys and values are at most ${MAX_LABEL_LENGTH} characters`,
         );
+      const proven = channel.identity;
+      if (proven) {
+        // On a secured hub the certificate decides: an agent registers under its own identity's
+        // name, and only with the labels its enrollment attested.
+        if (proven.kind !== "agent")
+          throw new ClawHubError("FORBIDDEN", `${proven.uri} is not an agent identity`);
+        if (reg.agentId !== proven.name)
+          throw new ClawHubError(
+            "FORBIDDEN",
+            `agent id "${reg.agentId}" belongs to another identity; this connection is ${proven.uri}`,
+          );
+        for (const [k, v] of labels)
+          if (proven.labels[k] !== v)
+            throw new ClawHubError(
+              "FORBIDDEN",
+              `label ${k}=${v} was not attested for ${proven.uri} (labels come from enrollment)`,
+            );
+      }
       const capabilities = compile(reg);
       const previous = sessions.get(reg.agentId);
       if (previous) room.drop(previous, "replaced by a new connection with the same agent id");
@@ -162,7 +180,7 @@ export function createSessions(ctx: HubContext, options: SessionsOptions): Sessi
       const session: Session = {
         id: reg.agentId,
         name: reg.name,
-        labels: { ...reg.labels },
+        labels: proven ? { ...proven.labels } : { ...reg.labels },
         capabilities,
         channel,
         queueLimit: Math.min(config.queueLimit, reg.queueLimit || config.queueLimit),

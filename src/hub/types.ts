@@ -27,6 +27,21 @@ export interface AgentChannel {
   end(error?: ClawHubError): void;
   /** What the transport knows of the peer, for logs. */
   readonly peer: string;
+  /**
+   * The peer's verified identity (mTLS: from its certificate, with what its enrollment attested);
+   * absent on an insecure hub.
+   */
+  readonly identity?: PeerIdentity | undefined;
+}
+
+/** A peer as its certificate and enrollment prove it. */
+export interface PeerIdentity {
+  uri: string;
+  kind: "agent" | "caller" | "hub";
+  name: string;
+  roles: readonly string[];
+  /** Attested at enrollment; the only labels routing and policy see. */
+  labels: Readonly<Record<string, string>>;
 }
 
 /** One capability as one agent serves it. */

@@ -28,6 +28,7 @@ import {
   type WireTask,
   type WireTelemetry,
 } from "../wire/index.ts";
+import { type ClientTls, channelCredentials } from "./tls.ts";
 
 /** A JSON Schema document (validated by the hub with ajv). */
 export type JsonSchema = Record<string, unknown> | boolean;
@@ -97,6 +98,8 @@ export interface AgentOptions {
    */
   hub: string | string[];
   name: string;
+  /** Mutual TLS with a secured hub (its CA, this agent's certificate and key). */
+  tls?: ClientTls;
   /** Stable across restarts lets the hub see a reconnect as the same agent. Default: random. */
   id?: string;
   labels?: Record<string, string>;
@@ -280,7 +283,7 @@ export function createAgent(options: AgentOptions): Agent {
   function connect(): void {
     if (stopped) return;
     const address = addresses[addressIndex % addresses.length] as string;
-    client = new AgentService(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    client = new AgentService(address, channelCredentials(options.tls), CHANNEL_OPTIONS);
     const s = (
       client as unknown as { Connect(): grpc.ClientDuplexStream<AgentMessage, HubMessage> }
     ).Connect();

@@ -29,6 +29,7 @@ import {
   type WireValidateFlowResponse,
 } from "../wire/index.ts";
 import type { RunSummary, RunView } from "../workflow/index.ts";
+import { type ClientTls, channelCredentials } from "./tls.ts";
 
 /** Options of {@link createHubClient}. */
 export interface HubClientOptions {
@@ -38,6 +39,8 @@ export interface HubClientOptions {
    * 127.0.0.1:7070.
    */
   hub: string | string[];
+  /** Mutual TLS with a secured hub (its CA, this caller's certificate and key). */
+  tls?: ClientTls;
 }
 
 /** Options of one call. */
@@ -191,7 +194,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
     address = addresses[current % addresses.length] as string;
     stub = new protocol.CallerService(
       address,
-      grpc.credentials.createInsecure(),
+      channelCredentials(options.tls),
       CHANNEL_OPTIONS,
     ) as unknown as CallerStub;
     workflows = undefined;
@@ -199,7 +202,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
   };
   /** The workflow service's client, made on first use (it shares the caller's channel). */
   const wfStub = (): WorkflowStub => {
-    workflows ??= new protocol.WorkflowService(address, grpc.credentials.createInsecure(), {
+    workflows ??= new protocol.WorkflowService(address, channelCredentials(options.tls), {
       ...CHANNEL_OPTIONS,
       channelOverride: stub.getChannel(),
     }) as unknown as WorkflowStub;

@@ -27,4 +27,5 @@ export {
   type HubClientOptions,
   type HubEvent,
 } from "./client.ts";
+export { type ClientTls, channelCredentials } from "./tls.ts";
 export { type FlowNode, type FlowOptions, type FlowTarget, ref, workflow } from "./workflow.ts";

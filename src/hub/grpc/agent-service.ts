@@ -1,4 +1,5 @@
 import type * as grpc from "@grpc/grpc-js";
+import { toClawHubError } from "../../errors/index.ts";
 import {
   type AgentMessage,
   createStreamBatcher,
@@ -7,13 +8,18 @@ import {
   payloadBytes,
 } from "../../wire/index.ts";
 import type { HubCore } from "../core.ts";
-import type { AgentChannel } from "../types.ts";
+import type { AgentChannel, PeerIdentity } from "../types.ts";
 
 /**
  * AgentService over gRPC: each `Connect` stream becomes an AgentChannel of the hub core.
  * Messages to the agent are batched per turn of the event loop (one frame carries many tasks).
  */
-export function agentService(core: HubCore): grpc.UntypedServiceImplementation {
+export function agentService(
+  core: HubCore,
+  identify?: (
+    stream: grpc.ServerDuplexStream<AgentMessage, HubMessage>,
+  ) => PeerIdentity | undefined,
+): grpc.UntypedServiceImplementation {
   return {
     Connect(stream: grpc.ServerDuplexStream<AgentMessage, HubMessage>) {
       let open = true;
@@ -23,8 +29,16 @@ export function agentService(core: HubCore): grpc.UntypedServiceImplementation {
         () => open,
         (m) => (m.kind === "task" ? payloadBytes(m.task.input) : 0),
       );
+      let identity: PeerIdentity | undefined;
+      try {
+        identity = identify?.(stream);
+      } catch (error) {
+        failStream(stream, toClawHubError(error));
+        return;
+      }
       const channel: AgentChannel = {
         peer: stream.getPeer(),
+        identity,
         send(message) {
           if (open) batcher.push(message);
         },

@@ -1,0 +1,36 @@
+import * as grpc from "@grpc/grpc-js";
+
+/**
+ * What an agent or caller needs for a hub with mutual TLS: the hub CA's certificate, and its
+ * own certificate and key (from enrollment; the key never leaves this process).
+ */
+export interface ClientTls {
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+  /** The hub's trust domain (default `clawhub.local`): the hub must be `spiffe://<it>/hub/...`. */
+  trustDomain?: string;
+}
+
+/**
+ * gRPC channel credentials: insecure without `tls`; with it, the hub's certificate must chain
+ * to the CA and name a hub identity of the trust domain (checked instead of a DNS name, since
+ * hubs are found by address).
+ */
+export function channelCredentials(tls?: ClientTls): grpc.ChannelCredentials {
+  if (!tls) return grpc.credentials.createInsecure();
+  const prefix = `URI:spiffe://${tls.trustDomain ?? "clawhub.local"}/hub/`;
+  return grpc.credentials.createSsl(
+    Buffer.from(tls.caPem),
+    Buffer.from(tls.keyPem),
+    Buffer.from(tls.certPem),
+    {
+      checkServerIdentity: (_host, cert) =>
+        (cert.subjectaltname ?? "").split(/,\s*/).some((n) => n.startsWith(prefix))
+          ? undefined
+          : new Error(
+              `the server is not a hub of ${tls.trustDomain ?? "clawhub.local"} (${cert.subjectaltname ?? "no names"})`,
+            ),
+    },
+  );
+}

@@ -1,0 +1,156 @@
+/**
+ * A hub with mutual TLS (opt-in for now: `createHub({ tls })`), through the SDK: enrolled
+ * agents and callers work; no certificate, another CA's certificate, an agent taking another
+ * identity's id or claiming labels it was not enrolled with are refused, and the legitimate
+ * agent keeps its tasks. (The red-team case of issue 13: `payments-1` taken over.)
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { createHub, type Hub, type PeerIdentity } from "../src/hub/index.ts";
+import {
+  type CertificateAuthority,
+  createEnrollment,
+  createKeyAndCsr,
+  createMemoryEnrollmentStore,
+  openCertificateAuthority,
+  spiffeId,
+} from "../src/identity/index.ts";
+import { type Agent, type ClientTls, createAgent, createHubClient } from "../src/sdk/index.ts";
+import { rejection } from "./helpers/hub.ts";
+
+let dir: string;
+let ca: CertificateAuthority;
+let hub: Hub | undefined;
+const agents: Agent[] = [];
+const attested = new Map<string, PeerIdentity>();
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "clawhub-mtls-"));
+  ca = await openCertificateAuthority({ dir: join(dir, "ca") });
+});
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.stop()));
+  await hub?.close();
+  hub = undefined;
+  attested.clear();
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Enrolls an identity as the operator would, and returns what its process holds. */
+async function enroll(
+  kind: "agent" | "caller",
+  name: string,
+  labels: Record<string, string> = {},
+  authority: CertificateAuthority = ca,
+): Promise<ClientTls> {
+  const enrollment = createEnrollment({ ca: authority, store: createMemoryEnrollmentStore() });
+  const { token } = await enrollment.create({ name, kind, labels });
+  const { keyPem, csrPem } = await createKeyAndCsr(name);
+  const issued = await enrollment.redeem(token, csrPem);
+  if (authority === ca)
+    attested.set(issued.identity.uri, {
+      uri: issued.identity.uri,
+      kind,
+      name,
+      roles: issued.roles,
+      labels: issued.labels,
+    });
+  return { caPem: ca.certificatePem, certPem: issued.certificatePem, keyPem };
+}
+
+async function secureHub(): Promise<Hub> {
+  const { keyPem, csrPem } = await createKeyAndCsr("hub-1");
+  const cert = await ca.issue({
+    csrPem,
+    identity: spiffeId(ca.trustDomain, "hub", "hub-1"),
+    ttlMs: 3_600_000,
+  });
+  hub = await createHub({
+    port: 0,
+    heartbeatIntervalMs: 200,
+    tls: {
+      caPem: ca.certificatePem,
+      certPem: cert.certificatePem,
+      keyPem,
+      attest: (uri) => attested.get(uri),
+    },
+  });
+  return hub;
+}
+
+function payments(tls: ClientTls, id: string, labels: Record<string, string> = {}) {
+  const agent = createAgent({
+    hub: hub?.address ?? "",
+    name: id,
+    id,
+    labels,
+    tls,
+    handleSignals: false,
+    reconnect: { initialMs: 50, maxMs: 100 },
+  });
+  agent.capability(
+    { name: "payments.charge", description: "charges a card", input: { type: "object" } },
+    (_input: unknown, ctx) => ({ servedBy: ctx.agentId }),
+  );
+  agents.push(agent);
+  return agent;
+}
+
+it("serves enrolled agents and callers, and refuses takeovers, claimed labels and strangers", async () => {
+  await secureHub();
+  const legit = payments(
+    await enroll("agent", "payments-1", { clearance: "secret" }),
+    "payments-1",
+    {
+      clearance: "secret",
+    },
+  );
+  await legit.start();
+  const caller = createHubClient({ hub: hub?.address ?? "", tls: await enroll("caller", "shop") });
+  try {
+    const first = await caller.call("payments.charge", { card: "4111" });
+    expect(first.output).toEqual({ servedBy: "payments-1" });
+    expect(hub?.agents().find((a) => a.agentId === "payments-1")?.labels).toEqual({
+      clearance: "secret",
+    });
+
+    // Mallory is enrolled (as herself) but registers as payments-1: refused.
+    const mallory = await enroll("agent", "mallory");
+    const takeover = await rejection(payments(mallory, "payments-1").start());
+    expect(takeover.code).toBe("FORBIDDEN");
+    expect(takeover.message).toContain("belongs to another identity");
+    // Under her own id, claiming a clearance she was not enrolled with: refused.
+    const claim = await rejection(payments(mallory, "mallory", { clearance: "secret" }).start());
+    expect(claim.code).toBe("FORBIDDEN");
+    expect(claim.message).toContain("was not attested");
+    // The legitimate agent still gets the tasks.
+    for (let i = 0; i < 5; i++)
+      expect((await caller.call("payments.charge", { card: "4111" })).output).toEqual({
+        servedBy: "payments-1",
+      });
+  } finally {
+    caller.close();
+  }
+
+  // No certificate at all, or one from another CA: refused at the TLS step.
+  const plain = createHubClient({ hub: hub?.address ?? "" });
+  const other = await openCertificateAuthority({ dir: join(dir, "other-ca") });
+  const foreign = await enroll("caller", "shop", {}, other);
+  const stranger = createHubClient({
+    hub: hub?.address ?? "",
+    tls: { ...foreign, caPem: ca.certificatePem },
+  });
+  try {
+    expect((await rejection(plain.call("payments.charge", {}))).code).toMatch(
+      /UNAVAILABLE|NETWORK_ERROR|UNAUTHENTICATED/,
+    );
+    expect((await rejection(stranger.call("payments.charge", {}))).code).toMatch(
+      /UNAVAILABLE|NETWORK_ERROR|UNAUTHENTICATED/,
+    );
+  } finally {
+    plain.close();
+    stranger.close();
+  }
+}, 60_000);
