@@ -134,6 +134,27 @@ it("serves enrolled agents and callers, and refuses takeovers, claimed labels an
     caller.close();
   }
 
+  // A certificate of the right CA for an identity that was never enrolled: refused by the hub
+  // on every caller RPC, with the reason.
+  const { keyPem, csrPem } = await createKeyAndCsr("ghost");
+  const ghostCert = await ca.issue({
+    csrPem,
+    identity: spiffeId(ca.trustDomain, "caller", "ghost"),
+    ttlMs: 60_000,
+  });
+  const ghost = createHubClient({
+    hub: hub?.address ?? "",
+    tls: { caPem: ca.certificatePem, certPem: ghostCert.certificatePem, keyPem },
+  });
+  try {
+    const refused = await rejection(ghost.call("payments.charge", {}));
+    expect(refused.code).toBe("UNAUTHENTICATED");
+    expect(refused.message).toContain("caller/ghost is not enrolled");
+    expect((await rejection(ghost.agents())).code).toBe("UNAUTHENTICATED");
+  } finally {
+    ghost.close();
+  }
+
   // No certificate at all, or one from another CA: refused at the TLS step.
   const plain = createHubClient({ hub: hub?.address ?? "" });
   const other = await openCertificateAuthority({ dir: join(dir, "other-ca") });

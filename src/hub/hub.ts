@@ -19,6 +19,7 @@ import { createHubCore, type HubCore, type HubCoreOptions } from "./core.ts";
 import type { CallInput } from "./dispatcher.ts";
 import { agentService } from "./grpc/agent-service.ts";
 import { callerService } from "./grpc/caller-service.ts";
+import { requireIdentity } from "./grpc/guard.ts";
 import { startGrpcServer } from "./grpc/server.ts";
 import { describeProblems } from "./schema.ts";
 import type { CallOutcome, PeerIdentity } from "./types.ts";
@@ -175,6 +176,14 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   const protocol = hubProtocol();
   const callers = callerService(core);
   const tls = options.tls;
+  // On a secured hub every caller and workflow RPC needs an enrolled identity, not only a
+  // certificate of the CA.
+  const secured = (impl: grpc.UntypedServiceImplementation) =>
+    tls
+      ? requireIdentity(impl, (call) =>
+          peerIdentity(tls, call as Parameters<typeof peerIdentity>[1]),
+        )
+      : impl;
   const server = await startGrpcServer({
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 7070,
@@ -192,31 +201,33 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
         protocol.AgentService.service,
         agentService(core, tls ? (stream) => peerIdentity(tls, stream) : undefined),
       ],
-      [protocol.CallerService.service, callers.implementation],
+      [protocol.CallerService.service, secured(callers.implementation)],
       [
         protocol.WorkflowService.service,
-        workflowService({
-          engine: workflows,
-          catalog: () => core.catalog(),
-          checkInputs(spec, inputs) {
-            if (!spec.inputs) return;
-            const schema = core.ctx.schemas.compile(
-              JSON.stringify(spec.inputs),
-              `workflow "${spec.name}" inputs`,
-            );
-            try {
-              const problems = schema.validate(inputs);
-              if (problems.length > 0)
-                throw new ClawHubError(
-                  "SCHEMA_INVALID",
-                  `inputs do not match the workflow's inputs schema: ${describeProblems(problems)}`,
-                  { details: { errors: problems } },
-                );
-            } finally {
-              schema.release();
-            }
-          },
-        }),
+        secured(
+          workflowService({
+            engine: workflows,
+            catalog: () => core.catalog(),
+            checkInputs(spec, inputs) {
+              if (!spec.inputs) return;
+              const schema = core.ctx.schemas.compile(
+                JSON.stringify(spec.inputs),
+                `workflow "${spec.name}" inputs`,
+              );
+              try {
+                const problems = schema.validate(inputs);
+                if (problems.length > 0)
+                  throw new ClawHubError(
+                    "SCHEMA_INVALID",
+                    `inputs do not match the workflow's inputs schema: ${describeProblems(problems)}`,
+                    { details: { errors: problems } },
+                  );
+              } finally {
+                schema.release();
+              }
+            },
+          }),
+        ),
       ],
     ],
   });
