@@ -175,3 +175,31 @@ it("serves enrolled agents and callers, and refuses takeovers, claimed labels an
     stranger.close();
   }
 }, 60_000);
+
+it("revokes an identity: its agent session ends at once, its certificate is refused from then on", async () => {
+  await secureHub();
+  const tls = await enroll("agent", "payments-1");
+  const agent = payments(tls, "payments-1");
+  await agent.start();
+  const callerTls = await enroll("caller", "shop");
+  const caller = createHubClient({ hub: hub?.address ?? "", tls: callerTls });
+  try {
+    expect((await caller.call("payments.charge", {})).output).toEqual({ servedBy: "payments-1" });
+    const uri = "spiffe://clawhub.local/agent/payments-1";
+    const started = Date.now();
+    const { sessionsEnded } = (await hub?.revoke(uri)) ?? { sessionsEnded: 0 };
+    expect(sessionsEnded).toBe(1);
+    expect(hub?.agents().map((a) => a.agentId)).toEqual([]);
+    expect(Date.now() - started).toBeLessThan(1000);
+    // It reconnects (the SDK retries) and is refused every time: still not registered.
+    await new Promise((r) => setTimeout(r, 400));
+    expect(hub?.agents()).toEqual([]);
+    // A revoked caller is refused on its next call.
+    await hub?.revoke("spiffe://clawhub.local/caller/shop");
+    const refused = await rejection(caller.call("payments.charge", {}));
+    expect(refused.code, refused.message).toBe("UNAUTHENTICATED");
+    expect(refused.message).toContain("caller/shop is revoked");
+  } finally {
+    caller.close();
+  }
+}, 60_000);

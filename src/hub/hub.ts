@@ -2,11 +2,11 @@
  * The hub's composition root: the core's rooms (core.ts), the workflow engine, and the gRPC
  * services that put them on the network.
  */
-import { X509Certificate } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import { type ControlPlane, createMemoryControlPlane } from "../control-plane/index.ts";
 import { ClawHubError } from "../errors/index.ts";
-import { decodePayload, hubProtocol, type WireAgentInfo } from "../wire/index.ts";
+import { decodePayload, failStream, hubProtocol, type WireAgentInfo } from "../wire/index.ts";
 import {
   type CapabilityInfo,
   createWorkflowEngine,
@@ -62,6 +62,7 @@ export interface HubTls {
 /** The identity a peer's certificate names, as its enrollment attested it. */
 function peerIdentity(
   tls: HubTls,
+  revoked: ReadonlySet<string>,
   call: { getAuthContext?: () => { sslPeerCertificate?: { raw?: Buffer } } },
 ): PeerIdentity {
   const raw = call.getAuthContext?.().sslPeerCertificate?.raw;
@@ -69,6 +70,7 @@ function peerIdentity(
   const san = new X509Certificate(raw).subjectAltName ?? "";
   const uri = /URI:(spiffe:\/\/[^,\s]+)/.exec(san)?.[1];
   if (!uri) throw new ClawHubError("UNAUTHENTICATED", "the client certificate names no identity");
+  if (revoked.has(uri)) throw new ClawHubError("UNAUTHENTICATED", `${uri} is revoked`);
   const identity = tls.attest(uri);
   if (!identity) throw new ClawHubError("UNAUTHENTICATED", `${uri} is not enrolled with this hub`);
   return identity;
@@ -91,6 +93,11 @@ export interface Hub {
   catalog(): Map<string, CapabilityInfo>;
   /** The workflow engine (runs are journaled in the control plane). */
   readonly workflows: WorkflowEngine | undefined;
+  /**
+   * Revokes an identity (secured hubs): its agent sessions end at once, and its certificate is
+   * refused from then on, also after a restart (the list is kept in the control plane).
+   */
+  revoke(uri: string): Promise<{ sessionsEnded: number }>;
   /** Stops accepting, ends every agent stream and call, and stops the server. */
   close(): Promise<void>;
 }
@@ -176,12 +183,32 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
   const protocol = hubProtocol();
   const callers = callerService(core);
   const tls = options.tls;
+  // Revoked identities, kept in the control plane (hub.revoked.<sha256 of the URI>).
+  const revoked = new Set<string>();
+  // Caller streams (Calls, Events...) by identity: a revocation ends them too.
+  const openStreams = new Map<string, Set<NodeJS.EventEmitter>>();
+  for (const key of await cp.kv.keys("hub.revoked")) {
+    const entry = (await cp.kv.get(key))?.value as { uri?: unknown } | undefined;
+    if (typeof entry?.uri === "string") revoked.add(entry.uri);
+  }
   // On a secured hub every caller and workflow RPC needs an enrolled identity, not only a
   // certificate of the CA.
   const secured = (impl: grpc.UntypedServiceImplementation) =>
     tls
-      ? requireIdentity(impl, (call) =>
-          peerIdentity(tls, call as Parameters<typeof peerIdentity>[1]),
+      ? requireIdentity(
+          impl,
+          (call) => peerIdentity(tls, revoked, call as Parameters<typeof peerIdentity>[2]),
+          (uri, stream) => {
+            const set = openStreams.get(uri) ?? new Set();
+            set.add(stream);
+            openStreams.set(uri, set);
+            const forget = () => {
+              set.delete(stream);
+              if (set.size === 0) openStreams.delete(uri);
+            };
+            for (const event of ["close", "finish", "cancelled", "error"])
+              stream.once(event, forget);
+          },
         )
       : impl;
   const server = await startGrpcServer({
@@ -199,7 +226,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     services: [
       [
         protocol.AgentService.service,
-        agentService(core, tls ? (stream) => peerIdentity(tls, stream) : undefined),
+        agentService(core, tls ? (stream) => peerIdentity(tls, revoked, stream) : undefined),
       ],
       [protocol.CallerService.service, secured(callers.implementation)],
       [
@@ -256,6 +283,17 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     idle: () => core.capabilities.idle(),
     catalog: () => core.catalog(),
     workflows,
+    async revoke(uri) {
+      revoked.add(uri);
+      await cp.kv.put(`hub.revoked.${createHash("sha256").update(uri).digest("hex")}`, { uri });
+      const streams = [...(openStreams.get(uri) ?? [])];
+      for (const stream of streams)
+        failStream(stream, new ClawHubError("UNAUTHENTICATED", `${uri} is revoked`));
+      openStreams.delete(uri);
+      return {
+        sessionsEnded: core.sessions.dropIdentity(uri, `identity ${uri} revoked`) + streams.length,
+      };
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -21,6 +21,8 @@ export interface Sessions {
   register(channel: AgentChannel, registration: WireRegister): Session;
   /** Removes an agent: the `onGone` hook re-routes its work and frees what it held. */
   drop(session: Session, reason: string): void;
+  /** Drops every session of an identity (revoked): returns how many. */
+  dropIdentity(uri: string, reason: string): number;
   heartbeat(session: Session, telemetry: WireTelemetry | null): void;
   /** New telemetry between heartbeats (sent when it changes materially). */
   telemetry(session: Session, telemetry: WireTelemetry): void;
@@ -218,6 +220,15 @@ export function createSessions(ctx: HubContext, options: SessionsOptions): Sessi
       return session;
     },
 
+    dropIdentity(uri, reason) {
+      let n = 0;
+      for (const session of [...sessions.values()])
+        if (session.channel.identity?.uri === uri) {
+          room.drop(session, reason);
+          n++;
+        }
+      return n;
+    },
     drop(session, reason) {
       if (session.gone) return;
       session.gone = true;
