@@ -15,7 +15,7 @@ export type Env = {
 export interface RouteContext {
   app: Hono<Env>;
   registry: Registry;
-  /** Public base URL: `--base-url`, else the request's origin. */
+  /** Public base URL: `--base-url` (or a `--public-url` the request's Host names), never Host alone. */
   baseOf(c: Context<Env>): string;
   clientIp(c: Context<Env>): string;
   requireUser(c: Context<Env>): Principal;
@@ -25,6 +25,10 @@ export interface RouteContext {
 /** `?ownerHandle=` without its `@`. */
 export const ownerParam = (c: Context<Env>) =>
   c.req.query("ownerHandle")?.replace(/^@/, "") || undefined;
+
+/** The skill a `/skills/:slug` route names, as the caller may see it (else "Skill not found"). */
+export const requestedSkill = (registry: Registry, c: Context<Env>) =>
+  registry.requireSkill(c.get("principal"), c.req.param("slug") ?? "", ownerParam(c));
 
 /** Deepest page a cursor may point at (past it, listings are for search, not paging). */
 export const MAX_OFFSET = 1_000_000;

@@ -13,7 +13,14 @@ import type { Context } from "hono";
 import { ClawHubError } from "../../errors/index.ts";
 import type { Principal } from "../service.ts";
 import type { SkillRecord, VersionRecord } from "../store/index.ts";
-import { type Env, intParam, jsonBody, ownerParam, type RouteContext } from "./common.ts";
+import {
+  type Env,
+  intParam,
+  jsonBody,
+  ownerParam,
+  type RouteContext,
+  requestedSkill,
+} from "./common.ts";
 
 /** What every verdict and verification says about scanning, until a scanner exists. */
 export const NOT_SCANNED = {
@@ -70,8 +77,7 @@ export function mountOpenClawRoutes(ctx: RouteContext): void {
   });
 
   app.get("/api/v1/skills/:slug/install", async (c) => {
-    const principal = c.get("principal");
-    const skill = await registry.requireSkill(principal, c.req.param("slug"), ownerParam(c));
+    const skill = await requestedSkill(registry, c);
     if (c.req.query("reference"))
       return c.json(
         {
@@ -140,8 +146,7 @@ export function mountOpenClawRoutes(ctx: RouteContext): void {
   });
 
   app.get("/api/v1/skills/:slug/card", async (c) => {
-    const principal = c.get("principal");
-    const skill = await registry.requireSkill(principal, c.req.param("slug"), ownerParam(c));
+    const skill = await requestedSkill(registry, c);
     const v = await registry.pickVersion(skill, {
       version: c.req.query("version"),
       tag: c.req.query("tag"),

@@ -25,6 +25,7 @@ import {
   offsetOf,
   ownerParam,
   type RouteContext,
+  requestedSkill,
   SORTS,
 } from "./common.ts";
 
@@ -164,11 +165,7 @@ export function mountSkillRoutes(ctx: RouteContext): void {
 
   // ---- one skill -----------------------------------------------------------------------------
   app.get("/api/v1/skills/:slug", async (c) => {
-    const skill = await registry.requireSkill(
-      c.get("principal"),
-      c.req.param("slug"),
-      ownerParam(c),
-    );
+    const skill = await requestedSkill(registry, c);
     const j = await skillJson(skill);
     return c.json({
       ...j,
@@ -185,11 +182,7 @@ export function mountSkillRoutes(ctx: RouteContext): void {
   );
 
   app.get("/api/v1/skills/:slug/versions", async (c) => {
-    const skill = await registry.requireSkill(
-      c.get("principal"),
-      c.req.param("slug"),
-      ownerParam(c),
-    );
+    const skill = await requestedSkill(registry, c);
     const limit = intParam(c.req.query("limit"), "limit", 25, 1, 200);
     const offset = offsetOf(c.req.query("cursor"));
     const rows = await registry.versionsOf(skill, { limit: limit + 1, offset });
@@ -199,11 +192,7 @@ export function mountSkillRoutes(ctx: RouteContext): void {
     } satisfies VersionListResponse);
   });
   app.get("/api/v1/skills/:slug/versions/:version", async (c) => {
-    const skill = await registry.requireSkill(
-      c.get("principal"),
-      c.req.param("slug"),
-      ownerParam(c),
-    );
+    const skill = await requestedSkill(registry, c);
     const v = await registry.pickVersion(skill, { version: c.req.param("version") });
     const files = await registry.filesOf(v);
     return c.json({
@@ -244,11 +233,7 @@ export function mountSkillRoutes(ctx: RouteContext): void {
     });
   });
   app.get("/api/v1/skills/:slug/moderation", async (c) => {
-    const skill = await registry.requireSkill(
-      c.get("principal"),
-      c.req.param("slug"),
-      ownerParam(c),
-    );
+    const skill = await requestedSkill(registry, c);
     if (!registry.canManage(c.get("principal"), skill))
       throw new ClawHubError("NOT_FOUND", "No moderation record for this skill");
     return c.json({ moderation: { ...cleanModeration(skill), legacyReason: null, evidence: [] } });
