@@ -410,10 +410,16 @@ export function createRegistry(options: RegistryOptions) {
 
       // A version that exists is refused before any blob is written: a failed publish leaves
       // no files behind (other failures leave unreferenced blobs for collectGarbage).
+      const deleted = () =>
+        new ClawHubError(
+          "ALREADY_EXISTS",
+          `@${owner.handle}/${slug} is deleted; undelete it before publishing`,
+        );
       const prior = await store.findSkill(slug, {
         ownerHandle: owner.handle,
         includeDeleted: true,
       });
+      if (prior?.deletedAt) throw deleted();
       if (prior && (await store.versionOf(prior.id, version)))
         throw new ClawHubError("ALREADY_EXISTS", `version ${version} of ${slug} already exists`, {
           hint: "Versions are immutable: publish a new version number.",
@@ -475,16 +481,13 @@ export function createRegistry(options: RegistryOptions) {
       });
 
       for (let attempt = 0; ; attempt++) {
-        const existing = await store.findSkill(slug, {
-          ownerHandle: owner.handle,
-          includeDeleted: true,
-        });
-        if (existing?.deletedAt) {
-          throw new ClawHubError(
-            "ALREADY_EXISTS",
-            `@${owner.handle}/${slug} is deleted; undelete it before publishing`,
-          );
-        }
+        // The first attempt uses the lookup above; a retry (a concurrent first publish created
+        // the skill meanwhile) reads it again.
+        const existing =
+          attempt === 0
+            ? prior
+            : await store.findSkill(slug, { ownerHandle: owner.handle, includeDeleted: true });
+        if (existing?.deletedAt) throw deleted();
         const rec = record(existing?.id ?? randomUUID());
         rec.skill.visibility = existing
           ? input.visibility
