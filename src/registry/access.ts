@@ -4,6 +4,7 @@
  * reader's view is absent everywhere: search, listings, counts, files and downloads.
  */
 import { ClawHubError } from "../errors/index.ts";
+import { VISIBILITIES } from "../schema/index.ts";
 import type { Membership, ReadScope, SkillRecord, User, Visibility } from "./store/index.ts";
 
 /** Who is calling: a user authenticated by an API token, with their org memberships. */
@@ -12,9 +13,6 @@ export interface Principal {
   tokenId: string;
   memberships: readonly Membership[];
 }
-
-/** Visibilities in the order of how far they reach. */
-export const VISIBILITIES: readonly Visibility[] = ["public", "org", "private"];
 
 /** Parses a visibility given by a user (flag, API field); undefined when not given. */
 export function parseVisibility(value: unknown, what = "visibility"): Visibility | undefined {

@@ -5,19 +5,17 @@
  */
 import { randomUUID } from "node:crypto";
 import { ClawHubError } from "../errors/index.ts";
-import { checkName, HANDLE, type OrgView } from "../schema/index.ts";
+import { checkName, HANDLE, ORG_ROLES, type OrgView } from "../schema/index.ts";
 import { type Principal, parseVisibility } from "./access.ts";
 import type { Membership, OrgRecord, OrgRole, RegistryStore } from "./store/index.ts";
 
-const ROLES: readonly OrgRole[] = ["owner", "publisher", "reader"];
-
 /** Parses an org role given by a user. */
 export function parseRole(value: unknown): OrgRole {
-  if (typeof value === "string" && (ROLES as readonly string[]).includes(value))
+  if (typeof value === "string" && (ORG_ROLES as readonly string[]).includes(value))
     return value as OrgRole;
   throw new ClawHubError(
     "INVALID_ARGUMENT",
-    `role must be one of ${ROLES.join(", ")} (got ${JSON.stringify(value ?? null).slice(0, 40)})`,
+    `role must be one of ${ORG_ROLES.join(", ")} (got ${JSON.stringify(value ?? null).slice(0, 40)})`,
   );
 }
 

@@ -55,3 +55,4 @@ export type {
   WellKnownResponse,
   WhoamiResponse,
 } from "./registry-api.ts";
+export { ORG_ROLES, VISIBILITIES } from "./registry-api.ts";

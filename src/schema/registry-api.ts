@@ -73,9 +73,13 @@ export interface VersionSummary {
 /** A skill as detail and listings show it. */
 /** Who may see a skill: everyone, members of the owning org, or those who may publish there. */
 export type Visibility = "public" | "org" | "private";
+/** Every visibility, in the order of how far it reaches. */
+export const VISIBILITIES: readonly Visibility[] = ["public", "org", "private"];
 
 /** A member's role in an org: owners manage it, publishers publish, readers read org skills. */
 export type OrgRole = "owner" | "publisher" | "reader";
+/** Every org role, from the most to the least it may do. */
+export const ORG_ROLES: readonly OrgRole[] = ["owner", "publisher", "reader"];
 
 /** An org as `GET /api/v1/orgs[/{org}]` shows it to a member. */
 export interface OrgView {

@@ -14,6 +14,20 @@ export function intFlag(value: unknown, flag: string, min: number, max: number):
   return n;
 }
 
+/** A flag that is one of `allowed`; USAGE (exit 2) listing them otherwise. */
+export function choiceFlag<T extends string>(
+  value: unknown,
+  allowed: readonly T[],
+  flag: string,
+): T {
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value))
+    return value as T;
+  throw new ClawHubError(
+    "USAGE",
+    `${flag} must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})`,
+  );
+}
+
 /** A duration flag (`30s`, `7d`) within [minMs, maxMs]. */
 export function durationFlag(
   value: unknown,

@@ -1,20 +1,13 @@
-import { ClawHubError } from "../../errors/index.ts";
-import type { OrgRole, OrgView, Visibility } from "../../schema/index.ts";
+import {
+  ORG_ROLES,
+  type OrgRole,
+  type OrgView,
+  VISIBILITIES,
+  type Visibility,
+} from "../../schema/index.ts";
 import type { CommandSpec } from "../command.ts";
+import { choiceFlag } from "./hub-options.ts";
 import { clientFor } from "./shared.ts";
-
-const VISIBILITIES = ["public", "org", "private"] as const;
-const ROLES = ["owner", "publisher", "reader"] as const;
-
-/** Checks a flag against its allowed words (exit 2 with the list otherwise). */
-function oneOf<T extends string>(value: unknown, allowed: readonly T[], flag: string): T {
-  if (typeof value === "string" && (allowed as readonly string[]).includes(value))
-    return value as T;
-  throw new ClawHubError(
-    "USAGE",
-    `${flag} must be one of ${allowed.join(", ")} (got ${JSON.stringify(value)})`,
-  );
-}
 
 const bare = (handle: string) => handle.replace(/^@/, "").toLowerCase();
 
@@ -44,7 +37,7 @@ export const orgCreate: CommandSpec = {
     );
   },
   async run([handle = ""], options, ctx) {
-    const defaultVisibility = oneOf<Visibility>(
+    const defaultVisibility = choiceFlag<Visibility>(
       options.defaultVisibility,
       VISIBILITIES,
       "--default-visibility",
@@ -70,7 +63,7 @@ export const orgAdd: CommandSpec = {
     cmd.option("--role <role>", "owner, publisher or reader", "publisher");
   },
   async run([org = "", user = ""], options, ctx) {
-    const role = oneOf<OrgRole>(options.role, ROLES, "--role");
+    const role = choiceFlag<OrgRole>(options.role, ORG_ROLES, "--role");
     const result = await (await clientFor(ctx, { auth: true })).orgs.setMember(
       bare(org),
       bare(user),
@@ -132,7 +125,7 @@ export const visibilityCommand: CommandSpec = {
   summary: "change who may see a published skill: public, org (members) or private",
   help: "The skill is @owner/slug or a bare slug. private: only those who may publish to the\nnamespace (and admins); org: every member of the owning org.",
   async run([ref = "", value], _options, ctx) {
-    const visibility = oneOf<Visibility>(value, VISIBILITIES, "visibility");
+    const visibility = choiceFlag<Visibility>(value, VISIBILITIES, "visibility");
     const m = /^@([^/]+)\/(.+)$/.exec(ref);
     const slug = (m ? (m[2] as string) : ref).toLowerCase();
     const owner = m ? bare(m[1] as string) : undefined;

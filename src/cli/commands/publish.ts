@@ -3,9 +3,10 @@ import { join, resolve } from "node:path";
 import semver from "semver";
 import { ClawHubError } from "../../errors/index.ts";
 import { readOrigin } from "../../install/index.ts";
-import type { Visibility } from "../../schema/index.ts";
+import { VISIBILITIES, type Visibility } from "../../schema/index.ts";
 import { findSkillDirs, packSkill, templateDescription } from "../../skill/index.ts";
 import type { CommandContext, CommandSpec } from "../command.ts";
+import { choiceFlag } from "./hub-options.ts";
 import { clientFor } from "./shared.ts";
 
 interface PublishOptions {
@@ -123,15 +124,6 @@ function warningLines(warnings: readonly PublishWarning[]): string[] {
   );
 }
 
-function visibilityFlag(value: unknown): Visibility | undefined {
-  if (value === undefined) return undefined;
-  if (value === "public" || value === "org" || value === "private") return value;
-  throw new ClawHubError(
-    "USAGE",
-    `--visibility must be one of public, org, private (got ${JSON.stringify(value)})`,
-  );
-}
-
 const csv = (v: unknown) =>
   typeof v === "string"
     ? v
@@ -174,7 +166,10 @@ export const publishCommand: CommandSpec = {
       changelog: options.changelog as string | undefined,
       tags: csv(options.tags),
       owner: options.owner as string | undefined,
-      visibility: visibilityFlag(options.visibility),
+      visibility:
+        options.visibility === undefined
+          ? undefined
+          : choiceFlag<Visibility>(options.visibility, VISIBILITIES, "--visibility"),
       dryRun: options.dryRun === true,
       strict: options.strict === true,
     });
