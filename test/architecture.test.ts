@@ -59,8 +59,8 @@ const LAYERS: string[][] = [
   ["cli", "index.ts"],
   ["web", "interop"],
   ["hub", "registry", "install"],
-  ["workflow", "search", "trust", "policy", "identity", "audit", "client", "sdk"],
-  ["control-plane", "skill", "wire", "observability"],
+  ["workflow", "search", "trust", "policy", "audit", "client", "sdk"],
+  ["control-plane", "skill", "wire", "observability", "identity"],
   ["schema", "resilience"],
   ["errors"],
 ];

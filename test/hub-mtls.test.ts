@@ -18,7 +18,7 @@ import {
   spiffeId,
 } from "../src/identity/index.ts";
 import { type Agent, type ClientTls, createAgent, createHubClient } from "../src/sdk/index.ts";
-import { rejection } from "./helpers/hub.ts";
+import { gate, rejection, until } from "./helpers/hub.ts";
 
 let dir: string;
 let ca: CertificateAuthority;
@@ -203,3 +203,98 @@ it("revokes an identity: its agent session ends at once, its certificate is refu
     caller.close();
   }
 }, 60_000);
+
+it("tells the agent who called, and keeps each identity's runs and locks its own", async () => {
+  await secureHub();
+  const seen: Array<string | undefined> = [];
+  const worker = createAgent({
+    hub: hub?.address ?? "",
+    name: "worker",
+    id: "worker",
+    tls: await enroll("agent", "worker"),
+    handleSignals: false,
+  });
+  worker.capability({ name: "whoami", description: "says who asked" }, (_input, ctx) => {
+    seen.push(ctx.caller);
+    return ctx.caller ?? null;
+  });
+  agents.push(worker);
+  await worker.start();
+  const alice = createHubClient({ hub: hub?.address ?? "", tls: await enroll("caller", "alice") });
+  const bob = createHubClient({ hub: hub?.address ?? "", tls: await enroll("caller", "bob") });
+  try {
+    // ctx.caller is the identity the hub verified, not anything the caller said.
+    const out = await alice.call({ capability: "whoami" }, null);
+    expect(out.output).toBe(`spiffe://${ca.trustDomain}/caller/alice`);
+
+    // A run belongs to the identity that started it: another caller neither lists, reads nor
+    // cancels it (NOT_FOUND, as for no run at all); its tasks are called on the owner's behalf.
+    const run = await alice.flows.start({
+      name: "mine",
+      nodes: [{ id: "who", capability: "whoami" }],
+    });
+    const final = await alice.flows.watch(run.runId);
+    expect(final.status).toBe("succeeded");
+    expect(final.nodes[0]?.output).toBe(`spiffe://${ca.trustDomain}/caller/alice`);
+    expect((await alice.flows.list()).map((r) => r.runId)).toContain(run.runId);
+    expect((await bob.flows.list()).map((r) => r.runId)).not.toContain(run.runId);
+    expect((await rejection(bob.flows.get(run.runId))).code).toBe("NOT_FOUND");
+    expect((await rejection(bob.flows.cancel(run.runId))).code).toBe("NOT_FOUND");
+    expect(seen.every((c) => c === `spiffe://${ca.trustDomain}/caller/alice`)).toBe(true);
+  } finally {
+    alice.close();
+    bob.close();
+  }
+});
+
+it("namespaces lock resources per identity unless they are under shared.", async () => {
+  await secureHub();
+  const held: string[] = [];
+  const release = gate();
+  const lockers = await Promise.all(
+    ["locker-a", "locker-b"].map(async (name) => {
+      const agent = createAgent({
+        hub: hub?.address ?? "",
+        name,
+        id: name,
+        tls: await enroll("agent", name),
+        handleSignals: false,
+      });
+      agent.capability(
+        { name: `lock.${name}`, description: "holds a lock until released", maxConcurrency: 4 },
+        async (input: { resource: string }, ctx) => {
+          const lease = await ctx.lock(input.resource, { ttl: 5000 });
+          held.push(`${name}:${input.resource}`);
+          await release.opened;
+          await lease.release();
+          return "ok";
+        },
+      );
+      agents.push(agent);
+      await agent.start();
+      return agent;
+    }),
+  );
+  expect(lockers).toHaveLength(2);
+  const caller = createHubClient({ hub: hub?.address ?? "", tls: await enroll("caller", "c") });
+  try {
+    // The same name held by two identities at once: two different locks.
+    const a = caller.call({ capability: "lock.locker-a" }, { resource: "doc.42" });
+    const b = caller.call({ capability: "lock.locker-b" }, { resource: "doc.42" });
+    await until(() => held.length === 2);
+    // A shared name is one lock: the second holder fails while the first holds it.
+    const c = caller.call({ capability: "lock.locker-a" }, { resource: "shared.doc" });
+    await until(() => held.includes("locker-a:shared.doc"));
+    const d = caller.call(
+      { capability: "lock.locker-b" },
+      { resource: "shared.doc" },
+      { maxAttempts: 1 },
+    );
+    const refused = await rejection(d);
+    expect(refused.message).toMatch(/held|CONFLICT|lock/i);
+    release.open();
+    await Promise.all([a, b, c]);
+  } finally {
+    caller.close();
+  }
+});

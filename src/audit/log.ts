@@ -167,6 +167,12 @@ export function createAuditLog(options: {
         return entry;
       });
     },
+    /** The stored lines, in order (entries and checkpoints). */
+    lines: () =>
+      serial(async () => {
+        await load();
+        return sink.all();
+      }),
     /** Signs the current head now. */
     checkpoint: () =>
       serial(async () => {

@@ -3,6 +3,7 @@
  * bound to one task, released when it ends), topic subscriptions relayed onto the agent's
  * channel, and events published by agents.
  */
+import { createHash } from "node:crypto";
 import { taskFailure, toClawHubError } from "../errors/index.ts";
 import { isName, TOPIC, TOPIC_PATTERN } from "../schema/index.ts";
 import { failureToWire, type WireLockRequest, type WirePayload } from "../wire/index.ts";
@@ -48,6 +49,19 @@ function payloadFromJson(value: JsonPayload): WirePayload | null {
   };
 }
 
+/**
+ * On a secured hub lock resources and topics are the identity's own: `doc.42` of one identity
+ * is not `doc.42` of another, and `>` subscribes to its own topics only. Names under `shared.`
+ * are shared explicitly (the policy issue decides who may use which). Identity names may hold
+ * dots, so the namespace is a digest of the identity, not its name.
+ */
+export const SHARED_PREFIX = "shared.";
+function scoped(session: Session, name: string): string {
+  const uri = session.channel.identity?.uri;
+  if (!uri || name.startsWith(SHARED_PREFIX)) return name;
+  return `id-${createHash("sha256").update(uri).digest("hex").slice(0, 24)}.${name}`;
+}
+
 export function createBroker(ctx: HubContext): Broker {
   return {
     lock(session, req) {
@@ -81,7 +95,7 @@ export function createBroker(ctx: HubContext): Broker {
       }
       const ttlMs = Math.min(MAX_LOCK_TTL_MS, Math.max(100, req.ttlMs || DEFAULT_LOCK_TTL_MS));
       ctx.cp.locks
-        .acquire(req.resource, {
+        .acquire(scoped(session, req.resource), {
           owner: `${session.id}/${req.taskId || "agent"}`,
           ttlMs,
           waitMs: Math.min(req.waitMs, MAX_LOCK_WAIT_MS),
@@ -128,7 +142,11 @@ export function createBroker(ctx: HubContext): Broker {
     publish(session, topic, data) {
       if (!isName(TOPIC, topic)) return;
       ctx.cp
-        .publish(`topics.${topic}`, { topic, from: session.id, data: payloadToJson(data) })
+        .publish(`topics.${scoped(session, topic)}`, {
+          topic,
+          from: session.channel.identity?.uri ?? session.id,
+          data: payloadToJson(data),
+        })
         .catch(() => {});
     },
 
@@ -139,11 +157,17 @@ export function createBroker(ctx: HubContext): Broker {
       if (unsubscribe || session.subscriptions.size >= MAX_SUBSCRIPTIONS) return;
       session.subscriptions.set(
         topic,
-        ctx.cp.subscribe<{ topic: string; data: JsonPayload }>(`topics.${topic}`, (m) =>
-          session.channel.send({
-            kind: "event",
-            event: { topic: m.data.topic, data: payloadFromJson(m.data.data) },
-          }),
+        ctx.cp.subscribe<{ topic: string; from?: string; data: JsonPayload }>(
+          `topics.${scoped(session, topic)}`,
+          (m) =>
+            session.channel.send({
+              kind: "event",
+              event: {
+                topic: m.data.topic,
+                data: payloadFromJson(m.data.data),
+                publisher: m.data.from ?? "",
+              },
+            }),
         ),
       );
     },

@@ -63,6 +63,8 @@ export interface CallInput {
   maxTokens?: number | undefined;
   signal?: AbortSignal | undefined;
   onProgress?: ProgressListener | undefined;
+  /** Who asked (an identity URI, on a secured hub): the agent sees it as `ctx.caller`. */
+  caller?: string | undefined;
 }
 
 /** The dispatcher room's face. */
@@ -389,7 +391,15 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
         paramsJson: state.params,
         idempotencyKey: state.idempotencyKey,
         maxTokens: state.maxTokens,
+        caller: state.caller,
       },
+    });
+    ctx.audit?.({
+      kind: "task.dispatched",
+      ...(state.caller ? { onBehalfOf: state.caller } : {}),
+      actor: session.channel.identity?.uri ?? session.id,
+      capability: attempt.capability,
+      details: { taskId: attempt.id, attempt: state.attemptBase + attempt.number },
     });
     if (ctx.wants("task.dispatched"))
       ctx.emit("task.dispatched", {
@@ -397,6 +407,7 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
         agentId: session.id,
         capability: attempt.capability,
         attempt: state.attemptBase + attempt.number,
+        ...(state.caller ? { caller: state.caller } : {}),
       });
   }
 
@@ -466,6 +477,7 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
         taskId: attempt.id,
         attempt: state.attemptBase + next,
         reason: error.message,
+        ...(state.caller ? { caller: state.caller } : {}),
       });
     state.current = undefined;
     setTimeout(
@@ -524,6 +536,7 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
           taskId: attempt?.id,
           code: result.code,
           message: result.message,
+          ...(state.caller ? { caller: state.caller } : {}),
         });
       state.reject(result);
       return;
@@ -540,6 +553,7 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
         capability: result.capability,
         attempts: result.attempts,
         totalTokens: result.usage.totalTokens,
+        ...(state.caller ? { caller: state.caller } : {}),
       });
     state.resolve(result);
   }
@@ -639,6 +653,7 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
           wakeAt: 0,
           lastError: undefined,
           onProgress: input.onProgress,
+          caller: input.caller,
           resolve,
           reject,
         };

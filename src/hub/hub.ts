@@ -164,6 +164,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
                 signal: req.signal,
                 // The workflow's own retry policy decides about further attempts.
                 maxAttempts: 1,
+                caller: req.caller,
               });
               return {
                 output: decodePayload(outcome.output),
@@ -181,7 +182,20 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
         });
 
   const protocol = hubProtocol();
-  const callers = callerService(core);
+  const callers = callerService(
+    core,
+    options.tls
+      ? {
+          // Request signatures and the audit trail join when the SDK signs (docs/hub.md).
+          identify: (call) =>
+            peerIdentity(
+              options.tls as HubTls,
+              revoked,
+              call as Parameters<typeof peerIdentity>[2],
+            ),
+        }
+      : undefined,
+  );
   const tls = options.tls;
   // Revoked identities, kept in the control plane (hub.revoked.<sha256 of the URI>).
   const revoked = new Set<string>();
@@ -226,7 +240,15 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     services: [
       [
         protocol.AgentService.service,
-        agentService(core, tls ? (stream) => peerIdentity(tls, revoked, stream) : undefined),
+        agentService(
+          core,
+          tls
+            ? {
+                identify: (stream) =>
+                  peerIdentity(tls, revoked, stream as Parameters<typeof peerIdentity>[2]),
+              }
+            : undefined,
+        ),
       ],
       [protocol.CallerService.service, secured(callers.implementation)],
       [
@@ -235,6 +257,18 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
           workflowService({
             engine: workflows,
             catalog: () => core.catalog(),
+            ...(tls
+              ? {
+                  viewerOf: (call: unknown) => {
+                    const peer = peerIdentity(
+                      tls,
+                      revoked,
+                      call as Parameters<typeof peerIdentity>[2],
+                    );
+                    return { uri: peer.uri, admin: peer.roles.includes("admin") };
+                  },
+                }
+              : {}),
             checkInputs(spec, inputs) {
               if (!spec.inputs) return;
               const schema = core.ctx.schemas.compile(

@@ -2,6 +2,7 @@
  * The hub's shared types: what every room (sessions, capabilities, dispatcher, broker) reads and
  * writes, kept in one file so the rooms import it and never each other.
  */
+import type { AuditEvent } from "../audit/index.ts";
 import type { ControlPlane, Lease, Subscription } from "../control-plane/index.ts";
 import type { ClawHubError } from "../errors/index.ts";
 import type { Breaker } from "../resilience/index.ts";
@@ -118,6 +119,8 @@ export interface CallState {
   idempotencyKey: string;
   labels: Record<string, string>;
   session: string;
+  /** Who asked, on a secured hub. */
+  caller: string | undefined;
   maxAttempts: number;
   /** Attempts before this call (a workflow's earlier attempts of the same step). */
   attemptBase: number;
@@ -180,6 +183,8 @@ export interface HubContext {
   emit(kind: string, data: Record<string, unknown>): void;
   /** Whether anyone listens for events of this kind (hot-path events are skipped otherwise). */
   wants(kind: string): boolean;
+  /** Appends to the audit trail (secured hubs). */
+  audit?: ((event: AuditEvent) => void) | undefined;
   sessions: Map<string, Session>;
   schemas: SchemaCache;
   /** Set once the hub is closing: nothing new is accepted. */

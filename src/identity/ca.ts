@@ -4,10 +4,11 @@
  * short-lived leaf certificates whose only name is a SPIFFE URI SAN, for keys that were
  * generated where they are used: the CA signs a CSR, it never sees a private key but its own.
  */
-import { randomBytes, X509Certificate } from "node:crypto";
+import { type KeyObject, randomBytes, X509Certificate } from "node:crypto";
 import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ClawHubError } from "../errors/index.ts";
+import { caFingerprint, spkiId } from "./fingerprint.ts";
 import { checkTrustDomain, parseSpiffeId, type SpiffeId } from "./spiffe.ts";
 import { x509 } from "./x509.ts";
 
@@ -16,6 +17,21 @@ const CLIENT_AUTH = "1.3.6.1.5.5.7.3.2";
 const SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
 /** Leaf certificates live at most a day: identities are short-lived by design. */
 export const MAX_LEAF_TTL_MS = 86_400_000;
+/**
+ * The extension that carries what enrollment attested (roles, labels, issue time), signed by the
+ * CA with the rest of the certificate: a hub node, or a restarted hub, reads a peer's roles and
+ * labels from the certificate itself, never from what the peer says. OID under 2.25 (a UUID
+ * arc, ITU-T X.667), so no registered enterprise number is needed.
+ */
+export const ATTESTATION_OID = "2.25.207614840884735968742271751971248112760";
+
+/** What a certificate attests beyond its name. */
+export interface CertificateAttestation {
+  roles: string[];
+  labels: Record<string, string>;
+  /** When the CA issued it: a revocation refuses certificates issued before it. */
+  issuedAt: number;
+}
 
 /** A certificate issued to an identity. */
 export interface IssuedCertificate {
@@ -27,10 +43,14 @@ export interface IssuedCertificate {
 }
 
 /** A verified peer certificate. */
-export interface VerifiedCertificate {
+export interface VerifiedCertificate extends CertificateAttestation {
   identity: SpiffeId;
   serial: string;
+  notBefore: number;
   notAfter: number;
+  publicKey: KeyObject;
+  /** sha256 (base64url) of the certificate's public key (SPKI DER): stable across renewals. */
+  keyId: string;
 }
 
 /** The hub CA. */
@@ -38,10 +58,25 @@ export interface CertificateAuthority {
   readonly trustDomain: string;
   /** The CA certificate (what peers trust). */
   readonly certificatePem: string;
-  /** Signs a CSR for `identity`: the CSR's own names are ignored, the identity is the CA's. */
-  issue(options: { csrPem: string; identity: SpiffeId; ttlMs: number }): Promise<IssuedCertificate>;
-  /** Checks a peer certificate: issued by this CA, in its validity window, naming an identity. */
-  verify(certificatePem: string): VerifiedCertificate;
+  /** sha256 (base64url) of the CA certificate's DER: what an enrollment token pins. */
+  readonly fingerprint: string;
+  /**
+   * Signs a CSR for `identity`: the CSR's own names are ignored, the identity is the CA's.
+   * `sameKeyAs` (a renewal) requires the CSR's key to be that key id.
+   */
+  issue(options: {
+    csrPem: string;
+    identity: SpiffeId;
+    ttlMs: number;
+    roles?: string[];
+    labels?: Record<string, string>;
+    sameKeyAs?: string;
+  }): Promise<IssuedCertificate>;
+  /**
+   * Checks a peer certificate: issued by this CA, in its validity window (unless
+   * `allowExpired`: the caller then decides, e.g. for a renewed key), naming an identity.
+   */
+  verify(certificatePem: string, options?: { allowExpired?: boolean }): VerifiedCertificate;
 }
 
 /** Options of {@link openCertificateAuthority}. */
@@ -114,7 +149,8 @@ export async function openCertificateAuthority(options: CaOptions): Promise<Cert
   return {
     trustDomain,
     certificatePem,
-    async issue({ csrPem, identity, ttlMs }) {
+    fingerprint: caFingerprint(certificatePem),
+    async issue({ csrPem, identity, ttlMs, roles = [], labels = {}, sameKeyAs }) {
       if (identity.trustDomain !== trustDomain)
         throw new ClawHubError("INVALID_ARGUMENT", `${identity.uri} is not in ${trustDomain}`);
       if (!(ttlMs > 0 && ttlMs <= MAX_LEAF_TTL_MS))
@@ -128,6 +164,12 @@ export async function openCertificateAuthority(options: CaOptions): Promise<Cert
       // Proof of possession: the CSR is signed by the key it asks a certificate for.
       if (!(await csr.verify()))
         throw new ClawHubError("UNAUTHENTICATED", "the certificate request's signature is invalid");
+      if (sameKeyAs !== undefined && spkiId(Buffer.from(csr.publicKey.rawData)) !== sameKeyAs)
+        throw new ClawHubError(
+          "INVALID_ARGUMENT",
+          "a renewal keeps the key: the request must be signed by the current certificate's key",
+        );
+      const issuedAt = now();
       const notBefore = now() - 30_000;
       const notAfter = now() + ttlMs;
       const sn = serial();
@@ -145,11 +187,16 @@ export async function openCertificateAuthority(options: CaOptions): Promise<Cert
           new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
           new x509.ExtendedKeyUsageExtension([CLIENT_AUTH, SERVER_AUTH]),
           new x509.SubjectAlternativeNameExtension([{ type: "url", value: identity.uri }], true),
+          new x509.Extension(
+            ATTESTATION_OID,
+            false,
+            derUtf8(JSON.stringify({ roles, labels, issuedAt })),
+          ),
         ],
       });
       return { certificatePem: cert.toString("pem"), serial: sn, identity, notBefore, notAfter };
     },
-    verify(pem) {
+    verify(pem, verifyOptions = {}) {
       let cert: X509Certificate;
       try {
         cert = new X509Certificate(pem);
@@ -159,7 +206,10 @@ export async function openCertificateAuthority(options: CaOptions): Promise<Cert
       if (!cert.checkIssued(caCert) || !cert.verify(caCert.publicKey))
         throw new ClawHubError("UNAUTHENTICATED", "certificate not issued by this hub's CA");
       const t = now();
-      if (t < Date.parse(cert.validFrom) || t > Date.parse(cert.validTo))
+      if (
+        t < Date.parse(cert.validFrom) ||
+        (t > Date.parse(cert.validTo) && !verifyOptions.allowExpired)
+      )
         throw new ClawHubError(
           "UNAUTHENTICATED",
           `certificate expired or not yet valid (until ${cert.validTo})`,
@@ -171,8 +221,12 @@ export async function openCertificateAuthority(options: CaOptions): Promise<Cert
         throw new ClawHubError("UNAUTHENTICATED", `${uri} is not in ${trustDomain}`);
       return {
         identity,
+        ...attestationOf(pem),
         serial: cert.serialNumber.toLowerCase(),
+        notBefore: Date.parse(cert.validFrom),
         notAfter: Date.parse(cert.validTo),
+        publicKey: cert.publicKey,
+        keyId: spkiId(cert.publicKey.export({ type: "spki", format: "der" })),
       };
     },
   };
@@ -180,10 +234,27 @@ export async function openCertificateAuthority(options: CaOptions): Promise<Cert
 
 /**
  * A key pair and a CSR, made where the key is used (an agent, the CLI): only the CSR leaves.
- * ECDSA P-256, the key as PKCS#8 PEM for TLS.
+ * ECDSA P-256, the key as PKCS#8 PEM for TLS. With `keyPem`, a CSR for that key (renewal).
  */
-export async function createKeyAndCsr(name: string): Promise<{ keyPem: string; csrPem: string }> {
-  const keys = await crypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
+export async function createKeyAndCsr(
+  name: string,
+  keyPem?: string,
+): Promise<{ keyPem: string; csrPem: string }> {
+  type Key = import("node:crypto").webcrypto.CryptoKey;
+  let keys: { privateKey: Key; publicKey: Key };
+  if (keyPem) {
+    const privateKey = await crypto.subtle.importKey("pkcs8", pemBody(keyPem), ALG, true, ["sign"]);
+    // WebCrypto derives no public key from a private one: go through its JWK (x, y are public).
+    const { d: _d, ...jwk } = await crypto.subtle.exportKey("jwk", privateKey);
+    const publicKey = await crypto.subtle.importKey(
+      "jwk",
+      { ...jwk, key_ops: ["verify"] },
+      ALG,
+      true,
+      ["verify"],
+    );
+    keys = { privateKey, publicKey };
+  } else keys = await crypto.subtle.generateKey(ALG, true, ["sign", "verify"]);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: `CN=${name.replace(/[,=+<>#;"\\]/g, "_")}`,
     keys,
@@ -191,6 +262,47 @@ export async function createKeyAndCsr(name: string): Promise<{ keyPem: string; c
   });
   const pkcs8 = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
   return { keyPem: toPem(pkcs8, "PRIVATE KEY"), csrPem: csr.toString("pem") };
+}
+
+/** The attestation a CA-verified certificate carries (none: no roles, no labels). */
+function attestationOf(pem: string): CertificateAttestation {
+  const ext = new x509.X509Certificate(pem).getExtension(ATTESTATION_OID);
+  if (!ext) return { roles: [], labels: {}, issuedAt: 0 };
+  const parsed = JSON.parse(fromDerUtf8(Buffer.from(ext.value))) as Partial<CertificateAttestation>;
+  return {
+    roles: Array.isArray(parsed.roles) ? parsed.roles.map(String) : [],
+    labels:
+      parsed.labels && typeof parsed.labels === "object"
+        ? Object.fromEntries(Object.entries(parsed.labels).map(([k, v]) => [k, String(v)]))
+        : {},
+    issuedAt: typeof parsed.issuedAt === "number" ? parsed.issuedAt : 0,
+  };
+}
+
+/** A DER UTF8String (tag 12): the extension's value is a proper ASN.1 value, not raw bytes. */
+function derUtf8(text: string): ArrayBuffer {
+  const body = Buffer.from(text, "utf8");
+  const n = body.length;
+  const len =
+    n < 0x80
+      ? Buffer.from([n])
+      : n < 0x100
+        ? Buffer.from([0x81, n])
+        : Buffer.from([0x82, n >> 8, n & 0xff]);
+  const out = Buffer.concat([Buffer.from([0x0c]), len, body]);
+  return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength) as ArrayBuffer;
+}
+
+function fromDerUtf8(der: Buffer): string {
+  if (der[0] !== 0x0c) throw new ClawHubError("UNAUTHENTICATED", "malformed attestation");
+  const first = der[1] ?? 0;
+  const [len, start] =
+    first < 0x80
+      ? [first, 2]
+      : first === 0x81
+        ? [der[2] ?? 0, 3]
+        : [((der[2] ?? 0) << 8) | (der[3] ?? 0), 4];
+  return der.subarray(start, start + len).toString("utf8");
 }
 
 /** A positive 128-bit serial number, hex (RFC 5280: at most 20 octets, unpredictable). */

@@ -2,7 +2,11 @@
  * Enrollment: an operator mints a one-time token for a named identity with the roles and labels
  * attested for it; whoever holds the token exchanges it, with a CSR, for a short-lived
  * certificate. Tokens are stored only as sha256 hashes, expire, and have a use count. What
- * routing and policy rely on (roles, labels) comes from this record, never from the agent.
+ * routing and policy rely on (roles, labels) comes from this record, never from the agent, and
+ * is written into the certificate (see ATTESTATION_OID).
+ *
+ * A token reads `che_<secret>.<pin>`: the pin is the sha256 of the hub CA's certificate, so a
+ * new agent, which has no CA to trust yet, checks the hub it talks to before it sends the secret.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { ClawHubError } from "../errors/index.ts";
@@ -101,10 +105,11 @@ export function createEnrollment(options: {
       const uses = input.uses ?? 1;
       if (!Number.isInteger(uses) || uses < 1 || uses > 1000)
         throw new ClawHubError("INVALID_ARGUMENT", "uses must be a whole number from 1 to 1000");
-      const token = `che_${random(24).toString("base64url")}`;
+      const secret = `che_${random(24).toString("base64url")}`;
+      const token = `${secret}.${ca.fingerprint}`;
       const expiresAt = now() + (input.tokenTtlMs ?? 15 * 60_000);
       await store.put({
-        tokenHash: hash(token),
+        tokenHash: hash(secret),
         identity: identity.uri,
         kind: identity.kind,
         name: identity.name,
@@ -125,8 +130,9 @@ export function createEnrollment(options: {
     async redeem(token: string, csrPem: string): Promise<IssuedCertificate & Attestation> {
       const refused = () =>
         new ClawHubError("UNAUTHENTICATED", "enrollment token invalid, expired or used up");
-      if (typeof token !== "string" || !/^che_[A-Za-z0-9_-]{20,64}$/.test(token)) throw refused();
-      const h = hash(token);
+      const parsed = parseEnrollmentToken(token);
+      if (!parsed || parsed.pin !== ca.fingerprint) throw refused();
+      const h = hash(parsed.secret);
       for (let attempt = 0; attempt < 5; attempt++) {
         const record = await store.get(h);
         if (!record || record.expiresAt <= now() || record.usesLeft < 1) throw refused();
@@ -135,10 +141,23 @@ export function createEnrollment(options: {
           continue;
         if (record.usesLeft - 1 === 0) await store.delete(h);
         const identity = spiffeId(ca.trustDomain, record.kind, record.name);
-        const issued = await ca.issue({ csrPem, identity, ttlMs: record.certTtlMs });
+        const issued = await ca.issue({
+          csrPem,
+          identity,
+          ttlMs: record.certTtlMs,
+          roles: record.roles,
+          labels: record.labels,
+        });
         return { ...issued, roles: record.roles, labels: record.labels };
       }
       throw refused();
     },
   };
+}
+
+/** The parts of an enrollment token, or undefined when it is not one. */
+export function parseEnrollmentToken(token: unknown): { secret: string; pin: string } | undefined {
+  if (typeof token !== "string") return undefined;
+  const m = /^(che_[A-Za-z0-9_-]{20,64})\.([A-Za-z0-9_-]{43})$/.exec(token.trim());
+  return m ? { secret: m[1] as string, pin: m[2] as string } : undefined;
 }

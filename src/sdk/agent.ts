@@ -73,6 +73,11 @@ export interface TaskContext {
   params: Record<string, unknown>;
   /** The same on every attempt of one call: key side effects on it. */
   idempotencyKey: string;
+  /**
+   * Who asked, as the hub verified it (`spiffe://<domain>/caller/<name>`) on a secured hub;
+   * undefined on a plaintext one. Log it, or refuse by it.
+   */
+  caller: string | undefined;
   /** Absolute deadline (Unix ms), if the call has one. */
   deadline: number | undefined;
   /** Aborted on cancellation, deadline, or loss of the hub; `signal.reason` says which. */
@@ -529,6 +534,7 @@ export function createAgent(options: AgentOptions): Agent {
       maxTokens: task.maxTokens > 0 ? task.maxTokens : undefined,
       params: decodeJson<Record<string, unknown>>(task.paramsJson, {}),
       idempotencyKey: task.idempotencyKey,
+      caller: task.caller || undefined,
       deadline: task.deadlineUnixMs > 0 ? task.deadlineUnixMs : undefined,
       get signal() {
         return signal();

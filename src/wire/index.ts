@@ -10,6 +10,7 @@ export {
   MAX_FRAME_BYTES,
   payloadBytes,
 } from "./batch.ts";
+export { payloadDigest, resultDigest } from "./digest.ts";
 export { failStream, unary } from "./handlers.ts";
 export {
   decodeJson,
@@ -34,6 +35,8 @@ export {
   type WireCallResponse,
   type WireCapability,
   type WireCapabilityMatch,
+  type WireCreateEnrollmentRequest,
+  type WireEnrollResponse,
   type WireFlowRequest,
   type WireHubEvent,
   type WireListRunsRequest,
@@ -44,6 +47,7 @@ export {
   type WireRunRequest,
   type WireRunSummary,
   type WireRunView,
+  type WireSignature,
   type WireStreamCall,
   type WireStreamResult,
   type WireTask,

@@ -111,6 +111,7 @@ const INLINE = new Set([
   "ListAgentsRequest",
   "ListAgentsResponse",
   "EventsRequest",
+  "WhoAmIRequest",
 ]);
 
 /** What a TypeScript property type must look like for a proto field. */

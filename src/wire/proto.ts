@@ -72,6 +72,15 @@ export interface WireTaskResult {
   output: WirePayload | null;
   failure: WireTaskFailure | null;
   usage: WireUsage | null;
+  /** Required by a secured hub (see docs/security.md). */
+  signature?: WireSignature | null;
+}
+
+/** A sender's signature over a request (identity/signing.ts defines what it covers). */
+export interface WireSignature {
+  timeUnixMs: number;
+  nonce: string;
+  signature: Uint8Array;
 }
 
 export interface WireLockRequest {
@@ -119,6 +128,8 @@ export interface WireTask {
   paramsJson: Uint8Array;
   idempotencyKey: string;
   maxTokens: number;
+  /** The caller's identity on a secured hub. */
+  caller?: string;
 }
 
 export interface WireRegistered {
@@ -142,6 +153,8 @@ export interface WireLockResponse {
 export interface WireTopicEvent {
   topic: string;
   data: WirePayload | null;
+  /** Who published it (an identity URI on a secured hub, else an agent id). */
+  publisher?: string;
 }
 
 export type HubMessage =
@@ -163,6 +176,8 @@ export interface WireCallRequest {
   session: string;
   minSimilarity: number;
   attemptTimeoutMs: number;
+  /** Required by a secured hub. */
+  signature?: WireSignature | null;
 }
 
 export interface WireCallResponse {
@@ -296,6 +311,67 @@ export interface WireRunRequest {
   runId: string;
 }
 
+export interface WireEnrollResponse {
+  certificatePem: string;
+  caPem: string;
+  identity: string;
+  notAfterUnixMs: number;
+  roles: string[];
+  labels: Record<string, string>;
+  trustDomain: string;
+}
+
+export interface WireEnrollRequest {
+  token: string;
+  csrPem: string;
+}
+
+export interface WireRenewRequest {
+  csrPem: string;
+}
+
+export interface WireCreateEnrollmentResponse {
+  token: string;
+  identity: string;
+  expiresAtUnixMs: number;
+}
+
+export interface WireRevokeRequest {
+  identity: string;
+}
+
+export interface WireRevokeResponse {
+  sessionsEnded: number;
+}
+
+export interface WireAuditLogRequest {
+  export: boolean;
+  sinceUnixMs: number;
+  identity: string;
+  capability: string;
+}
+
+export interface WireAuditLine {
+  json: string;
+}
+
+export interface WireWhoAmIResponse {
+  identity: string;
+  roles: string[];
+  labels: Record<string, string>;
+  notAfterUnixMs: number;
+}
+
+export interface WireCreateEnrollmentRequest {
+  name: string;
+  kind: string;
+  roles: string[];
+  labels: Record<string, string>;
+  tokenTtlMs: number;
+  certTtlMs: number;
+  uses: number;
+}
+
 export type { WirePayload, WireTensor };
 
 function protoPath(): string {
@@ -312,6 +388,7 @@ export interface HubProtocol {
   AgentService: ServiceCtor;
   CallerService: ServiceCtor;
   WorkflowService: ServiceCtor;
+  IdentityService: ServiceCtor;
 }
 
 let loaded: HubProtocol | undefined;
@@ -390,6 +467,9 @@ export function hubProtocol(): HubProtocol {
     },
     get WorkflowService() {
       return ctor("WorkflowService");
+    },
+    get IdentityService() {
+      return ctor("IdentityService");
     },
   };
   loaded = protocol;

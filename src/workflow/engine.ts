@@ -33,6 +33,8 @@ export interface TaskRunner {
       maxTokens: number;
       deadline: number | undefined;
       signal: AbortSignal;
+      /** The run's owner: the call is made on its behalf. */
+      caller?: string | undefined;
     },
   ): Promise<{ output: unknown; tokens: number; agentId: string }>;
   /** Context limits (tokens) of the capabilities connected now. */
@@ -83,6 +85,8 @@ export interface NodeView {
 export interface RunView {
   runId: string;
   name: string;
+  /** The identity that started it (secured hubs). */
+  owner?: string | undefined;
   status: RunState["status"];
   inputs: Record<string, unknown>;
   startedAt: number;
@@ -144,6 +148,7 @@ const MAX_LIST = 1000;
 export interface RunSummary {
   runId: string;
   name: string;
+  owner?: string | undefined;
   status: string;
   createdAt: number;
   endedAt: number | null;
@@ -156,6 +161,7 @@ export function viewOf(state: RunState): RunView {
   return {
     runId: state.runId,
     name: state.spec.name,
+    owner: state.owner,
     status: state.status,
     inputs: state.inputs,
     startedAt: state.startedAt,
@@ -427,6 +433,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
             maxTokens: command.maxTokens,
             deadline: command.timeoutMs ? now() + command.timeoutMs : undefined,
             signal: controller.signal,
+            caller: run.state.owner,
           }),
         ).then(
           (result) => {
@@ -490,6 +497,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
           runId: view.runId,
           status: view.status,
           reason: view.reason ?? null,
+          ...(view.owner ? { owner: view.owner } : {}),
         });
         log(
           `workflow: run ${view.runId} (${view.name}) ${view.status}${view.reason ? `: ${view.reason}` : ""}`,
@@ -572,7 +580,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
     async start(
       spec: WorkflowSpec,
       inputs: Record<string, unknown> = {},
-      opts: { runId?: string } = {},
+      opts: { runId?: string; owner?: string | undefined } = {},
     ): Promise<RunView> {
       if (closed) throw new ClawHubError("UNAVAILABLE", "the workflow engine is shutting down");
       const runId = opts.runId ?? newId();
@@ -585,6 +593,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
         inputs,
         status: "running",
         createdAt: at,
+        ...(opts.owner ? { owner: opts.owner } : {}),
       });
       const state = initialState(spec);
       state.runId = runId;
@@ -598,6 +607,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
         contextLimits: options.runner.contextLimits(),
         // Step idempotency keys derive from it: a listed run id does not let anyone predict them.
         secret: randomBytes(18).toString("base64url"),
+        ...(opts.owner ? { owner: opts.owner } : {}),
       });
       armDeadline(run);
       return viewOf(run.state);
@@ -643,7 +653,9 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
     prune,
 
     /** Runs in the journal, newest first, a page at a time. */
-    async list(opts: { limit?: number; pageToken?: string } = {}): Promise<{
+    async list(
+      opts: { limit?: number; pageToken?: string; owner?: string | undefined } = {},
+    ): Promise<{
       runs: RunSummary[];
       nextPageToken: string;
     }> {
@@ -659,7 +671,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
           throw new ClawHubError("INVALID_ARGUMENT", "invalid page token");
         }
       }
-      const all = await records();
+      const all = (await records()).filter((m) => !opts.owner || m.owner === opts.owner);
       const start = after
         ? all.findIndex(
             (m) =>
@@ -674,6 +686,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
         return {
           runId: String(meta.runId),
           name: String(meta.name),
+          ...(typeof meta.owner === "string" ? { owner: meta.owner } : {}),
           status: liveRun ? liveRun.state.status : String(meta.status),
           createdAt: Number(meta.createdAt),
           endedAt: liveRun?.state.endedAt ?? (meta.endedAt as number | null) ?? null,

@@ -26,6 +26,12 @@ export interface WorkflowServiceOptions {
   catalog(): ReadonlyMap<string, CapabilityInfo>;
   /** Checks a run's inputs against the workflow's `inputs` schema (throws SCHEMA_INVALID). */
   checkInputs(spec: WorkflowSpec, inputs: Record<string, unknown>): void;
+  /**
+   * Who makes a request (secured hubs): a run belongs to the identity that started it, and only
+   * it and admins see, watch, cancel or resume it (others get NOT_FOUND, as for no run at all).
+   * Undefined: no identities (a plaintext development hub), every run is visible.
+   */
+  viewerOf?: (call: unknown) => { uri: string; admin: boolean } | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -76,6 +82,20 @@ export function workflowService(
       throw new ClawHubError("UNAVAILABLE", "workflows are turned off on this hub");
     return options.engine;
   };
+  const viewer = (call: unknown) => options.viewerOf?.(call);
+  /** The run if this viewer may see it. */
+  const visible = (view: RunView | undefined, who: ReturnType<typeof viewer>) =>
+    view && (!who || who.admin || view.owner === who.uri) ? view : undefined;
+  /** Resolves a run id the viewer may act on (NOT_FOUND otherwise). */
+  const ownedId = async (engine: WorkflowEngine, runId: string, call: unknown) => {
+    const id = await engine.resolveId(runId);
+    const who = viewer(call);
+    if (who && !who.admin && !visible(await engine.get(id), who))
+      throw new ClawHubError("NOT_FOUND", `no run ${runId}`, {
+        hint: "`clawhub runs list` shows the runs.",
+      });
+    return id;
+  };
   const found = (view: RunView | undefined, runId: string) => {
     if (!view)
       throw new ClawHubError("NOT_FOUND", `no run ${runId}`, {
@@ -91,7 +111,7 @@ export function workflowService(
       );
       return { name: spec.name, nodes: spec.nodes.length };
     }),
-    StartRun: unary<WireFlowRequest, WireRunView>(async (req) => {
+    StartRun: unary<WireFlowRequest, WireRunView>(async (req, call) => {
       const engine = needEngine();
       const spec = await validateWorkflowAsync(
         parseJson(req.specJson, "the workflow"),
@@ -101,15 +121,20 @@ export function workflowService(
       if (!inputs || typeof inputs !== "object" || Array.isArray(inputs))
         throw new ClawHubError("INVALID_ARGUMENT", "the inputs are a JSON object");
       options.checkInputs(spec, inputs);
-      return runViewToWire(await engine.start(spec, inputs));
+      return runViewToWire(await engine.start(spec, inputs, { owner: viewer(call)?.uri }));
     }),
-    GetRun: unary<WireRunRequest, WireRunView>(async (req) => {
+    GetRun: unary<WireRunRequest, WireRunView>(async (req, call) => {
       const engine = needEngine();
-      const id = await engine.resolveId(req.runId);
+      const id = await ownedId(engine, req.runId, call);
       return found(await engine.get(id), id);
     }),
-    ListRuns: unary<WireListRunsRequest, WireListRunsResponse>(async (req) => {
-      const page = await needEngine().list({ limit: req.limit, pageToken: req.pageToken });
+    ListRuns: unary<WireListRunsRequest, WireListRunsResponse>(async (req, call) => {
+      const who = viewer(call);
+      const page = await needEngine().list({
+        limit: req.limit,
+        pageToken: req.pageToken,
+        owner: who && !who.admin ? who.uri : undefined,
+      });
       return {
         runs: page.runs.map((r) => ({
           runId: r.runId,
@@ -121,18 +146,18 @@ export function workflowService(
         nextPageToken: page.nextPageToken,
       };
     }),
-    CancelRun: unary<WireRunRequest, WireRunView>(async (req) => {
+    CancelRun: unary<WireRunRequest, WireRunView>(async (req, call) => {
       const engine = needEngine();
-      return runViewToWire(await engine.cancel(await engine.resolveId(req.runId)));
+      return runViewToWire(await engine.cancel(await ownedId(engine, req.runId, call)));
     }),
-    ResumeRun: unary<WireRunRequest, WireRunView>(async (req) => {
+    ResumeRun: unary<WireRunRequest, WireRunView>(async (req, call) => {
       const engine = needEngine();
-      return runViewToWire(await engine.resume(await engine.resolveId(req.runId)));
+      return runViewToWire(await engine.resume(await ownedId(engine, req.runId, call)));
     }),
     WatchRun(stream: grpc.ServerWritableStream<WireRunRequest, WireRunView>) {
       (async () => {
         const engine = needEngine();
-        const runId = await engine.resolveId(stream.request.runId);
+        const runId = await ownedId(engine, stream.request.runId, stream);
         const view = await engine.get(runId);
         if (!view) throw new ClawHubError("NOT_FOUND", `no run ${runId}`);
         if (view.status !== "running") {

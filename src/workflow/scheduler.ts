@@ -36,6 +36,8 @@ export type RunEvent =
       contextLimits: Record<string, number>;
       /** Random per run: idempotency keys are derived from it, so nobody can predict them. */
       secret?: string;
+      /** The identity that started it (secured hubs): its tasks are called on its behalf. */
+      owner?: string;
     }
   | {
       type: "task.completed";
@@ -122,6 +124,8 @@ export interface RunState {
   /** Tokens reserved by running tasks against the budget. */
   reserved: number;
   secret: string;
+  /** Who started it, on a secured hub. */
+  owner?: string;
   nodes: Record<string, NodeState>;
   outputs?: unknown;
   reason?: string;
@@ -525,6 +529,7 @@ export function reduce(
     case "started": {
       state.runId = event.runId;
       state.secret = event.secret ?? "";
+      if (event.owner) state.owner = event.owner;
       state.inputs = event.inputs;
       state.contextLimits = event.contextLimits;
       state.startedAt = event.at;

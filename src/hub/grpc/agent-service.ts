@@ -1,4 +1,5 @@
 import type * as grpc from "@grpc/grpc-js";
+import type { AuditEvent } from "../../audit/index.ts";
 import { toClawHubError } from "../../errors/index.ts";
 import {
   type AgentMessage,
@@ -6,20 +7,83 @@ import {
   failStream,
   type HubMessage,
   payloadBytes,
+  resultDigest,
+  type WireTaskResult,
 } from "../../wire/index.ts";
 import type { HubCore } from "../core.ts";
+import type { Peer } from "../security.ts";
 import type { AgentChannel, PeerIdentity } from "../types.ts";
+
+/**
+ * How a secured hub checks what an agent sends: who it is (its certificate) and, with
+ * `results`, that each result is signed by the agent's key.
+ */
+export interface AgentGuard {
+  identify(stream: unknown): PeerIdentity;
+  results?: ResultGuard;
+}
+
+/** Checks result signatures and audits them. */
+export interface ResultGuard {
+  /** Throws UNAUTHENTICATED when a result's signature does not hold. */
+  verifyResult(peer: Peer, result: WireTaskResult): void;
+  record(event: AuditEvent): void;
+}
+
+/**
+ * A result whose signature does not verify becomes a retryable failure (another agent gets
+ * the task), and the refusal is audited: the caller never sees output nobody vouches for.
+ */
+function checked(guard: ResultGuard, peer: Peer, message: AgentMessage, depth = 0): AgentMessage {
+  if (message.kind === "batch" && depth === 0)
+    return {
+      kind: "batch",
+      batch: { messages: message.batch.messages.map((m) => checked(guard, peer, m, 1)) },
+    };
+  if (message.kind !== "result") return message;
+  const result = message.result;
+  try {
+    guard.verifyResult(peer, result);
+    guard.record({
+      kind: "task.result",
+      actor: peer.uri,
+      outcome: result.failure ? "failed" : "ok",
+      outputDigest: resultDigest(result),
+      senderSignature: Buffer.from(result.signature?.signature ?? []).toString("base64"),
+      details: { taskId: result.taskId },
+    });
+    return message;
+  } catch (error) {
+    const reason = toClawHubError(error).message;
+    guard.record({
+      kind: "task.result",
+      actor: peer.uri,
+      outcome: "refused",
+      reason,
+      details: { taskId: result.taskId },
+    });
+    return {
+      kind: "result",
+      result: {
+        taskId: result.taskId,
+        output: null,
+        usage: result.usage,
+        failure: {
+          type: "UNAUTHENTICATED",
+          message: `result refused: ${reason}`,
+          nonRetryable: false,
+          detailsJson: new Uint8Array(),
+        },
+      },
+    };
+  }
+}
 
 /**
  * AgentService over gRPC: each `Connect` stream becomes an AgentChannel of the hub core.
  * Messages to the agent are batched per turn of the event loop (one frame carries many tasks).
  */
-export function agentService(
-  core: HubCore,
-  identify?: (
-    stream: grpc.ServerDuplexStream<AgentMessage, HubMessage>,
-  ) => PeerIdentity | undefined,
-): grpc.UntypedServiceImplementation {
+export function agentService(core: HubCore, guard?: AgentGuard): grpc.UntypedServiceImplementation {
   return {
     Connect(stream: grpc.ServerDuplexStream<AgentMessage, HubMessage>) {
       let open = true;
@@ -31,7 +95,7 @@ export function agentService(
       );
       let identity: PeerIdentity | undefined;
       try {
-        identity = identify?.(stream);
+        identity = guard?.identify(stream);
       } catch (error) {
         failStream(stream, toClawHubError(error));
         return;
@@ -57,7 +121,14 @@ export function agentService(
         },
       };
       const endpoint = core.connect(channel);
-      stream.on("data", (message: AgentMessage) => endpoint.receive(message));
+      const peer = identity as Peer | undefined;
+      const results = guard?.results;
+      stream.on(
+        "data",
+        results && peer
+          ? (message: AgentMessage) => endpoint.receive(checked(results, peer, message))
+          : (message: AgentMessage) => endpoint.receive(message),
+      );
       const gone = (reason: string) => () => {
         // Dropping the session ends the hub's side of the stream (channel.end), then nothing more.
         endpoint.closed(reason);

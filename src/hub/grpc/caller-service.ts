@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type * as grpc from "@grpc/grpc-js";
+import type { AuditEvent } from "../../audit/index.ts";
 import { ClawHubError, toClawHubError } from "../../errors/index.ts";
+import type { SignedFields } from "../../identity/index.ts";
 import { isName, TOPIC_PATTERN } from "../../schema/index.ts";
 import {
   type CallerFrame,
@@ -10,6 +12,7 @@ import {
   errorToWire,
   failStream,
   payloadBytes,
+  payloadDigest,
   unary,
   type WireAgentInfo,
   type WireCallRequest,
@@ -20,6 +23,30 @@ import {
 } from "../../wire/index.ts";
 import type { HubCore } from "../core.ts";
 import type { CallInput } from "../dispatcher.ts";
+import type { Peer } from "../security.ts";
+import type { PeerIdentity } from "../types.ts";
+
+/**
+ * What a secured hub checks on callers: who they are (their certificate) and, with `verify`,
+ * that each call is signed by them; `record` audits each call.
+ */
+export interface CallerGuard {
+  identify(call: unknown): PeerIdentity;
+  verify?: (peer: Peer, fields: SignedFields, signature: Uint8Array | undefined) => void;
+  record?: (event: AuditEvent) => void;
+}
+
+/** What a caller's signature covers for one call (identity/signing.ts). */
+export function callFields(req: WireCallRequest): SignedFields {
+  return {
+    method: "call",
+    capability: req.capability || `query:${req.query}`,
+    digest: payloadDigest(req.input),
+    idempotencyKey: req.idempotencyKey || undefined,
+    time: req.signature?.timeUnixMs ?? 0,
+    nonce: req.signature?.nonce ?? "",
+  };
+}
 
 /** Calls one multiplexed stream may have running at once. */
 export const MAX_CALLS_PER_STREAM = 10_000;
@@ -43,12 +70,74 @@ function callInput(req: WireCallRequest, extra: Partial<CallInput>): CallInput {
 }
 
 /** CallerService over gRPC: unary and multiplexed calls, discovery, agents and hub events. */
-export function callerService(core: HubCore): {
+export function callerService(
+  core: HubCore,
+  guard?: CallerGuard,
+): {
   implementation: grpc.UntypedServiceImplementation;
   /** Ends every Events stream (the hub is closing). */
   close(): void;
 } {
   const eventStreams = new Set<grpc.ServerWritableStream<{ filter: string }, WireHubEvent>>();
+  /**
+   * A secured hub checks the caller's signature before anything runs, and audits the call with
+   * its outcome once it ends (digests only: inputs may be secret). Returns the call's identity
+   * parts, or nothing on a plaintext hub.
+   */
+  const admit = (
+    req: WireCallRequest,
+    call: unknown,
+  ): Partial<CallInput> & { peer?: PeerIdentity } => {
+    if (!guard) return {};
+    const peer = guard.identify(call);
+    const fields = callFields(req);
+    try {
+      guard.verify?.(peer as Peer, fields, req.signature?.signature);
+    } catch (error) {
+      guard.record?.({
+        kind: "call",
+        actor: peer.uri,
+        capability: fields.capability,
+        inputDigest: fields.digest,
+        outcome: "refused",
+        reason: toClawHubError(error).message,
+      });
+      throw error;
+    }
+    return { caller: peer.uri, scope: `identity:${peer.uri}`, peer };
+  };
+  const audited = (
+    req: WireCallRequest,
+    who: { peer?: PeerIdentity },
+    outcome: Promise<WireCallResponse>,
+  ): Promise<WireCallResponse> => {
+    const record = guard?.record;
+    if (!record || !who.peer) return outcome;
+    const peer = who.peer;
+    const base = {
+      kind: "call",
+      actor: peer.uri,
+      capability: req.capability || `query:${req.query}`,
+      inputDigest: payloadDigest(req.input),
+      senderSignature: Buffer.from(req.signature?.signature ?? []).toString("base64"),
+    };
+    return outcome.then(
+      (res) => {
+        record({
+          ...base,
+          outcome: "ok",
+          outputDigest: payloadDigest(res.output),
+          details: { agent: res.agentId, taskId: res.taskId, attempts: res.attempts },
+        });
+        return res;
+      },
+      (error: unknown) => {
+        const e = toClawHubError(error);
+        record({ ...base, outcome: "failed", reason: `${e.code}: ${e.message}` });
+        throw error;
+      },
+    );
+  };
   const callStreams = new Set<() => void>();
   const implementation: grpc.UntypedServiceImplementation = {
     Call: unary<WireCallRequest, WireCallResponse>(async (req, call) => {
@@ -56,13 +145,19 @@ export function callerService(core: HubCore): {
       call.on("cancelled", () => signal.abort());
       const deadline = call.getDeadline();
       const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-      return core.call(
-        callInput(req, {
-          // A caller's idempotency key is scoped to its connection (its identity, once verified).
-          scope: `peer:${call.getPeer()}`,
-          deadline: Number.isFinite(ms) ? ms : undefined,
-          signal: signal.signal,
-        }),
+      const { peer, ...who } = admit(req, call);
+      return audited(
+        req,
+        { ...(peer ? { peer } : {}) },
+        core.call(
+          callInput(req, {
+            // A caller's idempotency key is scoped to its connection, or its verified identity.
+            scope: `peer:${call.getPeer()}`,
+            deadline: Number.isFinite(ms) ? ms : undefined,
+            signal: signal.signal,
+            ...who,
+          }),
+        ),
       );
     }),
 
@@ -98,12 +193,26 @@ export function callerService(core: HubCore): {
           });
           return;
         }
+        let identity: ReturnType<typeof admit>;
+        try {
+          identity = admit(c.request, stream);
+        } catch (error) {
+          batcher.push({
+            kind: "result",
+            result: { id, response: null, error: errorToWire(toClawHubError(error)) },
+          });
+          return;
+        }
+        const { peer, ...who } = identity;
         const controller = new AbortController();
         running.set(id, controller);
-        core
-          .call(
+        audited(
+          c.request,
+          { ...(peer ? { peer } : {}) },
+          core.call(
             callInput(c.request, {
               scope,
+              ...who,
               deadline: c.timeoutMs > 0 ? Date.now() + c.timeoutMs : undefined,
               signal: controller.signal,
               onProgress: c.progress
@@ -119,7 +228,8 @@ export function callerService(core: HubCore): {
                     })
                 : undefined,
             }),
-          )
+          ),
+        )
           .then(
             (response) => batcher.push({ kind: "result", result: { id, response, error: null } }),
             (error: unknown) =>
@@ -208,10 +318,30 @@ export function callerService(core: HubCore): {
         );
         return;
       }
+      let may: (data: Record<string, unknown>) => boolean = () => true;
+      if (guard) {
+        let peer: PeerIdentity;
+        try {
+          peer = guard.identify(stream);
+        } catch (error) {
+          failStream(stream, error);
+          return;
+        }
+        // Admins see every event; others the events of their own calls and runs, and the
+        // hub's own (agents, breakers), which carry no caller's data.
+        if (!peer.roles.includes("admin"))
+          may = (data) =>
+            data.caller === peer.uri ||
+            data.owner === peer.uri ||
+            (data.caller === undefined &&
+              data.owner === undefined &&
+              /^(agent|breaker)\./.test(String(data.kind)));
+      }
       const unwatch = core.watchEvents(filter);
-      const sub = core.ctx.cp.subscribe<{ kind: string; at: number }>(
+      const sub = core.ctx.cp.subscribe<{ kind: string; at: number } & Record<string, unknown>>(
         `hub.events.${filter}`,
         (m) => {
+          if (!may(m.data)) return;
           stream.write({
             kind: m.data.kind,
             atUnixMs: m.data.at,

@@ -1,0 +1,40 @@
+import { createHash } from "node:crypto";
+import type { WirePayload } from "./payload.ts";
+
+/**
+ * sha256 hex of a payload as it travels (its JSON bytes, then each tensor's dtype, shape, scale
+ * and data, length-prefixed): what a signature and an audit entry name instead of the data.
+ */
+export function payloadDigest(payload: WirePayload | null | undefined): string {
+  const h = createHash("sha256");
+  const json = payload?.json ?? new Uint8Array();
+  h.update(String(json.length)).update(":").update(json);
+  for (const t of payload?.tensors ?? []) {
+    h.update(`|${String(t.dtype)}:${t.shape.join("x")}:${t.scale}:${t.data.length}:`).update(
+      t.data,
+    );
+  }
+  return h.digest("hex");
+}
+
+/**
+ * What a task result's signature covers: the output's digest, or for a failure the digest of
+ * its type, message and retryability (the failure is what the caller will act on).
+ */
+export function resultDigest(result: {
+  output?: WirePayload | null | undefined;
+  failure?: { type: string; message: string; nonRetryable: boolean } | null | undefined;
+}): string {
+  if (result.failure)
+    return createHash("sha256")
+      .update(
+        JSON.stringify([
+          "failure",
+          result.failure.type,
+          result.failure.message,
+          Boolean(result.failure.nonRetryable),
+        ]),
+      )
+      .digest("hex");
+  return payloadDigest(result.output);
+}
