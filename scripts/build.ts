@@ -31,7 +31,13 @@ const hubProto = JSON.stringify(
 const result = await build({
   define: { __CLAWHUB_HUB_PROTO_JSON__: JSON.stringify(hubProto) },
   absWorkingDir: root,
-  entryPoints: { clawhub: "src/cli/bin.ts", "embed-worker": "src/search/embed-worker.ts" },
+  // The example agents too: the package ships no src/ for their imports, and Node will not strip
+  // types inside node_modules, so `clawhub demo` runs this bundle of them (sharing the SDK chunks).
+  entryPoints: {
+    clawhub: "src/cli/bin.ts",
+    "embed-worker": "src/search/embed-worker.ts",
+    "example-agents": "examples/agents/run.ts",
+  },
   outdir: "dist/bundle",
   bundle: true,
   splitting: true,

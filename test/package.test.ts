@@ -34,6 +34,7 @@ function run(cmd: string, args: string[], cwd: string, env: Record<string, strin
 describe("the packed package, installed outside the repository", () => {
   let dir: string;
   let bin: string;
+  let exampleAgents: string;
   let pkg: { name: string; bin: Record<string, string> };
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "clawhub-package-"));
@@ -51,6 +52,7 @@ describe("the packed package, installed outside the repository", () => {
     );
     expect(installed.code, installed.stderr).toBe(0);
     bin = join(app, "node_modules", ".bin", "clawhub");
+    exampleAgents = join(app, "node_modules", pkg.name, "dist", "bundle", "example-agents.mjs");
   }, 600_000);
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -86,19 +88,7 @@ describe("the packed package, installed outside the repository", () => {
 
     const server = spawn(
       NODE,
-      [
-        bin,
-        "serve",
-        "--port",
-        "0",
-        "--hub-port",
-        "0",
-        "--embedder",
-        "none",
-        "--data",
-        join(dir, "data"),
-        "--json",
-      ],
+      [bin, "serve", "--port", "0", "--hub-port", "0", "--data", join(dir, "data"), "--json"],
       { cwd: dir, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
     );
     try {
@@ -128,11 +118,161 @@ describe("the packed package, installed outside the repository", () => {
       expect(
         await readFile(join(dir, "project", "skills", "hello-world", "SKILL.md"), "utf8"),
       ).toContain("Say hello.");
-      const agents = await run(NODE, [bin, "agents", "--hub", started.hub], dir, env);
-      expect(agents.code, agents.stderr).toBe(0);
+      // Semantic search works from the package: the bundled model's worker embeds the skill.
+      let status = { embedded: 0, pending: 1 };
+      for (let i = 0; i < 600 && status.embedded < 1; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = (await (await fetch(`${started.url}/api/v1/search/status`)).json()) as {
+          embedded: number;
+          pending: number;
+        };
+      }
+      expect(status).toMatchObject({ embedded: 1, pending: 0 });
+
+      // The example agents as the package ships them, and a call routed by meaning alone.
+      const agentsProcess = spawn(NODE, [exampleAgents, "--hub", started.hub], {
+        cwd: dir,
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      try {
+        let ready = "";
+        let errors = "";
+        agentsProcess.stdout.on("data", (d: Buffer) => {
+          ready += d.toString();
+        });
+        agentsProcess.stderr.on("data", (d: Buffer) => {
+          errors += d.toString();
+        });
+        for (let i = 0; i < 600 && !ready.includes("ready") && agentsProcess.exitCode === null; i++)
+          await new Promise((r) => setTimeout(r, 50));
+        expect(ready, errors).toContain("ready");
+        const agents = await run(NODE, [bin, "agents", "--hub", started.hub, "--json"], dir, env);
+        expect(agents.code, agents.stderr).toBe(0);
+        const discovered = await run(
+          NODE,
+          [bin, "discover", "how many words are in my text", "--hub", started.hub, "--json"],
+          dir,
+          env,
+        );
+        expect(discovered.code, discovered.stderr).toBe(0);
+        const matches = JSON.parse(discovered.stdout) as Array<{ name: string; score: number }>;
+        expect(matches[0]?.name).toBe("text.stats");
+        const called = await run(
+          NODE,
+          [
+            bin,
+            "call",
+            "--query",
+            "how many words are in my text",
+            "--input",
+            JSON.stringify({ text: "one two three" }),
+            "--hub",
+            started.hub,
+            "--json",
+          ],
+          dir,
+          env,
+        );
+        expect(called.code, called.stderr).toBe(0);
+        expect(JSON.parse(called.stdout)).toMatchObject({ output: { words: 3 } });
+      } finally {
+        agentsProcess.kill("SIGTERM");
+        if (agentsProcess.exitCode === null)
+          await new Promise((r) => agentsProcess.once("exit", r));
+      }
     } finally {
       server.kill("SIGTERM");
       await new Promise((r) => server.once("exit", r));
     }
   }, 300_000);
+
+  it("runs the demo from the package", async () => {
+    const home = join(dir, "demo-home");
+    await mkdir(home, { recursive: true });
+    const demo = await run(NODE, [bin, "demo"], dir, { HOME: home, NO_COLOR: "1" });
+    expect(demo.code, `${demo.stdout}\n${demo.stderr}`).toBe(0);
+    expect(demo.stdout).toContain("demo: every step behaved as expected.");
+  }, 300_000);
+
+  it("exports the documented library surfaces, with types", async () => {
+    const app = join(dir, "app");
+    await writeFile(
+      join(app, "use.mjs"),
+      `import { createHub, createAgent, createHubClient, startRegistryServer, createMemoryControlPlane, openCertificateAuthority, ClawHubError } from "clawhub-hub";
+import * as hub from "clawhub-hub/hub";
+import * as registry from "clawhub-hub/registry";
+import * as controlPlane from "clawhub-hub/control-plane";
+import * as identity from "clawhub-hub/identity";
+import * as audit from "clawhub-hub/audit";
+import * as sdk from "clawhub-hub/sdk";
+import * as skill from "clawhub-hub/skill";
+for (const f of [createHub, createAgent, createHubClient, startRegistryServer, createMemoryControlPlane, openCertificateAuthority, hub.createHub, registry.startRegistryServer, controlPlane.createMemoryControlPlane, identity.openCertificateAuthority, audit.verifyAuditLog, sdk.createAgent, skill.parseSkillMd])
+  if (typeof f !== "function") throw new Error("missing export");
+const h = await createHub({ port: 0, host: "127.0.0.1" });
+const agent = createAgent({ hub: h.address, name: "upper" });
+agent.capability({ name: "text.upper", description: "Upper-cases a text.", input: { type: "object" } }, (i) => ({ text: String(i.text).toUpperCase() }));
+await agent.start();
+const client = createHubClient({ hub: h.address });
+const result = await client.call({ capability: "text.upper" }, { text: "hi" });
+console.log(JSON.stringify(result.output));
+client.close();
+await agent.stop();
+await h.close();
+if (!(new ClawHubError("USAGE", "x") instanceof Error)) throw new Error("ClawHubError");
+`,
+    );
+    const used = await run(NODE, ["use.mjs"], app);
+    expect(used.code, used.stderr).toBe(0);
+    expect(used.stdout.trim()).toBe('{"text":"HI"}');
+    // The types resolve through the package's exports map, as a TypeScript user's would.
+    await writeFile(
+      join(app, "types.ts"),
+      `import { createHub, type HubOptions } from "clawhub-hub/hub";
+import { startRegistryServer } from "clawhub-hub/registry";
+import type { ControlPlane } from "clawhub-hub/control-plane";
+import type { CertificateAuthority } from "clawhub-hub/identity";
+import { createAgent } from "clawhub-hub";
+const options: HubOptions = { port: 0 };
+export const started: Promise<unknown>[] = [createHub(options), startRegistryServer({ port: 0, dataDir: "data" })];
+export type Both = [ControlPlane, CertificateAuthority];
+export const agent: ReturnType<typeof createAgent> | undefined = undefined;
+`,
+    );
+    await writeFile(
+      join(app, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          noEmit: true,
+          strict: true,
+          skipLibCheck: true,
+          module: "nodenext",
+          moduleResolution: "nodenext",
+          types: [],
+        },
+        files: ["types.ts"],
+      }),
+    );
+    const tsc = await run(
+      NODE,
+      [join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", "tsconfig.json"],
+      app,
+    );
+    expect(tsc.code, tsc.stdout + tsc.stderr).toBe(0);
+  }, 120_000);
+
+  it("says which Node it needs, which one runs, and how to get it, on an old Node", async () => {
+    // The machine's own Node (20 here, still common) if it is older than 22.12; else nothing to show.
+    const system = ["/usr/bin/node", "/usr/local/bin/node"].find((p) => existsSync(p));
+    if (!system) return;
+    const version = await run(system, ["--version"], dir);
+    const [major = 0, minor = 0] = version.stdout.trim().slice(1).split(".").map(Number);
+    if (major > 22 || (major === 22 && minor >= 12)) return;
+    const out = await run(system, [bin, "--version"], dir);
+    expect(out.code).toBe(2);
+    expect(out.stderr).toContain("needs Node.js 22.12 or newer");
+    expect(out.stderr).toContain(version.stdout.trim());
+    expect(out.stderr).toContain("nvm install 24");
+    expect(out.stderr).not.toContain("in this repository");
+  });
 });

@@ -196,8 +196,9 @@ function createWorkerEmbedder(options: LocalEmbedderOptions): Embedder {
   >();
   const start = () => {
     if (worker) return worker;
-    // The worker file sits beside this one: .ts when running from source, .js when built.
-    const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+    // The worker file sits beside this one with the same extension: .ts from source, .js from
+    // tsc's dist/, .mjs from the bundle (scripts/build.ts names its outputs so).
+    const ext = /\.[cm]?[jt]s$/.exec(new URL(import.meta.url).pathname)?.[0] ?? ".js";
     const w = new Worker(new URL(`./embed-worker${ext}`, import.meta.url), {
       workerData: { maxChars },
     });

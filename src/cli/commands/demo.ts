@@ -24,6 +24,14 @@ const ROOT = (() => {
   return fileURLToPath(new URL("../../../", import.meta.url));
 })();
 const BIN = join(ROOT, "bin", "clawhub.js");
+/**
+ * The example agents' entry: the TypeScript sources in a checkout (they import ../../src), the
+ * bundle scripts/build.ts makes of them in the package (which ships no src/, and Node refuses to
+ * strip types inside node_modules).
+ */
+const AGENTS = existsSync(join(ROOT, "src"))
+  ? join(ROOT, "examples", "agents", "run.ts")
+  : join(ROOT, "dist", "bundle", "example-agents.mjs");
 
 /**
  * `clawhub demo`: the whole product on a temporary directory, then everything stopped and
@@ -47,9 +55,9 @@ export const demoCommand: CommandSpec = {
   },
   async run(_args, options, ctx) {
     const examples = join(ROOT, "examples");
-    if (!existsSync(join(examples, "agents", "run.ts")))
-      throw new ClawHubError("NOT_FOUND", `the examples are missing (${examples})`, {
-        hint: "Run the demo from a checkout of the repository: npm ci && npm run demo",
+    if (!existsSync(join(examples, "flows")) || !existsSync(AGENTS))
+      throw new ClawHubError("NOT_FOUND", `the examples are missing (${examples}, ${AGENTS})`, {
+        hint: "Reinstall the package (npm install -g clawhub-hub), or in a checkout: npm ci && npm run demo",
       });
     const out = (text: string) => ctx.io.stdout.write(`${text}\n`);
     const work = await mkdtemp(join(tmpdir(), "clawhub-demo-"));
@@ -137,21 +145,30 @@ export const demoCommand: CommandSpec = {
       await step("install for Claude Code", ["install", "text-stats", "--agent", "claude"]);
       await step("list what is installed", ["list"]);
 
-      out("\n# starting the example agents (examples/agents/run.ts)");
-      const agents = spawn(
-        process.execPath,
-        [join(examples, "agents", "run.ts"), "--hub", hub.address],
-        { env, stdio: ["ignore", "pipe", "pipe"] },
-      );
+      out("\n# starting the example agents (examples/agents)");
+      const agents = spawn(process.execPath, [AGENTS, "--hub", hub.address], {
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
       children.push(agents);
       await new Promise<void>((resolve, reject) => {
         let text = "";
+        // The last few KiB of what the agents wrote to stderr: the reason when they die.
+        let errors = "";
+        agents.stderr?.on("data", (d: Buffer) => {
+          errors = (errors + d.toString()).slice(-4096);
+        });
         agents.stdout?.on("data", (d: Buffer) => {
           text += d.toString();
           if (text.includes("ready")) resolve();
         });
-        agents.once("exit", (code) =>
-          reject(new ClawHubError("INTERNAL", `the example agents exited with ${code}`)),
+        agents.once("exit", (code, signal) =>
+          reject(
+            new ClawHubError(
+              "INTERNAL",
+              `the example agents (${AGENTS}) exited with ${code ?? signal}${errors.trim() ? `:\n${errors.trim()}` : ""}`,
+            ),
+          ),
         );
       });
       await step("agents connected to the hub", ["agents"]);
