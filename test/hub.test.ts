@@ -175,6 +175,39 @@ describe("hub and SDK", () => {
     await until(() => agent.inFlight === 0);
   });
 
+  it("never answers a call with output made after its deadline, over hundreds of calls", async () => {
+    sb = await createHubSandbox();
+    const reasons = new Map<string, number>();
+    const agent = sb.agent({ name: "late" });
+    agent.capability(
+      { name: "late", description: "returns output once its signal aborts", maxConcurrency: 64 },
+      (_input, ctx: TaskContext) =>
+        new Promise((resolve) =>
+          ctx.signal.addEventListener("abort", () => {
+            const code = (ctx.signal.reason as { code?: string }).code ?? "none";
+            reasons.set(code, (reasons.get(code) ?? 0) + 1);
+            resolve({ late: true });
+          }),
+        ),
+    );
+    await agent.start();
+    const outcomes = new Map<string, number>();
+    for (let round = 0; round < 10; round++) {
+      const settled = await Promise.allSettled(
+        Array.from({ length: 40 }, () => sb?.client.call("late", {}, { timeoutMs: 150 })),
+      );
+      for (const r of settled) {
+        const key =
+          r.status === "fulfilled" ? "succeeded" : String((r.reason as { code?: string }).code);
+        outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+      }
+    }
+    expect(Object.fromEntries(outcomes)).toEqual({ DEADLINE_EXCEEDED: 400 });
+    await until(() => agent.inFlight === 0);
+    // Whether the agent's own timer or the hub's cancel came first, the reason names the deadline.
+    expect(Object.fromEntries(reasons)).toEqual({ DEADLINE_EXCEEDED: 400 });
+  }, 60_000);
+
   it("applies backpressure: bounded queues, then RESOURCE_EXHAUSTED with a retry-after", async () => {
     sb = await createHubSandbox();
     const hold = gate();

@@ -525,7 +525,11 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
       if (attempt?.session.running.has(attempt.id)) {
         attempt.session.channel.send({
           kind: "cancel",
-          cancel: { taskId: attempt.id, reason: result.message },
+          cancel: {
+            taskId: attempt.id,
+            reason: result.message,
+            code: result.code === "DEADLINE_EXCEEDED" ? "DEADLINE_EXCEEDED" : "CANCELLED",
+          },
         });
         // The call is over: its slot is free for other work whatever the agent does now.
         attempt.settle?.(new Error("cancelled"));
@@ -688,6 +692,15 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
       const entry = session.capabilities.get(attempt.capability);
       if (state.done || state.current !== attempt) return;
       const failed = result.failure?.type ? failureFromWire(result.failure) : undefined;
+      // A deadline is a deadline: a result that arrives once it passed (before this call's timer
+      // fired) is discarded, and so is one the agent made after its signal said the deadline
+      // passed (its clock may run ahead of the hub's); the caller gets DEADLINE_EXCEEDED.
+      if (ctx.now() >= state.deadline || failed?.type === "DEADLINE_EXCEEDED") {
+        observe(entry, true, latency);
+        attempt.settle?.("ok");
+        deadlinePassed(state);
+        return;
+      }
       if (failed) {
         // Only failures another attempt may fix say the agent is unwell; a refusal counts as served.
         observe(entry, failed.nonRetryable);

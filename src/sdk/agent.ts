@@ -417,7 +417,12 @@ export function createAgent(options: AgentOptions): Agent {
       case "cancel":
         running
           .get(message.cancel.taskId)
-          ?.abort(new ClawHubError("CANCELLED", message.cancel.reason || "cancelled by the hub"));
+          ?.abort(
+            new ClawHubError(
+              message.cancel.code === "DEADLINE_EXCEEDED" ? "DEADLINE_EXCEEDED" : "CANCELLED",
+              message.cancel.reason || "cancelled by the hub",
+            ),
+          );
         return;
       case "lock": {
         const { requestId, token, expiresAtUnixMs, error } = message.lock;
@@ -565,7 +570,11 @@ export function createAgent(options: AgentOptions): Agent {
       // Lost the hub: the result cannot reach it (the hub retries the task elsewhere).
       if (state.reason?.code === "UNAVAILABLE") return;
       let output: ReturnType<typeof encodePayload> | null = null;
-      let failure = result.failure;
+      // Output made after the deadline passed is not a success, whatever the handler returned.
+      let failure =
+        !result.failure && state.reason?.code === "DEADLINE_EXCEEDED"
+          ? handlerFailure(state.reason)
+          : result.failure;
       if (!failure) {
         try {
           output = encodePayload(result.output);

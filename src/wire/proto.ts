@@ -141,6 +141,8 @@ export interface WireRegistered {
 export interface WireCancel {
   taskId: string;
   reason: string;
+  /** DEADLINE_EXCEEDED or CANCELLED (empty from older hubs: CANCELLED). */
+  code?: string;
 }
 
 export interface WireLockResponse {
