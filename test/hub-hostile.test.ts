@@ -150,7 +150,9 @@ describe("hostile input", () => {
     await silent.start();
     const blob = "x".repeat(5 * 1024 * 1024);
     const settled = await Promise.allSettled(
-      Array.from({ length: 12 }, () => sb?.client.call("sink", blob, { timeoutMs: 3000 })),
+      // The accepted call's deadline must outlast sending the other eleven (60 MiB through
+      // gRPC, slow on a loaded machine): once it passes, its bytes are free for the next one.
+      Array.from({ length: 12 }, () => sb?.client.call("sink", blob, { timeoutMs: 8000 })),
     );
     const refused = settled.filter(
       (r) =>
@@ -161,5 +163,5 @@ describe("hostile input", () => {
     // One 5 MiB call fits the agent's 8 MiB share; every other one is refused at once.
     expect(refused).toHaveLength(11);
     expect(sb.hub.core.dispatcher.heldBytes).toBe(0);
-  });
+  }, 30_000);
 });

@@ -89,7 +89,7 @@ describe("clawhub CLI against clawhub serve", () => {
     ]);
     const again = await ours(["install", "text-stats", "--workdir", project()]);
     expect(again.code).toBe(1);
-    expect(again.stderr).toContain("text-stats is already installed");
+    expect(again.stderr).toContain("text-stats 1.0.0 is already installed");
     const forced = await json<{ installed: Array<{ cached: boolean }> }>([
       "install",
       "text-stats",

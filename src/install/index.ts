@@ -26,3 +26,9 @@ export {
 } from "./lockfile.ts";
 export { lockKeyOf, parseSkillRef, type SkillRef } from "./refs.ts";
 export { skillFileOf, treeDigest } from "./tree.ts";
+export {
+  type CopyCheck,
+  describeCopies,
+  type SkillCheck,
+  treeDigestOfFiles,
+} from "./verify.ts";

@@ -1,4 +1,5 @@
-import { lstat, rm } from "node:fs/promises";
+import { lstat, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import semver from "semver";
 import type { RegistryClient } from "../client/index.ts";
@@ -24,6 +25,13 @@ import {
 } from "./lockfile.ts";
 import { lockKeyOf, parseSkillRef, type SkillRef } from "./refs.ts";
 import { skillFileOf, treeDigest } from "./tree.ts";
+import {
+  type CopyCheck,
+  checkCopies,
+  describeCopies,
+  type SkillCheck,
+  trustedFilesOf,
+} from "./verify.ts";
 
 /** Where and how to install. */
 export interface InstallerOptions {
@@ -203,6 +211,7 @@ export function createInstaller(options: InstallerOptions) {
           installedAt,
           artifact,
           ...tracked,
+          files: Object.fromEntries([...hashes].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
         });
       },
     });
@@ -254,8 +263,76 @@ export function createInstaller(options: InstallerOptions) {
     };
   }
 
+  /**
+   * What every copy of an installed skill must hold: origin.json's file list when the lockfile's
+   * tree digest vouches for it, else the files of the archive the lockfile's integrity names.
+   */
+  async function expectedFiles(
+    ref: SkillRef,
+    entry: LockEntry,
+    target: string,
+  ): Promise<Map<string, string>> {
+    const trusted = trustedFilesOf(entry, await readOrigin(target));
+    if (trusted) return trusted;
+    if (!entry.version)
+      throw new ClawHubError("CONFIG_INVALID", `${lockKeyOf(ref)} has no version in the lockfile`);
+    const archive = await fetchArchive({
+      client,
+      cache,
+      slug: ref.slug,
+      owner: ref.ownerHandle ?? entry.ownerHandle ?? "",
+      version: entry.version,
+      expected: expectedOf(entry),
+    });
+    const scratch = await mkdtemp(join(tmpdir(), "clawhub-verify-"));
+    try {
+      const { files } = await extractZip(archive.bytes, join(scratch, ref.slug));
+      return new Map(files.map((f) => [f.path, f.sha256]));
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  /** Every copy of one installed skill checked against what was installed. */
+  async function check(key: string, entry: LockEntry): Promise<SkillCheck> {
+    const ref = parseSkillRef(key);
+    const forAgents = (entry.agents ?? []) as AgentName[];
+    const target = targetOf(ref, forAgents);
+    const present = await exists(target);
+    const expected = present ? await expectedFiles(ref, entry, target) : new Map();
+    const copies = await checkCopies({
+      root: workdir,
+      scope,
+      target,
+      slug: ref.slug,
+      agents: forAgents,
+      expected,
+    });
+    return { key, version: entry.version, ok: copies.every((c) => c.ok), copies };
+  }
+
+  /** Copies that hold something else than what was installed (a missing copy is not an edit). */
+  const edited = (copies: readonly CopyCheck[]) =>
+    copies.filter((c) => !c.ok && c.problem !== "missing");
+
+  /** Refuses to overwrite edited copies: LOCAL_MODIFIED naming each file and copy. */
+  function refuseEdits(key: string, copies: readonly CopyCheck[]): never {
+    const lines = describeCopies(copies);
+    throw new ClawHubError(
+      "LOCAL_MODIFIED",
+      `${key} has local changes that match no published version:\n  ${lines.join("\n  ")}`,
+      {
+        hint: "Keep them elsewhere, or pass --force to overwrite them (`clawhub verify` lists them).",
+        details: { copies },
+      },
+    );
+  }
+
   /** `clawhub install` without names: exactly what the lockfile records, verified (npm ci). */
-  async function installFromLockfile(opts: { concurrency?: number }): Promise<InstallOutcome[]> {
+  async function installFromLockfile(opts: {
+    concurrency?: number;
+    force?: boolean;
+  }): Promise<InstallOutcome[]> {
     const lock = await readLockfile(workdir);
     const keys = Object.keys(lock.skills);
     if (keys.length === 0)
@@ -277,12 +354,17 @@ export function createInstaller(options: InstallerOptions) {
           throw new ClawHubError("CONFIG_INVALID", `${key} has no version in the lockfile`);
         const forAgents = (entry.agents ?? []) as AgentName[];
         const target = targetOf(ref, forAgents);
-        // Already there and unchanged: nothing to download.
-        if ((await exists(target)) && entry.fileTreeSha256) {
+        // Already there at the locked version: every copy must hold what was installed. Intact:
+        // nothing to download; edited: refused unless --force (update refuses the same way);
+        // only missing copies: put back. Another version (the lockfile moved, as after a pull):
+        // the locked one replaces it, as npm ci does.
+        if (await exists(target)) {
           const origin = await readOrigin(target);
-          if (origin?.installedVersion === entry.version && origin.fingerprint) {
-            const { fingerprint } = await hashFolder(target);
-            if (fingerprint === origin.fingerprint)
+          if (origin?.installedVersion === entry.version) {
+            const { copies } = await check(key, entry);
+            const changes = edited(copies);
+            if (changes.length > 0 && !opts.force) refuseEdits(key, changes);
+            if (copies.every((c) => c.ok))
               return {
                 key,
                 slug: ref.slug,
@@ -389,22 +471,31 @@ export function createInstaller(options: InstallerOptions) {
           };
         }
         if (present && !opts.force) {
+          // A named version or tag is resolved first: one that does not exist says so.
+          const wanted = ref.selector ? (await chooseVersion(ref)).version : undefined;
           throw new ClawHubError(
             "ALREADY_EXISTS",
-            `${key} is already installed at ${installedAt}`,
+            wanted && entry?.version && wanted !== entry.version
+              ? `${key} ${entry.version} is already installed at ${installedAt} (${ref.selector} is ${wanted})`
+              : `${key}${entry?.version ? ` ${entry.version}` : ""} is already installed at ${installedAt}`,
             {
-              hint: "Use `clawhub update`, or --force to reinstall (--agent adds an agent).",
+              hint:
+                wanted && wanted !== entry?.version
+                  ? `Run \`clawhub update ${key} --version ${ref.selector}\`, or --force to reinstall.`
+                  : "Use `clawhub update`, or --force to reinstall (--agent adds an agent).",
             },
           );
         }
         const { version, owner } = await chooseVersion(ref);
+        // A forced reinstall keeps the agents it was installed for unless --agent names others.
+        const forAgents = agents.length > 0 || !entry ? agents : recorded;
         const outcome = await place({
           ref,
           owner,
           version,
           lock,
           status: "installed",
-          forAgents: agents,
+          forAgents,
           // Reinstalling the recorded version: the bytes must be the ones recorded.
           expected: entry?.version === version ? expectedOf(entry) : undefined,
         });
@@ -478,29 +569,27 @@ export function createInstaller(options: InstallerOptions) {
             ...(target.version ? { selector: target.version } : {}),
           };
           const present = await exists(dir);
+          // Every copy, for every agent, must hold what was installed; the installed folder may
+          // also hold another published version's files (put there by hand or another client).
+          let intact = true;
           if (present && !target.force) {
-            const { fingerprint } = await hashFolder(dir);
-            const origin = await readOrigin(dir);
-            if (origin?.fingerprint !== fingerprint) {
+            const { copies } = await check(key, entry);
+            intact = copies.every((c) => c.ok);
+            let changes = edited(copies);
+            const canonical = changes.find((c) => c.kind === "canonical");
+            if (canonical) {
+              const { fingerprint } = await hashFolder(dir);
               const known = await client
                 .resolve(ref.slug, fingerprint, owner)
                 .catch(() => ({ match: null }));
-              if (!known.match) {
-                throw new ClawHubError(
-                  "LOCAL_MODIFIED",
-                  `${key} has local changes that match no published version`,
-                  {
-                    hint: "Keep them elsewhere, or pass --force to overwrite them.",
-                    details: { path: dir, fingerprint },
-                  },
-                );
-              }
+              if (known.match) changes = changes.filter((c) => c !== canonical);
             }
+            if (changes.length > 0) refuseEdits(key, changes);
           }
           const { version, owner: resolvedOwner } = await chooseVersion(scoped);
           const installed =
             entry.version && semver.valid(entry.version) ? entry.version : undefined;
-          if (present && version === entry.version && !target.force)
+          if (present && version === entry.version && !target.force && intact)
             return { ...base, version, status: "up-to-date" };
           // `latest` moved back (a version was deleted or the tag re-pointed): stay put.
           if (present && installed && !target.version && semver.lt(version, installed))
@@ -569,6 +658,28 @@ export function createInstaller(options: InstallerOptions) {
     },
 
     list: async () => readLockfile(workdir),
+
+    /**
+     * `clawhub verify`: every copy of the named installed skills (all without names) checked
+     * file by file against what was installed.
+     */
+    async verify(keys: readonly string[] = []): Promise<SkillCheck[]> {
+      const lock = await readLockfile(workdir);
+      const wanted =
+        keys.length === 0
+          ? Object.keys(lock.skills)
+          : keys.map((k) => {
+              const key = lock.skills[k] ? k : lock.skills[`@${k}`] ? `@${k}` : k;
+              if (!lock.skills[key])
+                throw new ClawHubError("NOT_FOUND", `${k} is not installed here`, {
+                  hint: "`clawhub list` shows what is installed.",
+                });
+              return key;
+            });
+      const out: SkillCheck[] = [];
+      for (const key of wanted) out.push(await check(key, lock.skills[key] as LockEntry));
+      return out;
+    },
 
     /** Where an agent's copy or link of a skill is (for messages). */
     agentPath: (agent: AgentName, slug: string) => agentPath(workdir, agent, scope, slug),

@@ -53,6 +53,11 @@ export interface Origin {
   artifact?: ArtifactLock;
   skillFile?: SkillFileLock;
   fileTreeSha256?: string;
+  /**
+   * Ours: every installed file's sha256 (path → hex), so `clawhub verify` can name what changed;
+   * trusted only when it reproduces the lockfile's fileTreeSha256 (verify.ts).
+   */
+  files?: Record<string, string>;
 }
 
 /** Reads the lockfile (legacy `.clawdhub` too); an absent one is empty. */

@@ -1,7 +1,7 @@
 import { hash } from "node:crypto";
 import type { TaskFailure } from "../errors/index.ts";
 import { nextDelay, retryable } from "../resilience/index.ts";
-import { chunk } from "./chunk.ts";
+import { chunk, estimateTokens } from "./chunk.ts";
 import { evaluate, parseExpr, render } from "./expr.ts";
 import type { NodeSpec, Target, WorkflowSpec } from "./spec.ts";
 
@@ -367,10 +367,14 @@ export function reduce(
         } else {
           const c = node.map.chunks as NonNullable<NonNullable<NodeSpec["map"]>["chunks"]>;
           const text = String(render(c.text, s) ?? "");
+          const context = node.capability ? state.contextLimits[node.capability] : undefined;
+          // Against a context limit, each chunk leaves room for the rest of the task's input
+          // (counted as the hub counts it: the tokens of every string), so no task is refused.
           const limit =
             c.maxTokens ??
-            (node.capability ? state.contextLimits[node.capability] : undefined) ??
-            2000;
+            (context !== undefined
+              ? Math.max(1, context - textTokens(render(node.input, { ...s, item: "", index: 0 })))
+              : 2000);
           items = chunk(text, limit, c.overlapTokens);
         }
         n.units = items.map((item, index) => ({
@@ -678,4 +682,17 @@ export function reduce(
     }
   }
   return { state, commands };
+}
+
+/** Tokens of every string in a value, as the hub's context-limit check counts them. */
+function textTokens(value: unknown): number {
+  let tokens = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string") tokens += estimateTokens(v);
+    else if (Array.isArray(v)) stack.push(...v);
+    else if (v && typeof v === "object") stack.push(...Object.values(v));
+  }
+  return tokens;
 }

@@ -64,6 +64,7 @@ export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
   entry(["update"], install, (m) => m.updateCommand),
   entry(["uninstall"], install, (m) => m.uninstallCommand),
   entry(["list"], install, (m) => m.listCommand),
+  entry(["verify"], install, (m) => m.verifyCommand),
   entry(["pin"], install, (m) => m.pinCommand),
   entry(["unpin"], install, (m) => m.unpinCommand),
   entry(["sync"], publish, (m) => m.syncCommand),

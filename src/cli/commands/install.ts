@@ -136,6 +136,46 @@ export const listCommand: CommandSpec = {
   },
 };
 
+/** `clawhub verify [skill...]`. */
+export const verifyCommand: CommandSpec = {
+  path: ["verify"],
+  args: "[skill...]",
+  summary:
+    "check every installed copy, for every agent, against what was installed (exit 4 if not)",
+  help:
+    "Re-hashes each installed skill (all of them without names) and every copy and link the\n" +
+    "installer made for its agents, file by file, against the digests recorded at install time\n" +
+    "(origin.json's file list when the lockfile's fileTreeSha256 vouches for it, else the archive\n" +
+    "the lockfile's integrity names). Exit 0 when all are intact; exit 4 naming each changed,\n" +
+    "added or missing file and the copy it is in.",
+  configure(cmd) {
+    cmd.option("--global", "the user-level lockfile");
+  },
+  async run(keys, options, ctx) {
+    const { describeCopies } = await import("../../install/index.ts");
+    const checks = await (await installerFor(ctx, options)).verify(keys);
+    const lines = checks.flatMap((c) =>
+      c.ok
+        ? [
+            `ok       ${c.key}@${c.version ?? "?"} (${c.copies.length} ${c.copies.length === 1 ? "copy" : "copies"})`,
+          ]
+        : [
+            `MODIFIED ${c.key}@${c.version ?? "?"}`,
+            ...describeCopies(c.copies).map((l) => `  ${l}`),
+          ],
+    );
+    const bad = checks.filter((c) => !c.ok).length;
+    return {
+      data: { ok: bad === 0, skills: checks },
+      text:
+        checks.length === 0
+          ? "No skills installed."
+          : `${lines.join("\n")}\n${bad === 0 ? `${checks.length} verified, all intact.` : `${bad} of ${checks.length} modified.`}`,
+      exitCode: bad === 0 ? 0 : 4,
+    };
+  },
+};
+
 /** `clawhub pin <skill>` and `clawhub unpin <skill>`. */
 export const pinCommand: CommandSpec = {
   path: ["pin"],
