@@ -7,6 +7,17 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** A yes/no question on the terminal; anything but y or yes is no. */
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import("node:readline/promises");
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^(y|yes)$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
 /** A hidden prompt: the answer is read with echo off, so a token never shows on screen. */
 function askSecret(question: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -48,6 +59,7 @@ process.exitCode = await main(process.argv.slice(2), {
     isTTY: Boolean(process.stderr.isTTY),
     readStdin,
     ...(process.stdin.isTTY ? { askSecret } : {}),
+    ...(process.stdin.isTTY && process.stderr.isTTY ? { confirm } : {}),
   },
   env: process.env,
   cwd: process.cwd(),

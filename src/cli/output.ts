@@ -8,6 +8,8 @@ export interface CliIo {
   readStdin?: () => Promise<string>;
   /** Asks a question on the terminal without echoing the answer; absent when not a terminal. */
   askSecret?: (question: string) => Promise<string>;
+  /** Asks a yes/no question on the terminal (default no); absent when not a terminal. */
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 /** A progress display for long operations. */

@@ -304,6 +304,16 @@ export function createClient(options: ClientOptions) {
         method: "POST",
         query: owner(ownerHandle),
       }),
+    star: (slug: string, on: boolean, ownerHandle?: string) =>
+      json<{ ok: true; starred?: boolean; alreadyStarred?: boolean; alreadyUnstarred?: boolean }>(
+        `/api/v1/stars/${enc(slug)}`,
+        { method: on ? "POST" : "DELETE", query: owner(ownerHandle) },
+      ),
+    setTag: (slug: string, tag: string, version: string, ownerHandle?: string) =>
+      json<{ ok: true; slug: string; tag: string; version: string }>(
+        `/api/v1/skills/${enc(slug)}/tags`,
+        { ...jsonBody("POST", { tag, version }), query: owner(ownerHandle) },
+      ),
     reportInstall: (slug: string, ownerHandle?: string) =>
       json<OkResponse>("/api/cli/telemetry/install", {
         ...jsonBody("POST", { event: "install", slug, ...owner(ownerHandle) }),

@@ -13,7 +13,12 @@ export {
 } from "./agents.ts";
 export { createArchiveCache } from "./cache.ts";
 export { type FetchedArchive, fetchArchive } from "./fetch.ts";
-export { createInstaller, type InstallerOptions, type InstallOutcome } from "./installer.ts";
+export {
+  createInstaller,
+  type InstallerOptions,
+  type InstallOutcome,
+  type OutdatedRow,
+} from "./installer.ts";
 export {
   type ArtifactLock,
   type LockEntry,

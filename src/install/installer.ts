@@ -65,10 +65,24 @@ export interface InstallOutcome {
   /** Agent links or copies removed (an agent dropped with --force). */
   removed?: string[];
   cached: boolean;
-  status: "installed" | "updated" | "up-to-date" | "skipped" | "linked";
+  status: "installed" | "updated" | "up-to-date" | "skipped" | "linked" | "would-update";
   reason?: string;
   /** The update crossed a major version (breaking changes are allowed there). */
   majorJump?: boolean;
+}
+
+/** One row of `clawhub outdated`. */
+export interface OutdatedRow {
+  key: string;
+  installed: string | null;
+  /** The registry's latest version; null when it no longer serves the skill. */
+  latest: string | null;
+  /** current; outdated (latest is newer); ahead (installed is newer than latest); unavailable. */
+  status: "current" | "outdated" | "ahead" | "unavailable";
+  majorJump?: boolean;
+  pinned?: boolean;
+  agents?: string[];
+  reason?: string;
 }
 
 /** What a lock entry says the archive is: our sha512 integrity, or OpenClaw's sha256. */
@@ -521,6 +535,8 @@ export function createInstaller(options: InstallerOptions) {
       version?: string;
       force?: boolean;
       concurrency?: number;
+      /** Say what would change; download, write and report nothing. */
+      dryRun?: boolean;
     }): Promise<InstallOutcome[]> {
       const lock = await readLockfile(workdir);
       const keys = target.all
@@ -584,7 +600,14 @@ export function createInstaller(options: InstallerOptions) {
                 .catch(() => ({ match: null }));
               if (known.match) changes = changes.filter((c) => c !== canonical);
             }
-            if (changes.length > 0) refuseEdits(key, changes);
+            if (changes.length > 0) {
+              if (!target.dryRun) refuseEdits(key, changes);
+              return {
+                ...base,
+                status: "skipped",
+                reason: `local changes (--force overwrites them): ${describeCopies(changes).join("; ")}`,
+              };
+            }
           }
           const { version, owner: resolvedOwner } = await chooseVersion(scoped);
           const installed =
@@ -598,6 +621,16 @@ export function createInstaller(options: InstallerOptions) {
               status: "up-to-date",
               reason: `installed ${installed} is newer than the registry's ${version}; not downgrading (name --version to move back)`,
             };
+          const majorJump = Boolean(installed && semver.major(version) > semver.major(installed));
+          if (target.dryRun)
+            return {
+              ...base,
+              version,
+              previousVersion: entry.version,
+              status: "would-update",
+              ...(majorJump ? { majorJump } : {}),
+              ...(version === entry.version ? { reason: "restores the installed files" } : {}),
+            };
           const outcome = await place({
             ref,
             owner: owner ?? resolvedOwner,
@@ -607,12 +640,10 @@ export function createInstaller(options: InstallerOptions) {
             forAgents,
             previous: entry.version,
           });
-          return installed && semver.major(version) > semver.major(installed)
-            ? { ...outcome, majorJump: true }
-            : outcome;
+          return majorJump ? { ...outcome, majorJump: true } : outcome;
         },
       );
-      await writeLockfile(workdir, lock);
+      if (!target.dryRun) await writeLockfile(workdir, lock);
       return settle(result, "updated");
     },
 
@@ -658,6 +689,67 @@ export function createInstaller(options: InstallerOptions) {
     },
 
     list: async () => readLockfile(workdir),
+
+    /**
+     * `clawhub outdated`: each installed skill's version against the newest the registry has
+     * (its `latest` tag); a skill the registry no longer serves says why instead of failing all.
+     */
+    async outdated(): Promise<OutdatedRow[]> {
+      const lock = await readLockfile(workdir);
+      const keys = Object.keys(lock.skills);
+      const result = await pool(
+        keys,
+        8,
+        (k) => k,
+        async (key): Promise<OutdatedRow> => {
+          const entry = lock.skills[key] as LockEntry;
+          const ref = parseSkillRef(key);
+          const owner = ref.ownerHandle ?? entry.ownerHandle;
+          const row = {
+            key,
+            installed: entry.version,
+            ...(entry.pinned ? { pinned: true } : {}),
+            ...(entry.agents?.length ? { agents: entry.agents } : {}),
+          };
+          let latest: string;
+          try {
+            latest = (
+              await chooseVersion({
+                ...ref,
+                ...(owner ? { ownerHandle: owner } : {}),
+                selector: "latest",
+              })
+            ).version;
+          } catch (error) {
+            const e = error instanceof ClawHubError ? error : undefined;
+            if (e?.category === "network" || e?.code === "UNAUTHENTICATED") throw error;
+            return {
+              ...row,
+              latest: null,
+              status: "unavailable",
+              reason: e?.message ?? String(error),
+            };
+          }
+          const installed =
+            entry.version && semver.valid(entry.version) ? entry.version : undefined;
+          const status: OutdatedRow["status"] =
+            !installed || latest === installed
+              ? "current"
+              : semver.gt(latest, installed)
+                ? "outdated"
+                : "ahead";
+          return {
+            ...row,
+            latest,
+            status,
+            ...(status === "outdated" && semver.major(latest) > semver.major(installed as string)
+              ? { majorJump: true }
+              : {}),
+          };
+        },
+      );
+      return settle(result, "checked");
+    },
 
     /**
      * `clawhub verify`: every copy of the named installed skills (all without names) checked

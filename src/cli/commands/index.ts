@@ -22,6 +22,7 @@ const discover = () => import("./discover.ts");
 const flow = () => import("./flow.ts");
 const hub = () => import("./hub.ts");
 const install = () => import("./install.ts");
+const manage = () => import("./manage.ts");
 const org = () => import("./org.ts");
 const publish = () => import("./publish.ts");
 
@@ -65,10 +66,16 @@ export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
   entry(["uninstall"], install, (m) => m.uninstallCommand),
   entry(["list"], install, (m) => m.listCommand),
   entry(["verify"], install, (m) => m.verifyCommand),
+  entry(["outdated"], install, (m) => m.outdatedCommand),
   entry(["pin"], install, (m) => m.pinCommand),
   entry(["unpin"], install, (m) => m.unpinCommand),
   entry(["sync"], publish, (m) => m.syncCommand),
   entry(["visibility"], org, (m) => m.visibilityCommand),
+  entry(["delete"], manage, (m) => m.deleteCommand),
+  entry(["undelete"], manage, (m) => m.undeleteCommand),
+  entry(["star"], manage, (m) => m.starCommand),
+  entry(["unstar"], manage, (m) => m.unstarCommand),
+  entry(["tag"], manage, (m) => m.tagCommand),
   entry(["org", "create"], org, (m) => m.orgCreate),
   entry(["org", "add"], org, (m) => m.orgAdd),
   entry(["org", "remove"], org, (m) => m.orgRemove),

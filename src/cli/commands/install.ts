@@ -20,6 +20,10 @@ function describe(o: InstallOutcome): string {
   const what = `${o.key}${o.version ? `@${o.version}` : ""}`;
   if (o.status === "up-to-date") return `${what} is up to date${o.reason ? ` (${o.reason})` : ""}`;
   if (o.status === "skipped") return `${o.key} skipped: ${o.reason ?? ""}`;
+  if (o.status === "would-update")
+    return o.version === o.previousVersion
+      ? `${o.key}@${o.version} would be reinstalled (${o.reason ?? "forced"})`
+      : `${o.key} would update ${o.previousVersion ?? "?"} -> ${o.version}${o.majorJump ? " (a new major version)" : ""}`;
   const verb =
     o.status === "updated"
       ? `Updated ${o.key} ${o.previousVersion ?? "?"} -> ${o.version}${o.majorJump ? " (a new major version: read its changelog, it may break what used it)" : ""}`
@@ -75,6 +79,7 @@ export const updateCommand: CommandSpec = {
     cmd.option("--all", "update every installed skill");
     cmd.option("--version <version>", "update one skill to this version, range or tag");
     cmd.option("-f, --force", "overwrite local modifications");
+    cmd.option("--dry-run", "say what would change; download and write nothing");
     withScope(cmd);
   },
   async run([key], options, ctx) {
@@ -84,10 +89,11 @@ export const updateCommand: CommandSpec = {
         all: options.all === true,
         ...(typeof options.version === "string" ? { version: options.version } : {}),
         force: options.force === true,
+        dryRun: options.dryRun === true,
       },
     );
     return {
-      data: { updated: outcomes },
+      data: { ...(options.dryRun === true ? { dryRun: true } : {}), updated: outcomes },
       text: outcomes.map(describe).join("\n") || "Nothing installed.",
     };
   },
@@ -132,6 +138,43 @@ export const listCommand: CommandSpec = {
         rows.length > 0
           ? table([["SKILL", "VERSION", "AGENTS", "PINNED"], ...rows])
           : "No skills installed.",
+    };
+  },
+};
+
+/** `clawhub outdated`. */
+export const outdatedCommand: CommandSpec = {
+  path: ["outdated"],
+  summary: "list installed skills with their installed and latest versions",
+  help:
+    "One row per installed skill: the version installed, the registry's latest, and whether an\n" +
+    "update would move it (pinned skills are marked; update skips them). Exit 0; with\n" +
+    "--exit-code, exit 1 when anything is outdated (for CI).",
+  configure(cmd) {
+    cmd.option("--global", "the user-level lockfile");
+    cmd.option("--exit-code", "exit 1 when a skill is outdated");
+  },
+  async run(_args, options, ctx) {
+    const rows = await (await installerFor(ctx, options)).outdated();
+    const stale = rows.filter((r) => r.status === "outdated");
+    const shown = rows.map((r) => [
+      r.key,
+      r.installed ?? "-",
+      r.latest ?? "-",
+      r.status === "outdated" && r.majorJump ? "outdated (major)" : r.status,
+      r.pinned ? "pinned" : "",
+    ]);
+    return {
+      data: { outdated: stale.length, skills: rows },
+      text:
+        rows.length === 0
+          ? "No skills installed."
+          : `${table([["SKILL", "INSTALLED", "LATEST", "STATUS", ""], ...shown])}\n${
+              stale.length === 0
+                ? "Everything is up to date."
+                : `${stale.length} outdated: clawhub update --all (--dry-run shows what it would do)`
+            }`,
+      exitCode: options.exitCode === true && stale.length > 0 ? 1 : 0,
     };
   },
 };
