@@ -127,12 +127,57 @@ describe("flags, completion and help", () => {
       );
     });
     expect(completed).toBe("add");
+    // Flags after a positional, global options (with their values) before the command, values
+    // of --agent, and the shells of `completion`.
+    const complete = (words: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        execFile(
+          "bash",
+          [
+            "-c",
+            `${r.stdout}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length - 1}; _clawhub; echo "\${COMPREPLY[*]}"`,
+          ],
+          (error, stdout) => (error ? reject(error) : resolve(stdout.trim())),
+        );
+      });
+    expect(await complete(["clawhub", "install", "my-skill", "--ag"])).toBe("--agent");
+    expect(await complete(["clawhub", "--registry", "http://x", "inst"])).toBe("install");
+    expect(await complete(["clawhub", "install", "x", "--agent", "cl"])).toBe("claude");
+    expect((await complete(["clawhub", "install", "--agent", ""])).split(" ")).toContain(
+      "openclaw",
+    );
+    expect(await complete(["clawhub", "completion", ""])).toBe("bash zsh fish");
+    expect(await complete(["clawhub", "--workdir", "/tmp", "runs", "re"])).toBe("resume");
     for (const shell of ["zsh", "fish"]) {
       const s = await ours(["completion", shell]);
       expect(s.code).toBe(0);
       expect(s.stdout).toContain("clawhub");
     }
     expect((await ours(["completion", "tcsh"])).code).toBe(2);
+  });
+
+  it("prints a bare group's help alone, exit 0, and lists --version in --help", async () => {
+    for (const group of [["org"], ["skill"], ["admin"], ["admin", "user"], ["flow"], ["runs"]]) {
+      for (const json of [[], ["--json"]]) {
+        const r = await ours([...group, ...json]);
+        expect(r.code, `${group.join(" ")}: ${r.stderr}`).toBe(0);
+        expect(r.stdout + r.stderr).toContain(`Usage: clawhub ${group.join(" ")}`);
+        expect(r.stdout + r.stderr).not.toContain("outputHelp");
+      }
+    }
+    expect((await ours(["--help"])).stdout).toContain("-V, --version");
+  });
+
+  it("says a refused token was refused instead of answering as anonymous", async () => {
+    for (const args of [
+      ["inspect", "@acme/private"],
+      ["search", "anything"],
+    ]) {
+      const r = await ours(args, { CLAWHUB_TOKEN: "clh_bogus" });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toContain("invalid token");
+      expect(r.stderr).toContain("clawhub login");
+    }
   });
 
   it("answers --version with --json", async () => {

@@ -141,6 +141,9 @@ describe("hostile input", () => {
     sb = await createHubSandbox({
       maxAgentQueuedBytes: 8 * 1024 * 1024,
       maxQueuedBytes: 16 * 1024 * 1024,
+      // Caller, hub and agent share this process: encoding 60 MiB of calls blocks its event loop
+      // longer than the sandbox's 200 ms heartbeats allow, and a missed heartbeat loses the agent.
+      heartbeatIntervalMs: 5000,
     });
     const silent = sb.agent({ name: "silent", drainTimeoutMs: 100 });
     silent.capability(
@@ -150,9 +153,7 @@ describe("hostile input", () => {
     await silent.start();
     const blob = "x".repeat(5 * 1024 * 1024);
     const settled = await Promise.allSettled(
-      // The accepted call's deadline must outlast sending the other eleven (60 MiB through
-      // gRPC, slow on a loaded machine): once it passes, its bytes are free for the next one.
-      Array.from({ length: 12 }, () => sb?.client.call("sink", blob, { timeoutMs: 8000 })),
+      Array.from({ length: 12 }, () => sb?.client.call("sink", blob, { timeoutMs: 3000 })),
     );
     const refused = settled.filter(
       (r) =>
@@ -161,7 +162,16 @@ describe("hostile input", () => {
         r.reason.code === "RESOURCE_EXHAUSTED",
     );
     // One 5 MiB call fits the agent's 8 MiB share; every other one is refused at once.
-    expect(refused).toHaveLength(11);
+    expect(
+      refused,
+      JSON.stringify(
+        settled.map((r) =>
+          r.status === "fulfilled"
+            ? "ok"
+            : `${(r.reason as { code?: string }).code} ${(r.reason as Error).message}`,
+        ),
+      ),
+    ).toHaveLength(11);
     expect(sb.hub.core.dispatcher.heldBytes).toBe(0);
   }, 30_000);
 });

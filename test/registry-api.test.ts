@@ -80,7 +80,7 @@ describe("registry API: publishing", () => {
       { path: "SKILL.md", content: SKILL("word-counter") },
       { path: "scripts/count.sh", content: '#!/bin/sh\nwc -w "$1"\n' },
     ]);
-    expect(res.status).toBe(201);
+    expect(res.status).toBe(200);
     const body = (await res.json()) as { ok: boolean; version: string; fingerprint: string };
     expect(body).toMatchObject({ ok: true, version: "1.0.0", publicationStatus: "published" });
 
@@ -92,6 +92,16 @@ describe("registry API: publishing", () => {
     expect(a.headers.get("x-clawhub-artifact-sha256")).toBe(
       createHash("sha256").update(bytes).digest("hex"),
     );
+    // The two downloads came from one client in one hour: counted once, and search (served
+    // from the index's listing) says the same as the skill's page.
+    const page = (await (await api("/api/v1/skills/word-counter")).json()) as {
+      skill: { stats: { downloads: number } };
+    };
+    const found = (await (await api("/api/v1/search?q=word-counter")).json()) as {
+      results: Array<{ slug: string; downloads: number }>;
+    };
+    expect(page.skill.stats.downloads).toBe(1);
+    expect(found.results.find((r) => r.slug === "word-counter")?.downloads).toBe(1);
 
     const resolve = await api(`/api/v1/resolve?slug=word-counter&hash=${body.fingerprint}`);
     expect(await resolve.json()).toEqual({
@@ -102,7 +112,7 @@ describe("registry API: publishing", () => {
   });
 
   it("refuses to republish a version (409), also after the skill moved on", async () => {
-    expect((await publish(sb.adminToken, "word-counter", "1.1.0")).status).toBe(201);
+    expect((await publish(sb.adminToken, "word-counter", "1.1.0")).status).toBe(200);
     const again = await publish(sb.adminToken, "word-counter", "1.0.0");
     expect(again.status).toBe(409);
     expect(await again.text()).toBe("version 1.0.0 of word-counter already exists");
@@ -113,7 +123,7 @@ describe("registry API: publishing", () => {
       Array.from({ length: 6 }, () => publish(sb.adminToken, "race-skill", "1.0.0")),
     );
     const statuses = results.map((r) => r.status).sort();
-    expect(statuses).toEqual([201, 409, 409, 409, 409, 409]);
+    expect(statuses).toEqual([200, 409, 409, 409, 409, 409]);
     const versions = (await (await api("/api/v1/skills/race-skill/versions")).json()) as {
       items: unknown[];
     };
@@ -269,7 +279,7 @@ describe("registry API: publishing", () => {
       }),
       token: alice,
     });
-    expect(published.status, await published.clone().text()).toBe(201);
+    expect(published.status, await published.clone().text()).toBe(200);
   });
 
   it("answers 413 to an oversized upload without reading it all", async () => {
@@ -359,9 +369,12 @@ describe("registry API: reads, auth and limits", () => {
     const revoked = await api("/api/v1/whoami", { token: other.token });
     expect([revoked.status, await revoked.text()]).toEqual([401, "Unauthorized: token revoked"]);
 
-    // A bad token on a public read falls back to anonymous access.
+    // A bad token is refused on public reads too (anonymous access would hide that it is bad);
+    // discovery, which clients call first, stays open.
+    const bogus = await api("/api/v1/skills/word-counter", { token: "clh_bogus_bogus_bogus" });
+    expect([bogus.status, await bogus.text()]).toEqual([401, "Unauthorized: invalid token"]);
     expect(
-      (await api("/api/v1/skills/word-counter", { token: "clh_bogus_bogus_bogus" })).status,
+      (await api("/.well-known/clawhub.json", { token: "clh_bogus_bogus_bogus" })).status,
     ).toBe(200);
   });
 
@@ -376,7 +389,7 @@ describe("registry API: reads, auth and limits", () => {
     expect(asAdmin.status).toBe(403);
     expect((await api("/api/v1/admin/users", { token: bob })).status).toBe(403);
     // Bob may publish his own skill, even with a slug another owner uses.
-    expect((await publish(bob, "word-counter", "1.0.0")).status).toBe(201);
+    expect((await publish(bob, "word-counter", "1.0.0")).status).toBe(200);
     const scoped = (await (await api("/api/v1/skills/word-counter?ownerHandle=bob")).json()) as {
       owner: { handle: string };
     };
@@ -412,7 +425,7 @@ describe("registry API: reads, auth and limits", () => {
           },
         ])
       ).status,
-    ).toBe(201);
+    ).toBe(200);
     const res = (await (await api("/api/v1/search?q=word-counter")).json()) as {
       results: Array<{ slug: string; ownerHandle: string }>;
     };
@@ -437,7 +450,7 @@ describe("registry API: reads, auth and limits", () => {
   });
 
   it("answers 400, never 500, to names of Object members, huge cursors and tags of the wrong type", async () => {
-    expect((await publish(sb.adminToken, "proto-probe", "1.0.0")).status).toBe(201);
+    expect((await publish(sb.adminToken, "proto-probe", "1.0.0")).status).toBe(200);
     for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {
       const sorted = await api(`/api/v1/skills?sort=${name}`);
       expect(sorted.status, `sort=${name}`).toBe(400);
@@ -466,7 +479,7 @@ describe("registry API: reads, auth and limits", () => {
   });
 
   it("accepts every telemetry shape the official CLIs send, old and new, with 200", async () => {
-    expect((await publish(sb.adminToken, "telemetry-probe", "1.0.0")).status).toBe(201);
+    expect((await publish(sb.adminToken, "telemetry-probe", "1.0.0")).status).toBe(200);
     const post = (path: string, body: unknown) =>
       api(path, {
         method: "POST",
@@ -592,9 +605,9 @@ describe("registry API: reads, auth and limits", () => {
   it("keeps a bare slug on its first owner: after that skill is deleted, it names the others", async () => {
     const carol = await createUser("carol");
     const dave = await createUser("dave");
-    expect((await publish(carol, "stable-name", "1.0.0")).status).toBe(201);
+    expect((await publish(carol, "stable-name", "1.0.0")).status).toBe(200);
     clock += 1000;
-    expect((await publish(dave, "stable-name", "1.0.0")).status).toBe(201);
+    expect((await publish(dave, "stable-name", "1.0.0")).status).toBe(200);
     const first = await api("/api/v1/download?slug=stable-name");
     expect(first.headers.get("x-clawhub-version")).toBe("1.0.0");
     const detail = (await (await api("/api/v1/skills/stable-name")).json()) as {

@@ -42,7 +42,7 @@ describe("registry storage", () => {
   it("collects unreferenced blobs and stale temporary files, keeping everything referenced", async () => {
     sb = await createSandbox({ rateLimits: false });
     const blobs = join(sb.root, "data", "blobs");
-    expect((await publish(sb, "kept-skill", "1.0.0")).status).toBe(201);
+    expect((await publish(sb, "kept-skill", "1.0.0")).status).toBe(200);
     const referenced = await blobFiles(blobs);
     // An orphan (a publish that failed after writing) and a killed write, both two hours old.
     const orphan = "ab".padEnd(64, "c");
@@ -70,7 +70,7 @@ describe("registry storage", () => {
   it("writes no blob for a publish refused because the version exists", async () => {
     sb = await createSandbox({ rateLimits: false });
     const blobs = join(sb.root, "data", "blobs");
-    expect((await publish(sb, "once-skill", "1.0.0")).status).toBe(201);
+    expect((await publish(sb, "once-skill", "1.0.0")).status).toBe(200);
     const before = await blobFiles(blobs);
     const again = await publish(sb, "once-skill", "1.0.0", " Other content, other blobs.");
     expect(again.status).toBe(409);
@@ -149,7 +149,7 @@ describe("registry storage", () => {
       }, 200);
     });
     const done = await response;
-    expect(done.status, done.text).toBe(201);
+    expect(done.status, done.text).toBe(200);
     expect(await exited).toBe(0);
   });
 });

@@ -313,7 +313,7 @@ describe("private skills and orgs", () => {
       token: tokens.bob,
       body: viaApi,
     });
-    expect(published.status).toBe(201);
+    expect(published.status).toBe(200);
     expect(((await published.json()) as { visibility: string }).visibility).toBe("private");
   });
 });

@@ -67,7 +67,7 @@ describe("semantic search with the bundled model", () => {
         headers: { authorization: `Bearer ${token}` },
         body: fd,
       });
-      expect(res.status).toBe(201);
+      expect(res.status).toBe(200);
     }
   }, 120_000);
   afterAll(async () => {

@@ -97,6 +97,9 @@ export async function main(argv: string[], options: MainOptions): Promise<number
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0; // --help, --version
+      // A bare group (`clawhub org`) or a bare `clawhub`: its help was printed, and that is the
+      // whole answer (git and kubectl do the same), not an error.
+      if (error.code === "commander.help") return 0;
       const message = error.message.replace(/^error:\s*/i, "");
       printError(io, json, { code: "USAGE", message, hint: "Run `clawhub --help` for usage." });
       return EXIT_CODES.usage;
@@ -112,6 +115,7 @@ function printError(
   json: boolean,
   err: Pick<ClawHubError, "code" | "message" | "hint"> & {
     details?: Record<string, unknown> | undefined;
+    failure?: ClawHubError["failure"];
   },
   debug?: ClawHubError,
 ): void {
@@ -119,11 +123,18 @@ function printError(
   if (json) {
     const body: Record<string, unknown> = { code: err.code, message };
     if (err.hint) body.hint = err.hint;
-    if (err.details) body.details = err.details;
+    // A task's failure travels whole (type, nonRetryable, its details) under details.failure,
+    // so scripts branch on the agent's own type (docs/hub.md).
+    if (err.details || err.failure)
+      body.details = { ...err.details, ...(err.failure ? { failure: err.failure } : {}) };
     io.stdout.write(`${JSON.stringify({ error: body }, null, 2)}\n`);
     return;
   }
   io.stderr.write(`error: ${message}\n`);
+  if (err.failure && err.failure.type !== err.code)
+    io.stderr.write(
+      `failure: ${err.failure.type}${err.failure.nonRetryable ? " (not retryable)" : ""}\n`,
+    );
   const issues = err.details?.issues;
   if (Array.isArray(issues) && issues.length > 1) {
     for (const issue of issues as Array<{
@@ -162,9 +173,11 @@ export function buildProgram(commands: readonly CommandSpec[], io: CliIo, runner
     .description(
       "Package manager for AI-agent skills, self-hosted ClawHub registry, and agent hub.",
     )
-    // Only -V here: subcommands have their own --version (publish, inspect, update); a bare
-    // `clawhub --version` is answered in main.
+    // Only -V here: subcommands have their own --version (publish, inspect, update), which a
+    // program-level --version would swallow; a bare `clawhub --version` is answered in main,
+    // and the help lists both spellings.
     .version(VERSION, "-V")
+    .configureHelp({ optionTerm: (o) => (o.flags === "-V" ? "-V, --version" : o.flags) })
     .exitOverride()
     .showSuggestionAfterError(true)
     .addOption(new Option("--json", "machine-readable output (also for errors)"))

@@ -117,14 +117,19 @@ export function createApp(options: AppOptions): Hono<Env> {
   });
   app.notFound((c) => c.text("Not found", 404));
 
-  // Authentication (lazy on failure: public routes still answer; protected ones report the reason)
-  // and rate limiting per token user, else per IP.
+  // Authentication and rate limiting per token user, else per IP. A token that is sent and
+  // refused (unknown, revoked, expired, disabled account) is a 401 with the reason on every
+  // route, public ones included: answering as if anonymous would turn "your token is bad" into
+  // "not found" for a private skill (npm answers E401 the same way). Only discovery, which
+  // clients call before they know where the API is, stays open.
   app.use("*", async (c, next) => {
     let principal: Principal | undefined;
     try {
       principal = await registry.authenticate(c.req.header("authorization"));
     } catch (error) {
-      c.set("authError", toClawHubError(error));
+      const refused = toClawHubError(error);
+      c.set("authError", refused);
+      if (!c.req.path.startsWith("/.well-known/")) throw refused;
     }
     c.set("principal", principal);
     // Admins are not rate limited: bulk operations (ingesting a corpus, migrations) run as admin.

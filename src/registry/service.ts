@@ -631,7 +631,16 @@ export function createRegistry(options: RegistryOptions) {
       const v = await pickVersion(skill, sel);
       const zip = await blobs.get(v.zipSha256);
       try {
-        await store.recordDownload(skill.id, sel.identity, Math.floor(now() / 3_600_000));
+        const counted = await store.recordDownload(
+          skill.id,
+          sel.identity,
+          Math.floor(now() / 3_600_000),
+        );
+        // Search results come from the listing kept beside the index: count there too, so a
+        // search never shows fewer downloads than the skill's page (a download changes no
+        // updatedAt, so the index sync would not see it).
+        const entry = counted ? listed.get(skill.id) : undefined;
+        if (entry) entry.skill = { ...entry.skill, downloads: entry.skill.downloads + 1 };
       } catch (error) {
         // Counting is best effort: a full disk or a busy database never fails a download.
         options.logger?.(`download count for ${skill.slug} not recorded: ${String(error)}`);

@@ -152,7 +152,19 @@ export function workflowService(
     }),
     ResumeRun: unary<WireRunRequest, WireRunView>(async (req, call) => {
       const engine = needEngine();
-      return runViewToWire(await engine.resume(await ownedId(engine, req.runId, call)));
+      const view = await engine.resume(await ownedId(engine, req.runId, call));
+      // Only a running run (or one that was running when its hub stopped) can go on; a finished
+      // or cancelled one is not silently reprinted as if it had been resumed.
+      if (view.status !== "running")
+        throw new ClawHubError(
+          "CONFLICT",
+          `run ${view.runId} is ${view.status}: it cannot be resumed`,
+          {
+            hint: "Start it again with `clawhub run <flow>`; `clawhub runs show` shows how it ended.",
+            details: { status: view.status },
+          },
+        );
+      return runViewToWire(view);
     }),
     WatchRun(stream: grpc.ServerWritableStream<WireRunRequest, WireRunView>) {
       (async () => {

@@ -175,16 +175,38 @@ export const runCommand: CommandSpec = {
       const live = !ctx.json && ctx.io.isTTY;
       const seen = new Map<string, string>();
       if (!ctx.json) ctx.io.stderr.write(`run ${started.runId} started\n`);
-      const watching = client.flows.watch(started.runId, (view) => {
-        if (ctx.json) return;
-        // Each transition once, as it happens (in a pipe: finished nodes only, no redraws).
-        for (const n of view.nodes) {
-          const key = `${n.status}/${n.attempts}`;
-          if (seen.get(n.id) === key || n.status === "pending") continue;
-          seen.set(n.id, key);
-          if (live || n.status !== "running") ctx.io.stderr.write(`${nodeLine(n)}\n`);
-        }
-      });
+      const watching = client.flows
+        .watch(started.runId, (view) => {
+          if (ctx.json) return;
+          // Each transition once, as it happens (in a pipe: finished nodes only, no redraws).
+          for (const n of view.nodes) {
+            const key = `${n.status}/${n.attempts}`;
+            if (seen.get(n.id) === key || n.status === "pending") continue;
+            seen.set(n.id, key);
+            if (live || n.status !== "running") ctx.io.stderr.write(`${nodeLine(n)}\n`);
+          }
+        })
+        .catch((error: unknown) => {
+          // The hub went away while we followed the run: the run is the hub's, journaled, and
+          // goes on when it is back; say that instead of a bare connection error.
+          if (
+            error instanceof ClawHubError &&
+            // A hub that shuts down cancels its streams; one that dies drops them.
+            (error.code === "NETWORK_ERROR" ||
+              error.code === "UNAVAILABLE" ||
+              error.code === "CANCELLED")
+          )
+            throw new ClawHubError(
+              "NETWORK_ERROR",
+              `lost the hub (${ctx.config.hub}) while following run ${started.runId}: the run is journaled and resumes when the hub starts again with the same data directory`,
+              {
+                hint: `Follow it then with \`clawhub runs show ${started.runId}\` (or cancel it with \`clawhub runs cancel ${started.runId}\`).`,
+                details: { runId: started.runId },
+                cause: error,
+              },
+            );
+          throw error;
+        });
       // Ctrl-C stops watching, not the run: it is the hub's, journaled, and goes on.
       const interrupted = ctx.waitForShutdown().then(() => "interrupted" as const);
       const final = await Promise.race([watching, interrupted]);

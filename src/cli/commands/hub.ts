@@ -106,7 +106,8 @@ export const agentsCommand: CommandSpec = {
       a.draining ? "draining" : age(a.lastHeartbeatUnixMs, now),
     ]);
     return {
-      data: agents,
+      // Capabilities in the same shape as `discover --json`: schemas as objects.
+      data: agents.map((a) => ({ ...a, capabilities: a.capabilities.map(capabilityView) })),
       text:
         agents.length === 0
           ? `No agents connected to ${ctx.config.hub}.`
@@ -117,6 +118,33 @@ export const agentsCommand: CommandSpec = {
     };
   },
 };
+
+/** A capability as `--json` prints it everywhere: its schemas as JSON objects, not strings. */
+function capabilityView(c: {
+  name: string;
+  description: string;
+  inputSchema: string;
+  outputSchema: string;
+  maxConcurrency: number;
+  contextLimit: number;
+}) {
+  const parsed = (text: string): unknown => {
+    if (!text) return null;
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  };
+  return {
+    name: c.name,
+    description: c.description,
+    input: parsed(c.inputSchema),
+    output: parsed(c.outputSchema),
+    maxConcurrency: c.maxConcurrency,
+    contextLimit: c.contextLimit || null,
+  };
+}
 
 /** `clawhub discover "<need>"`: capabilities of connected agents, by meaning. */
 export const discoverCommand: CommandSpec = {
@@ -133,15 +161,10 @@ export const discoverCommand: CommandSpec = {
       c.discover(query, { limit: positive(options.limit, "--limit") }),
     );
     const data = matches.map((m) => ({
-      name: m.capability.name,
-      description: m.capability.description,
+      ...capabilityView(m.capability),
       similarity: Number(m.similarity.toFixed(3)),
       score: Number(m.score.toFixed(3)),
       agents: m.agentIds,
-      input: m.capability.inputSchema ? (JSON.parse(m.capability.inputSchema) as unknown) : null,
-      output: m.capability.outputSchema ? (JSON.parse(m.capability.outputSchema) as unknown) : null,
-      maxConcurrency: m.capability.maxConcurrency,
-      contextLimit: m.capability.contextLimit || null,
     }));
     return {
       data,
@@ -149,9 +172,12 @@ export const discoverCommand: CommandSpec = {
         data.length === 0
           ? `No capability matches "${query}".`
           : table([
-              ["CAPABILITY", "SIMILARITY", "AGENTS", "DESCRIPTION"],
+              // Sorted by SCORE, the hub's ranking (similarity with the lexical and name
+              // signals); SIMILARITY is the embedding's alone, which routing's floor uses.
+              ["CAPABILITY", "SCORE", "SIMILARITY", "AGENTS", "DESCRIPTION"],
               ...data.map((d) => [
                 d.name,
+                d.score.toFixed(2),
                 d.similarity.toFixed(2),
                 String(d.agents.length),
                 d.description.length > 70 ? `${d.description.slice(0, 69)}…` : d.description,
@@ -241,20 +267,24 @@ export const callCommand: CommandSpec = {
       }
     }
     const result: CallResult = await withHubClient(ctx, (client) =>
-      client.call(query ? { query } : { capability: capability as string }, input, {
-        ...(options.timeout !== undefined
-          ? { timeoutMs: durationFlag(options.timeout, "--timeout") }
-          : {}),
-        labels: pairs(options.label, "--label", String) as Record<string, string>,
-        params: pairs(options.param, "--param", jsonOrString),
-        ...(options.attempts !== undefined
-          ? { maxAttempts: positive(options.attempts, "--attempts") }
-          : {}),
-        ...(typeof options.session === "string" ? { session: options.session } : {}),
-        ...(typeof options.idempotencyKey === "string"
-          ? { idempotencyKey: options.idempotencyKey }
-          : {}),
-      }),
+      client
+        .call(query ? { query } : { capability: capability as string }, input, {
+          ...(options.timeout !== undefined
+            ? { timeoutMs: durationFlag(options.timeout, "--timeout") }
+            : {}),
+          labels: pairs(options.label, "--label", String) as Record<string, string>,
+          params: pairs(options.param, "--param", jsonOrString),
+          ...(options.attempts !== undefined
+            ? { maxAttempts: positive(options.attempts, "--attempts") }
+            : {}),
+          ...(typeof options.session === "string" ? { session: options.session } : {}),
+          ...(typeof options.idempotencyKey === "string"
+            ? { idempotencyKey: options.idempotencyKey }
+            : {}),
+        })
+        .catch(async (error: unknown) => {
+          throw capability ? await missingCapability(client, capability, error) : error;
+        }),
     );
     const output = printable(result.output);
     return {
@@ -263,3 +293,50 @@ export const callCommand: CommandSpec = {
     };
   },
 };
+
+/**
+ * A call by a name no connected agent serves: the hub answers UNAVAILABLE (an agent serving it
+ * may connect, and workflows wait for that), but a name no connected capability has is most
+ * likely a typo, so the CLI, which tries once, says NOT_FOUND and suggests the nearest names.
+ */
+async function missingCapability(
+  client: import("../../sdk/index.ts").HubClient,
+  name: string,
+  error: unknown,
+): Promise<unknown> {
+  if (!(error instanceof ClawHubError) || error.code !== "UNAVAILABLE") return error;
+  if (!error.message.startsWith("no connected agent serves")) return error;
+  const names = new Set(
+    (await client.agents().catch(() => [])).flatMap((a) => a.capabilities.map((c) => c.name)),
+  );
+  if (names.has(name)) return error;
+  const near = [...names]
+    .map((n) => ({ n, d: editDistance(n, name) }))
+    .filter((x) => x.d <= Math.max(2, Math.floor(name.length / 4)) || x.n.includes(name))
+    .sort((a, b) => a.d - b.d || a.n.localeCompare(b.n))
+    .slice(0, 3)
+    .map((x) => x.n);
+  return new ClawHubError("NOT_FOUND", `no connected agent has a capability named "${name}"`, {
+    hint:
+      near.length > 0
+        ? `Did you mean ${near.map((n) => `"${n}"`).join(" or ")}? (\`clawhub agents\` lists them all)`
+        : "`clawhub agents` lists the capabilities connected; `clawhub call --query` picks one by meaning.",
+    details: { capability: name, suggestions: near },
+  });
+}
+
+/** Levenshtein distance, for short names only (both are capped by the name pattern). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++)
+      row[j] = Math.min(
+        (prev[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    prev = row;
+  }
+  return prev[b.length] as number;
+}

@@ -106,6 +106,8 @@ export function mountPublishRoutes(ctx: RouteContext): void {
       tags: tagsOf(payload.tags),
       files,
     });
-    return c.json(result satisfies PublishResponse, 201);
+    // 200, as the public ClawHub API documents it (its OpenAPI document and end-to-end tests);
+    // its CLI takes either, other clients may not.
+    return c.json(result satisfies PublishResponse, 200);
   });
 }
