@@ -112,7 +112,20 @@ describe("registry API: publishing", () => {
   });
 
   it("refuses to republish a version (409), also after the skill moved on", async () => {
+    // The bare download is served from the search listing while that is current: a new version
+    // (and its search hits, cached per index generation) must show at once.
+    expect((await api("/api/v1/download?slug=word-counter")).headers.get("x-clawhub-version")).toBe(
+      "1.0.0",
+    );
+    await api("/api/v1/search?q=word-counter");
     expect((await publish(sb.adminToken, "word-counter", "1.1.0")).status).toBe(200);
+    expect((await api("/api/v1/download?slug=word-counter")).headers.get("x-clawhub-version")).toBe(
+      "1.1.0",
+    );
+    const found = (await (await api("/api/v1/search?q=word-counter")).json()) as {
+      results: Array<{ slug: string; version: string }>;
+    };
+    expect(found.results.find((r) => r.slug === "word-counter")?.version).toBe("1.1.0");
     const again = await publish(sb.adminToken, "word-counter", "1.0.0");
     expect(again.status).toBe(409);
     expect(await again.text()).toBe("version 1.0.0 of word-counter already exists");

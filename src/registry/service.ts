@@ -87,6 +87,8 @@ export interface RegistryOptions {
   /** Embeds skills for semantic search; without one, search is lexical only. */
   embedder?: Embedder | undefined;
   logger?: (line: string) => void;
+  /** Archive bytes kept in memory for downloads (default 64 MiB; 0 turns the cache off). */
+  blobCacheBytes?: number;
 }
 
 /** Checks a registry slug: the shared rule and the reserved names, both in src/schema. */
@@ -161,7 +163,17 @@ export function createRegistry(options: RegistryOptions) {
 
   // Skills in the index that are not public: while there are none, searches need no filter.
   const hidden = new Set<string>();
+  /**
+   * Ranked hits of recent searches, while nothing in the index changed (the generation moves
+   * with every indexed skill, and the vector count with every embedding): popular queries repeat,
+   * and ranking is most of a search's cost. Only searches whose answer does not depend on who
+   * asks are kept (everyone sees the same skills, or the reader is anonymous). Results are
+   * rebuilt from the listing on every request, so counts stay current.
+   */
+  let generation = 0;
+  const searchCache = new Map<string, Awaited<ReturnType<typeof engine.search>>>();
   async function indexSkill(skill: SkillRecord): Promise<void> {
+    generation++;
     if (skill.deletedAt !== null || skill.visibility === "public") hidden.delete(skill.id);
     else hidden.add(skill.id);
     if (skill.deletedAt !== null) {
@@ -281,6 +293,14 @@ export function createRegistry(options: RegistryOptions) {
     if (v.deletedAt !== null) throw new ClawHubError("GONE", `Version ${v.version} was deleted`);
     return v;
   }
+
+  /**
+   * Archive bytes by hash, kept in memory up to a byte budget (blobs are immutable, named by
+   * their sha256): a popular version is read from disk once, not on every download.
+   */
+  const blobCache = createBlobCache(blobs, options.blobCacheBytes ?? 64 * 1024 * 1024);
+  /** Downloads counted in this process this hour, so repeats skip the write; bounded. */
+  const recentlyCounted = createBoundedSet(100_000);
 
   const accounts = createAccounts({ store, now, random });
   const uploads = createUploads({ store, blobs, limits, now, random });
@@ -568,21 +588,43 @@ export function createRegistry(options: RegistryOptions) {
           `q is too long (${q.length} characters; the limit is ${MAX_QUERY_LENGTH})`,
         );
       await syncIndex();
-      const hits = await engine.search(q, {
-        ...(opts.ownerHandle ? { owner: opts.ownerHandle } : {}),
-        ...(opts.mode ? { mode: opts.mode } : {}),
-        ...(opts.nonSuspiciousOnly ? { excludeFlagged: true } : {}),
-        // Filtered inside the engine, so that hidden skills take no place among the results.
-        ...(hidden.size > 0 && readScopeOf(reader) !== "all"
-          ? {
-              accept: (id: string) => {
-                const entry = listed.get(id);
-                return entry !== undefined && canSee(reader, entry.skill);
-              },
-            }
-          : {}),
-        limit: Math.min(Math.max(opts.limit ?? 20, 1), 200),
-      });
+      const filtered = hidden.size > 0 && readScopeOf(reader) !== "all";
+      const status = engine.status();
+      const cacheKey =
+        !filtered || !reader
+          ? JSON.stringify([
+              generation,
+              status.embedded,
+              filtered,
+              q,
+              opts.ownerHandle ?? "",
+              opts.mode ?? "",
+              opts.nonSuspiciousOnly === true,
+              opts.limit ?? 20,
+            ])
+          : undefined;
+      const cachedHits = cacheKey ? searchCache.get(cacheKey) : undefined;
+      const hits =
+        cachedHits ??
+        (await engine.search(q, {
+          ...(opts.ownerHandle ? { owner: opts.ownerHandle } : {}),
+          ...(opts.mode ? { mode: opts.mode } : {}),
+          ...(opts.nonSuspiciousOnly ? { excludeFlagged: true } : {}),
+          // Filtered inside the engine, so that hidden skills take no place among the results.
+          ...(hidden.size > 0 && readScopeOf(reader) !== "all"
+            ? {
+                accept: (id: string) => {
+                  const entry = listed.get(id);
+                  return entry !== undefined && canSee(reader, entry.skill);
+                },
+              }
+            : {}),
+          limit: Math.min(Math.max(opts.limit ?? 20, 1), 200),
+        }));
+      if (cacheKey && !cachedHits) {
+        searchCache.set(cacheKey, hits);
+        if (searchCache.size > 1000) searchCache.delete(searchCache.keys().next().value as string);
+      }
       const out = [];
       for (const hit of hits) {
         const entry = listed.get(hit.id);
@@ -628,14 +670,23 @@ export function createRegistry(options: RegistryOptions) {
     /** Returns a version's archive and counts the download once per identity and hour. */
     async download(reader: Principal | undefined, sel: VersionSelector & { identity: string }) {
       const skill = await requireSkill(reader, sel.slug, sel.ownerHandle);
-      const v = await pickVersion(skill, sel);
-      const zip = await blobs.get(v.zipSha256);
+      // The latest version as the search listing holds it, when that listing is of this very
+      // skill row (same updatedAt: every publish, tag move or deletion changes it, on any
+      // replica); else from the database.
+      const entry = listed.get(skill.id);
+      const v =
+        !sel.version && !sel.tag && entry?.latest && entry.skill.updatedAt === skill.updatedAt
+          ? entry.latest
+          : await pickVersion(skill, sel);
+      if (v.deletedAt !== null) throw new ClawHubError("GONE", `Version ${v.version} was deleted`);
+      const zip = await blobCache.get(v.zipSha256);
+      const hour = Math.floor(now() / 3_600_000);
+      const countKey = `${skill.id}\0${sel.identity}\0${hour}`;
+      // Counted already this hour (here): the database would say so too; skip the write.
+      if (recentlyCounted.has(countKey)) return { skill, version: v, zip };
       try {
-        const counted = await store.recordDownload(
-          skill.id,
-          sel.identity,
-          Math.floor(now() / 3_600_000),
-        );
+        const counted = await store.recordDownload(skill.id, sel.identity, hour);
+        recentlyCounted.add(countKey);
         // Search results come from the listing kept beside the index: count there too, so a
         // search never shows fewer downloads than the skill's page (a download changes no
         // updatedAt, so the index sync would not see it).
@@ -833,4 +884,43 @@ export function createRegistry(options: RegistryOptions) {
 /** sha256 of a token, as stored (exposed for tests and tools). */
 export function tokenHash(token: string): string {
   return createHash("sha256").update(token).digest("hex");
+}
+
+/** A byte-bounded LRU over a blob store; entries over an eighth of the budget are not kept. */
+function createBlobCache(blobs: BlobStore, budget: number) {
+  const entries = new Map<string, Buffer>();
+  let bytes = 0;
+  return {
+    async get(hash: string): Promise<Buffer> {
+      const hit = entries.get(hash);
+      if (hit) {
+        entries.delete(hash);
+        entries.set(hash, hit);
+        return hit;
+      }
+      const data = await blobs.get(hash);
+      if (data.byteLength <= budget / 8) {
+        entries.set(hash, data);
+        bytes += data.byteLength;
+        for (const [key, value] of entries) {
+          if (bytes <= budget) break;
+          entries.delete(key);
+          bytes -= value.byteLength;
+        }
+      }
+      return data;
+    },
+  };
+}
+
+/** A set that forgets its oldest members past `max`. */
+function createBoundedSet(max: number) {
+  const members = new Set<string>();
+  return {
+    has: (key: string) => members.has(key),
+    add(key: string) {
+      members.add(key);
+      if (members.size > max) members.delete(members.values().next().value as string);
+    },
+  };
 }

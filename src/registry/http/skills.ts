@@ -314,7 +314,8 @@ export function mountSkillRoutes(ctx: RouteContext): void {
       "Cache-Control": "public, max-age=31536000, immutable",
     };
     if (c.req.header("if-none-match") === etag) return c.body(null, 304, headers);
-    return c.body(new Uint8Array(zip), 200, headers);
+    // The cached bytes as they are (no copy per download: they are never written to).
+    return c.body(zip as Uint8Array<ArrayBuffer>, 200, headers);
   });
   app.post(
     "/api/v1/stars/:slug",
