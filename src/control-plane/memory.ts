@@ -67,12 +67,15 @@ const entryOf = <T>(s: Stored): KvEntry<T> => ({
   operation: "put",
 });
 
+/** The journal holds run inputs and secrets: owner-only whatever the umask. */
+const PRIVATE = 0o600;
+
 /** One process per journal: a second one would interleave writes. A dead holder's lock is taken over. */
 function lockJournal(file: string): void {
   const lock = `${file}.lock`;
   for (let tries = 0; tries < 2; tries++) {
     try {
-      writeFileSync(lock, String(process.pid), { flag: "wx" });
+      writeFileSync(lock, String(process.pid), { flag: "wx", mode: PRIVATE });
       return;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
@@ -120,7 +123,7 @@ function writeCompacted(
   }
   // The highest revision must survive compaction even when its key was deleted.
   lines.push(lineOf("_meta.revision", "null", revision, true));
-  writeFileSync(`${file}.tmp`, lines.join(""));
+  writeFileSync(`${file}.tmp`, lines.join(""), { mode: PRIVATE });
   renameSync(`${file}.tmp`, file);
   return sizes;
 }
@@ -192,7 +195,7 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
     sizes = writeCompacted(file, entries, revision);
     liveBytes = [...sizes.values()].reduce((a, b) => a + b, 0);
     fileBytes = liveBytes;
-    journal = openSync(file, "a");
+    journal = openSync(file, "a", PRIVATE);
   };
   if (options.file) {
     lockJournal(options.file);

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { ClawHubError } from "../errors/index.ts";
+import { makePrivate } from "../schema/index.ts";
 import { createLocalEmbedder, type Embedder } from "../search/index.ts";
 import { resolveLimits, type SkillLimits } from "../skill/index.ts";
 import { createApp } from "./http.ts";
@@ -49,6 +50,9 @@ export interface RunningServer {
 export async function startRegistryServer(options: ServerOptions): Promise<RunningServer> {
   await checkDataDir(options.dataDir);
   const store = await openStore({ dataDir: options.dataDir, db: options.db });
+  // Owner-only, whatever the umask (blobs hold private skills): after the store opened, so the
+  // database and its WAL files are covered; an existing data directory is fixed up on upgrade.
+  await makePrivate(options.dataDir);
   const registry = createRegistry({
     store,
     blobs: createFsBlobStore(join(options.dataDir, "blobs")),

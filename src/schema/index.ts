@@ -21,6 +21,11 @@ export {
   TOPIC,
   TOPIC_PATTERN,
 } from "./names.ts";
+export {
+  makePrivate,
+  PRIVATE_DIR_MODE,
+  PRIVATE_FILE_MODE,
+} from "./private-files.ts";
 export type {
   AdminUser,
   AdminUserListResponse,

@@ -481,3 +481,36 @@ describe("lenient mode: what a registry accepts", () => {
     expect(found?.severity).toBe("warning");
   });
 });
+
+describe("hostile bodies are read in linear time", () => {
+  const doc = (body: string) =>
+    `---\nname: hostile\ndescription: A skill with a hostile body.\n---\n${body}`;
+  it("takes the heading of a line of 200,000 spaces (cubic with the old regex)", () => {
+    const r = parseSkillMd(doc(`# a${" ".repeat(200_000)}b\n`), {
+      mode: "lenient",
+      folderName: "hostile",
+    });
+    expect(r.manifest?.displayName).toBe(`a${" ".repeat(200_000)}b`);
+    const plain = parseSkillMd(doc("intro\n\n#   Release Notes  ##\n"), {
+      mode: "lenient",
+      folderName: "hostile",
+    });
+    expect(plain.manifest?.displayName).toBe("Release Notes");
+    expect(
+      parseSkillMd(doc("## Only a subheading\n"), { mode: "lenient", folderName: "hostile" })
+        .manifest?.displayName,
+    ).toBe("Hostile");
+  });
+  it("counts the lines of a body ending in 500,000 newlines (quadratic with the old regex)", () => {
+    const r = parseSkillMd(doc(`text\n${"\n".repeat(500_000)}`), {
+      mode: "lenient",
+      folderName: "hostile",
+    });
+    expect(r.issues.some((i) => i.rule === "body.too-long")).toBe(false);
+    const long = parseSkillMd(doc(`${"line\n".repeat(600)}`), {
+      mode: "lenient",
+      folderName: "hostile",
+    });
+    expect(long.issues.some((i) => i.rule === "body.too-long")).toBe(true);
+  });
+});

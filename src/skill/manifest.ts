@@ -125,9 +125,45 @@ export function slugFromFolder(folderName: string): string {
     .replace(/[\u0300-\u036f]/g, "")
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
-    .replace(/^-+|-+$/g, "")
+    .split("-")
+    .filter(Boolean)
+    .join("-")
     .slice(0, SPEC_LIMITS.nameMax)
-    .replace(/-+$/g, "");
+    .replace(/-$/, "");
+}
+
+/**
+ * The text of the first ATX heading of level 1 (`# Title`, closing #s dropped), found line by
+ * line in linear time: a regex with a lazy group between optional runs of spaces backtracks
+ * cubically on a long line of spaces (a 3 KB SKILL.md froze a server for 20 s).
+ */
+export function firstHeading(body: string): string | undefined {
+  let start = 0;
+  while (start <= body.length) {
+    let end = body.indexOf("\n", start);
+    if (end < 0) end = body.length;
+    if (body.charCodeAt(start) === 35 /* # */) {
+      const line = body.slice(start, end);
+      if (/^#[ \t]/.test(line)) {
+        let text = line.slice(1).trim();
+        let cut = text.length;
+        while (cut > 0 && text.charCodeAt(cut - 1) === 35) cut--;
+        text = text.slice(0, cut).trim();
+        if (text) return text;
+      }
+    }
+    start = end + 1;
+  }
+  return undefined;
+}
+
+/** Lines of a text without its trailing newlines, counted in linear time. */
+function countLines(text: string): number {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === 10) end--;
+  let lines = 1;
+  for (let i = 0; i < end; i++) if (text.charCodeAt(i) === 10) lines++;
+  return lines;
 }
 
 /**
@@ -428,7 +464,7 @@ export function parseSkillMd(rawText: string, options: ParseOptions): ParseResul
 
   // Body
   if (split.kind === "unterminated" || split.kind === "none") body = text;
-  const bodyLines = body.replace(/\n+$/, "").split("\n").length;
+  const bodyLines = countLines(body);
   if (body.trim() === "") {
     add("body.empty", "SKILL.md has no instructions after the frontmatter", {
       line: split.bodyLine,
@@ -444,7 +480,7 @@ export function parseSkillMd(rawText: string, options: ParseOptions): ParseResul
   if (hasError && mode === "strict") return { issues };
   if (issues.some((i) => i.severity === "error" && blocksManifest(i.rule))) return { issues };
 
-  const heading = /^#\s+(.+?)\s*#*\s*$/m.exec(body)?.[1];
+  const heading = firstHeading(body);
   const manifest: SkillManifest = {
     slug,
     name: nameValid && specName !== undefined ? specName : slug,

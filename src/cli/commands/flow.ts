@@ -169,6 +169,9 @@ export const runCommand: CommandSpec = {
     const raw = await readFlow(ctx, file as string);
     validateWorkflow(raw);
     const inputs = await inputsOf(ctx, options);
+    // Listen for Ctrl-C before anything is printed: a signal that lands between "started" and
+    // the listener would otherwise kill the process with no word about the run.
+    const interrupted = ctx.waitForShutdown().then(() => "interrupted" as const);
     return withHubClient(ctx, async (client) => {
       const started = await client.flows.start(raw, inputs);
       if (options.detach === true) return { data: started, text: started.runId };
@@ -208,7 +211,6 @@ export const runCommand: CommandSpec = {
           throw error;
         });
       // Ctrl-C stops watching, not the run: it is the hub's, journaled, and goes on.
-      const interrupted = ctx.waitForShutdown().then(() => "interrupted" as const);
       const final = await Promise.race([watching, interrupted]);
       if (final === "interrupted") {
         watching.catch(() => undefined);

@@ -1,4 +1,4 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ClawHubError } from "../../errors/index.ts";
 import { type CallResult, isTensor, toFloat32 } from "../../sdk/index.ts";
@@ -78,9 +78,14 @@ export const hubCommand: CommandSpec = {
 
 /** The embedded control plane, journaled under `dir` so runs and locks survive restarts. */
 export async function openControlPlane(dir: string) {
-  await mkdir(dir, { recursive: true });
+  const { makePrivate } = await import("../../schema/index.ts");
+  // Owner-only: the journal holds run inputs (secrets among them). Existing data directories
+  // are fixed up on upgrade.
+  await makePrivate(dir);
   const { createMemoryControlPlane } = await import("../../control-plane/index.ts");
-  return createMemoryControlPlane({ file: join(dir, "control-plane.jsonl") });
+  const controlPlane = createMemoryControlPlane({ file: join(dir, "control-plane.jsonl") });
+  await makePrivate(dir);
+  return controlPlane;
 }
 
 const positive = (value: unknown, flag: string) => intFlag(value, flag, 1, 1_000_000);

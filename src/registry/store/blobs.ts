@@ -59,8 +59,9 @@ export function createFsBlobStore(dir: string): BlobStore {
       }
       const tmp = `${final}.tmp-${randomBytes(6).toString("hex")}`;
       try {
-        await mkdir(join(dir, sha.slice(0, 2)), { recursive: true });
-        const handle = await open(tmp, "wx", 0o644);
+        // Owner-only, whatever the umask: blobs hold private skills.
+        await mkdir(join(dir, sha.slice(0, 2)), { recursive: true, mode: 0o700 });
+        const handle = await open(tmp, "wx", 0o600);
         try {
           await handle.writeFile(bytes);
           await handle.sync();
