@@ -19,7 +19,7 @@ import {
   type WirePayload,
   type WireTaskResult,
 } from "../wire/index.ts";
-import { estimateTokens } from "../workflow/index.ts";
+import { estimateInputTokens } from "../workflow/index.ts";
 import type { Capabilities } from "./capabilities.ts";
 import { type RouteCandidate, type RouteDecision, route } from "./routing.ts";
 import { describeProblems, type SchemaProblem, type Validator } from "./schema.ts";
@@ -142,14 +142,7 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
       if ((state.input.json.byteLength + 1) / 1.5 <= limit) return true;
       let tokens = cache.get(state);
       if (tokens === undefined) {
-        tokens = 0;
-        const stack: unknown[] = [inputValue(state)];
-        while (stack.length > 0) {
-          const v = stack.pop();
-          if (typeof v === "string") tokens += estimateTokens(v);
-          else if (Array.isArray(v)) stack.push(...v);
-          else if (v && typeof v === "object") stack.push(...Object.values(v));
-        }
+        tokens = estimateInputTokens(inputValue(state));
         cache.set(state, tokens);
       }
       return tokens <= limit;

@@ -14,6 +14,22 @@ export function estimateTokens(text: string): number {
   return Math.ceil(Math.max(text.length / 4, words / 0.75));
 }
 
+/**
+ * Tokens of every string in a value (a task's input): what a capability's context limit is
+ * checked against, by the hub and by map.chunks when it sizes chunks.
+ */
+export function estimateInputTokens(value: unknown): number {
+  let tokens = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string") tokens += estimateTokens(v);
+    else if (Array.isArray(v)) stack.push(...v);
+    else if (v && typeof v === "object") stack.push(...Object.values(v));
+  }
+  return tokens;
+}
+
 /** Characters and words of a piece: what {@link estimateTokens} needs, summed as pieces join. */
 interface Measure {
   chars: number;

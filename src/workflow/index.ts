@@ -3,7 +3,7 @@
  * pure scheduler, and an engine that journals every event in the control plane, runs tasks on
  * the hub behind circuit breakers and bulkheads, and resumes runs after a restart.
  */
-export { chunk, estimateTokens, wordsOf } from "./chunk.ts";
+export { chunk, estimateInputTokens, estimateTokens, wordsOf } from "./chunk.ts";
 export {
   createWorkflowEngine,
   type NodeView,

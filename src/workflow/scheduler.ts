@@ -1,7 +1,7 @@
 import { hash } from "node:crypto";
 import type { TaskFailure } from "../errors/index.ts";
 import { nextDelay, retryable } from "../resilience/index.ts";
-import { chunk, estimateTokens } from "./chunk.ts";
+import { chunk, estimateInputTokens } from "./chunk.ts";
 import { evaluate, parseExpr, render } from "./expr.ts";
 import type { NodeSpec, Target, WorkflowSpec } from "./spec.ts";
 
@@ -373,7 +373,10 @@ export function reduce(
           const limit =
             c.maxTokens ??
             (context !== undefined
-              ? Math.max(1, context - textTokens(render(node.input, { ...s, item: "", index: 0 })))
+              ? Math.max(
+                  1,
+                  context - estimateInputTokens(render(node.input, { ...s, item: "", index: 0 })),
+                )
               : 2000);
           items = chunk(text, limit, c.overlapTokens);
         }
@@ -682,17 +685,4 @@ export function reduce(
     }
   }
   return { state, commands };
-}
-
-/** Tokens of every string in a value, as the hub's context-limit check counts them. */
-function textTokens(value: unknown): number {
-  let tokens = 0;
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
-    if (typeof v === "string") tokens += estimateTokens(v);
-    else if (Array.isArray(v)) stack.push(...v);
-    else if (v && typeof v === "object") stack.push(...Object.values(v));
-  }
-  return tokens;
 }

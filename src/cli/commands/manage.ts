@@ -4,16 +4,7 @@
  */
 import { ClawHubError } from "../../errors/index.ts";
 import type { CommandContext, CommandSpec } from "../command.ts";
-import { clientFor } from "./shared.ts";
-
-/** `@owner/slug` or a bare slug, as the registry's routes take them. */
-function skillRef(ref: string): { slug: string; owner?: string; name: string } {
-  const m = /^@([^/]+)\/(.+)$/.exec(ref);
-  const slug = (m ? (m[2] as string) : ref).toLowerCase();
-  if (!slug) throw new ClawHubError("USAGE", "name a skill: <slug> or @owner/slug");
-  const owner = m ? (m[1] as string).toLowerCase() : undefined;
-  return { slug, ...(owner ? { owner } : {}), name: owner ? `@${owner}/${slug}` : slug };
-}
+import { clientFor, skillRef } from "./shared.ts";
 
 /**
  * Destructive commands ask on a terminal and take --yes; without a terminal they refuse unless

@@ -7,7 +7,7 @@ import {
 } from "../../schema/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { choiceFlag } from "./hub-options.ts";
-import { clientFor } from "./shared.ts";
+import { clientFor, skillRef } from "./shared.ts";
 
 const bare = (handle: string) => handle.replace(/^@/, "").toLowerCase();
 
@@ -126,9 +126,7 @@ export const visibilityCommand: CommandSpec = {
   help: "The skill is @owner/slug or a bare slug. private: only those who may publish to the\nnamespace (and admins); org: every member of the owning org.",
   async run([ref = "", value], _options, ctx) {
     const visibility = choiceFlag<Visibility>(value, VISIBILITIES, "visibility");
-    const m = /^@([^/]+)\/(.+)$/.exec(ref);
-    const slug = (m ? (m[2] as string) : ref).toLowerCase();
-    const owner = m ? bare(m[1] as string) : undefined;
+    const { slug, owner } = skillRef(ref);
     const r = await (await clientFor(ctx, { auth: true })).setVisibility(slug, visibility, owner);
     return { data: r, text: `OK. @${r.ownerHandle}/${r.slug} is ${r.visibility}` };
   },

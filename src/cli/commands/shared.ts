@@ -26,6 +26,18 @@ export async function clientFor(
   return createClient({ registry: ctx.config.registry, token });
 }
 
+/**
+ * A published skill named on the command line, `@owner/slug` or a bare slug, as the registry's
+ * routes take it (slug and owner lowercased; `name` as the user should read it back).
+ */
+export function skillRef(ref: string): { slug: string; owner?: string; name: string } {
+  const m = /^@([^/]+)\/(.+)$/.exec(ref);
+  const slug = (m ? (m[2] as string) : ref).toLowerCase();
+  if (!slug) throw new ClawHubError("USAGE", "name a skill: <slug> or @owner/slug");
+  const owner = m ? (m[1] as string).toLowerCase() : undefined;
+  return { slug, ...(owner ? { owner } : {}), name: owner ? `@${owner}/${slug}` : slug };
+}
+
 /** Commander collector for repeatable options (`--agent`, `--label`, `--input`...). */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
