@@ -21,16 +21,21 @@ export function openSqlite(path: string): Kysely<Database> {
   // on every request was a tenth of a busy registry's CPU. node:sqlite runs each statement to
   // completion synchronously, so one compiled statement serves every caller; iterate() (a
   // cursor that stays open) always gets its own.
-  const statements = new Map<string, ReturnType<DatabaseSync["prepare"]>>();
+  // Whether it returns rows is kept beside it: columns() crosses into SQLite on every call.
+  const statements = new Map<
+    string,
+    { stmt: ReturnType<DatabaseSync["prepare"]>; reader: boolean }
+  >();
   const compiled = (query: string) => {
-    let stmt = statements.get(query);
-    if (!stmt) {
-      stmt = db.prepare(query);
+    let entry = statements.get(query);
+    if (!entry) {
+      const stmt = db.prepare(query);
       stmt.setReadBigInts(false);
-      statements.set(query, stmt);
+      entry = { stmt, reader: stmt.columns().length > 0 };
+      statements.set(query, entry);
       if (statements.size > 1000) statements.delete(statements.keys().next().value as string);
     }
-    return stmt;
+    return entry;
   };
   // Kysely's SqliteDialect expects better-sqlite3's shape; node:sqlite differs only in naming.
   const adapter = {
@@ -39,9 +44,9 @@ export function openSqlite(path: string): Kysely<Database> {
       db.close();
     },
     prepare(query: string) {
-      const stmt = compiled(query);
+      const { stmt, reader } = compiled(query);
       return {
-        reader: stmt.columns().length > 0,
+        reader,
         all: (params: ReadonlyArray<unknown>) => stmt.all(...(params as never[])),
         run: (params: ReadonlyArray<unknown>) => {
           const r = stmt.run(...(params as never[]));
