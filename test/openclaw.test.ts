@@ -122,18 +122,23 @@ describe("OpenClaw against clawhub serve", () => {
     expect(await readFile(join(workspace, "skills/weather-helper/SKILL.md"), "utf8")).toContain(
       "Steps for 1.0.0",
     );
+    // The archive is intact, but nothing scanned it: never a pass, and OpenClaw exits 1 on it.
     const verify = await oc("skills", "verify", "@admin/weather-helper", "--json");
-    expect(verify.code, verify.stderr + verify.stdout).toBe(0);
+    expect(verify.code, verify.stderr + verify.stdout).toBe(1);
     const verdict = JSON.parse(verify.stdout) as {
       ok: boolean;
       decision: string;
+      reasons: string[];
       version: string;
+      artifact: { verified: boolean };
       security: { status: string; scanned: boolean };
     };
-    expect(verdict).toMatchObject({ ok: true, decision: "pass", version: "1.0.0" });
+    expect(verdict).toMatchObject({ ok: false, decision: "fail", version: "1.0.0" });
+    expect(verdict.reasons).toEqual(["security.not_scanned"]);
+    expect(verdict.artifact.verified).toBe(true);
     expect(verdict.security).toMatchObject({ status: "pending", scanned: false });
     const card = await oc("skills", "verify", "@admin/weather-helper", "--card");
-    expect(card.code, card.stderr).toBe(0);
+    expect(card.code, card.stderr).toBe(1);
     expect(card.stdout).toContain("# Skill Card: @admin/weather-helper@1.0.0");
     expect(card.stdout).toContain("Security: not scanned");
     const list = await oc("skills", "list", "--json");

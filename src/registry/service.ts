@@ -456,6 +456,19 @@ export function createRegistry(options: RegistryOptions) {
             : contentTypeOf(f.path),
       }));
       const fingerprint = fingerprintOf(hashed);
+      // Serialized before any blob is written: a value it cannot store refuses the publish
+      // with nothing left behind.
+      let manifestJson: string;
+      try {
+        manifestJson = JSON.stringify({
+          ...manifest,
+          body: undefined,
+          frontmatter: undefined,
+          warnings: parsed.issues,
+        });
+      } catch (error) {
+        throw new ClawHubError("INVALID_SKILL", `SKILL.md cannot be stored: ${String(error)}`);
+      }
       // Modes come from the content (archiveFileMode), as when the CLI packs the same files.
       const zip = createZip(hashed.map((f) => ({ path: f.path, data: f.bytes })));
       for (const f of hashed) await blobs.put(f.bytes);
@@ -481,12 +494,7 @@ export function createRegistry(options: RegistryOptions) {
           zipSize: zip.length,
           fileCount: hashed.length,
           unpackedSize: total,
-          manifest: JSON.stringify({
-            ...manifest,
-            body: undefined,
-            frontmatter: undefined,
-            warnings: parsed.issues,
-          }),
+          manifest: manifestJson,
           publisherId: principal.user.id,
           createdAt: now(),
         },
@@ -587,6 +595,8 @@ export function createRegistry(options: RegistryOptions) {
           "INVALID_ARGUMENT",
           `q is too long (${q.length} characters; the limit is ${MAX_QUERY_LENGTH})`,
         );
+      // Fails closed: nothing scans skills yet, so no skill is known not to be suspicious.
+      if (opts.nonSuspiciousOnly) return [];
       await syncIndex();
       const filtered = hidden.size > 0 && readScopeOf(reader) !== "all";
       const status = engine.status();
@@ -599,7 +609,6 @@ export function createRegistry(options: RegistryOptions) {
               q,
               opts.ownerHandle ?? "",
               opts.mode ?? "",
-              opts.nonSuspiciousOnly === true,
               opts.limit ?? 20,
             ])
           : undefined;
@@ -609,7 +618,6 @@ export function createRegistry(options: RegistryOptions) {
         (await engine.search(q, {
           ...(opts.ownerHandle ? { owner: opts.ownerHandle } : {}),
           ...(opts.mode ? { mode: opts.mode } : {}),
-          ...(opts.nonSuspiciousOnly ? { excludeFlagged: true } : {}),
           // Filtered inside the engine, so that hidden skills take no place among the results.
           ...(hidden.size > 0 && readScopeOf(reader) !== "all"
             ? {

@@ -6,6 +6,7 @@
 export { archiveFileMode } from "./archive.ts";
 export { parseBytes } from "./bytes.ts";
 export { parseDuration } from "./duration.ts";
+export { jsonNestingDepth, MAX_JSON_DEPTH } from "./json-depth.ts";
 export {
   AGENT_ID,
   CAPABILITY_NAME,

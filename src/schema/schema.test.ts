@@ -7,6 +7,7 @@ import {
   checkName,
   HANDLE,
   isName,
+  jsonNestingDepth,
   parseBytes,
   parseDuration,
   SLUG,
@@ -115,5 +116,24 @@ describe("archive file modes", () => {
     expect(archiveFileMode(Buffer.from("echo hi\n"))).toBe(0o644);
     expect(archiveFileMode(Buffer.from("#"))).toBe(0o644);
     expect(archiveFileMode(new Uint8Array(0))).toBe(0o644);
+  });
+});
+
+describe("jsonNestingDepth", () => {
+  it("measures nesting as JSON.parse sees it, brackets inside strings and escapes ignored", () => {
+    const samples = [
+      "1",
+      "{}",
+      '{"a":[1,{"b":[]}]}',
+      '["[[[", "\\"[", {"k]": "}}"}]',
+      `${"[".repeat(500)}${"]".repeat(500)}`,
+    ];
+    const depthOf = (v: unknown): number =>
+      Array.isArray(v)
+        ? 1 + Math.max(0, ...v.map(depthOf))
+        : v !== null && typeof v === "object"
+          ? 1 + Math.max(0, ...Object.values(v).map(depthOf))
+          : 0;
+    for (const text of samples) expect(jsonNestingDepth(text)).toBe(depthOf(JSON.parse(text)));
   });
 });

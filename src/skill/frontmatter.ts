@@ -1,4 +1,5 @@
 import { isMap, isScalar, LineCounter, parseDocument, visit } from "yaml";
+import { jsonNestingDepth, MAX_JSON_DEPTH } from "../schema/index.ts";
 
 /** How the frontmatter block was found in SKILL.md. */
 export type FrontmatterKind =
@@ -145,6 +146,19 @@ export function readFrontmatter(
   yamlLine: number,
   options: { salvage: boolean },
 ): FrontmatterData {
+  // Flow collections nested thousands deep overflow the parser's stack after hundreds of
+  // milliseconds; no honest frontmatter nests past a few levels, so such text is not parsed.
+  if (jsonNestingDepth(yaml) > MAX_JSON_DEPTH) {
+    const errors = [
+      {
+        message: `the frontmatter nests collections deeper than ${MAX_JSON_DEPTH} levels`,
+        line: yamlLine,
+        column: 1,
+      },
+    ];
+    if (options.salvage) return { ...salvage(yaml, yamlLine), errors };
+    return { data: undefined, rootType: undefined, keyLines: new Map(), errors, salvagedKeys: [] };
+  }
   const lineCounter = new LineCounter();
   // The failsafe schema: every scalar is the text written, as in the Agent Skills reference
   // implementation (skills-ref reads frontmatter with StrictYAML). `version: 1.0` stays "1.0",
@@ -225,7 +239,13 @@ function salvage(yaml: string, yamlLine: number) {
   for (const block of blocks) {
     if (values.has(block.key)) continue; // first occurrence wins, as most YAML readers do
     keyLines.set(block.key, block.start + yamlLine);
-    const doc = parseDocument(block.lines.join("\n"), {
+    const blockText = block.lines.join("\n");
+    if (jsonNestingDepth(blockText) > MAX_JSON_DEPTH) {
+      salvagedKeys.push(block.key);
+      values.set(block.key, literalValue(block.lines));
+      continue;
+    }
+    const doc = parseDocument(blockText, {
       prettyErrors: false,
       logLevel: "error",
       schema: "failsafe",

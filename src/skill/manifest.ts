@@ -1,3 +1,4 @@
+import { jsonNestingDepth, MAX_JSON_DEPTH } from "../schema/index.ts";
 import {
   MAX_FRONTMATTER_BYTES,
   normalizeText,
@@ -507,6 +508,8 @@ function blocksManifest(rule: RuleId): boolean {
 }
 
 function parseJsonObject(text: string): Record<string, unknown> | undefined {
+  // Deeper than any real metadata, and stored and walked later: refused as not an object.
+  if (jsonNestingDepth(text) > MAX_JSON_DEPTH) return undefined;
   try {
     const value: unknown = JSON.parse(text);
     return isRecord(value) ? value : undefined;

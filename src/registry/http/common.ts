@@ -2,6 +2,7 @@
 import type { IncomingMessage } from "node:http";
 import type { Context, Hono } from "hono";
 import { ClawHubError } from "../../errors/index.ts";
+import { jsonNestingDepth, MAX_JSON_DEPTH } from "../../schema/index.ts";
 import type { Principal, Registry } from "../service.ts";
 import type { SkillRecord, SkillSort } from "../store/index.ts";
 
@@ -74,15 +75,21 @@ export const SORTS: Record<string, SkillSort> = {
   trending: "installs",
 };
 
-export function cleanModeration(skill: SkillRecord) {
+/** What the moderation endpoint says of a skill until a scanner exists: not scanned, never clean. */
+export function notScannedModeration() {
   return {
     isSuspicious: false,
     isMalwareBlocked: false,
-    verdict: "clean" as const,
-    reasonCodes: [],
-    summary: null,
+    // Not one of upstream's clean|suspicious|malicious: a client that knows only those rejects
+    // this answer and shows no verdict, rather than one that nothing here reached.
+    verdict: "not_scanned",
+    scanned: false,
+    reasonCodes: ["scan.not_scanned"],
+    summary: "This registry does not scan skills: no scanner has looked at this skill.",
     engineVersion: null,
-    updatedAt: skill.updatedAt,
+    updatedAt: null,
+    legacyReason: null,
+    evidence: [],
   };
 }
 
@@ -114,6 +121,11 @@ export function tokenOptions(body: { name?: unknown; expiresInDays?: unknown }):
 }
 
 export function parseJsonObject(text: string, what: string): Record<string, unknown> {
+  if (jsonNestingDepth(text) > MAX_JSON_DEPTH)
+    throw new ClawHubError(
+      "INVALID_ARGUMENT",
+      `${what} nests deeper than ${MAX_JSON_DEPTH} levels`,
+    );
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -116,11 +116,12 @@ export function mountOpenClawRoutes(ctx: RouteContext): void {
     const { skill, version: v, intact } = checked;
     return c.json({
       schema: "clawhub.skill.verify.v1",
-      // What is verified: the stored archive still hashes to what was published. Whether it
-      // is safe is `security`, which says plainly that nothing scanned it.
-      ok: intact,
-      decision: intact ? "pass" : "fail",
-      reasons: intact ? [] : ["artifact.integrity_mismatch"],
+      // Never a pass while nothing scans skills: upstream answers an unscanned skill with
+      // ok false, decision "fail" and the reason, and its clients exit 1 on it. Whether the
+      // stored archive still hashes to what was published is `artifact.verified`.
+      ok: false,
+      decision: "fail",
+      reasons: [...(intact ? [] : ["artifact.integrity_mismatch"]), "security.not_scanned"],
       slug: skill.slug,
       displayName: skill.displayName,
       pageUrl: pageUrl(c, skill),
@@ -138,9 +139,10 @@ export function mountOpenClawRoutes(ctx: RouteContext): void {
         sha256: v.zipSha256,
         fingerprint: v.fingerprint,
         size: v.zipSize,
+        verified: intact,
       },
       provenance: null,
-      security: NOT_SCANNED,
+      security: { ...NOT_SCANNED, clawhubScan: "unscanned", label: "Not scanned" },
       signature: null,
     });
   });

@@ -17,11 +17,11 @@ import type {
 import type { Principal } from "../service.ts";
 import type { SkillRecord, VersionRecord } from "../store/index.ts";
 import {
-  cleanModeration,
   cursorOf,
   type Env,
   intParam,
   jsonBody,
+  notScannedModeration,
   offsetOf,
   ownerParam,
   type RouteContext,
@@ -169,7 +169,9 @@ export function mountSkillRoutes(ctx: RouteContext): void {
     const j = await skillJson(skill);
     return c.json({
       ...j,
-      moderation: registry.canManage(c.get("principal"), skill) ? cleanModeration(skill) : null,
+      // No verdict in the skill view: upstream clients read a missing verdict as "clean", and
+      // nothing scanned this skill. The moderation endpoint says "not scanned" in words.
+      moderation: null,
     } satisfies SkillDetailResponse);
   });
   app.delete(
@@ -236,7 +238,7 @@ export function mountSkillRoutes(ctx: RouteContext): void {
     const skill = await requestedSkill(registry, c);
     if (!registry.canManage(c.get("principal"), skill))
       throw new ClawHubError("NOT_FOUND", "No moderation record for this skill");
-    return c.json({ moderation: { ...cleanModeration(skill), legacyReason: null, evidence: [] } });
+    return c.json({ moderation: notScannedModeration() });
   });
   app.post("/api/v1/skills/:slug/tags", async (c) => {
     const body = await jsonBody<{ tag?: unknown; version?: unknown }>(c, 16 * 1024);
