@@ -442,10 +442,10 @@ describe("registry API: reads, auth and limits", () => {
       owner: { handle: string };
     };
     expect(scoped.owner.handle).toBe("bob");
-    const unscoped = (await (await api("/api/v1/skills/word-counter")).json()) as {
-      owner: { handle: string };
-    };
-    expect(unscoped.owner.handle).toBe("admin");
+    // Two owners now use the slug: unscoped is ambiguous, never one of them chosen silently.
+    const unscoped = await api("/api/v1/skills/word-counter");
+    expect(unscoped.status).toBe(409);
+    expect(await unscoped.text()).toContain("@admin/word-counter, @bob/word-counter");
   });
 
   it("handles empty, junk and very long search queries", async () => {
@@ -707,36 +707,79 @@ describe("registry API: reads, auth and limits", () => {
     expect(await get("/api/v1/openapi.json")).not.toContain("evil.example");
   });
 
-  it("keeps a bare slug on its first owner: after that skill is deleted, it names the others", async () => {
-    const carol = await createUser("carol");
-    const dave = await createUser("dave");
-    expect((await publish(carol, "stable-name", "1.0.0")).status).toBe(200);
+  it("answers a bare slug two owners use with 409 on every path, so it never moves to another owner", async () => {
+    const mallory = await createUser("mallory");
+    const erin = await createUser("erin");
+    // The squatter publishes first, privately; the author publishes the same slug publicly.
+    expect(
+      (await publish(mallory, "squat-x", "1.0.0", undefined, { visibility: "private" })).status,
+    ).toBe(200);
     clock += 1000;
-    expect((await publish(dave, "stable-name", "1.0.0")).status).toBe(200);
-    const first = await api("/api/v1/download?slug=stable-name");
-    expect(first.headers.get("x-clawhub-version")).toBe("1.0.0");
-    const detail = (await (await api("/api/v1/skills/stable-name")).json()) as {
+    expect((await publish(erin, "squat-x", "1.0.0")).status).toBe(200);
+    const hash = "0".repeat(64);
+    const paths = [
+      "/api/v1/skills/squat-x",
+      "/api/v1/skills/squat-x/versions",
+      "/api/v1/skills/squat-x/versions/1.0.0",
+      "/api/v1/skills/squat-x/file?path=SKILL.md",
+      "/api/v1/skills/squat-x/install",
+      "/api/v1/skills/squat-x/verify",
+      "/api/v1/skills/squat-x/card",
+      `/api/v1/resolve?slug=squat-x&hash=${hash}`,
+      "/api/v1/download?slug=squat-x",
+    ];
+    // Anonymous readers see one owner: the author's skill.
+    const before = await api("/api/v1/download?slug=squat-x");
+    expect(before.status).toBe(200);
+    const detail = (await (await api("/api/v1/skills/squat-x")).json()) as {
       owner: { handle: string };
     };
-    expect(detail.owner.handle).toBe("carol");
+    expect(detail.owner.handle).toBe("erin");
+    // The squatter goes public: not a silent move to the squatter's archive, but a 409 that
+    // names both, on every path that takes a bare slug.
+    const flip = await api("/api/v1/skills/squat-x/visibility?ownerHandle=mallory", {
+      method: "POST",
+      token: mallory,
+      body: JSON.stringify({ visibility: "public" }),
+      headers: { "content-type": "application/json" },
+    });
+    expect(flip.status).toBe(200);
+    for (const path of paths) {
+      const res = await api(path);
+      const text = await res.text();
+      expect(res.status, path).toBe(409);
+      expect(text, path).toContain('Ambiguous skill slug "squat-x"');
+      expect(text, path).toContain("@erin/squat-x");
+      expect(text, path).toContain("@mallory/squat-x");
+    }
+    // Naming the owner works, as the official CLI and OpenClaw already can.
+    const named = await api("/api/v1/download?slug=squat-x&ownerHandle=erin");
+    expect(named.status).toBe(200);
+    expect(Buffer.from(await named.arrayBuffer())).toEqual(Buffer.from(await before.arrayBuffer()));
+    // The squatter's skill deleted: still ambiguous (a deleted owner keeps the slug from
+    // moving), with the live one to name.
     expect(
-      (await api("/api/v1/skills/stable-name", { method: "DELETE", token: carol })).status,
+      (
+        await api("/api/v1/skills/squat-x?ownerHandle=mallory", {
+          method: "DELETE",
+          token: mallory,
+        })
+      ).status,
     ).toBe(200);
-    // Not dave's skill under carol's name: a 404 that says whose it was and what to name instead.
-    const after = await api("/api/v1/download?slug=stable-name");
-    expect(after.status).toBe(404);
-    const text = await after.text();
-    expect(text).toContain("`stable-name` of @carol was deleted");
-    expect((await api("/api/v1/download?slug=stable-name&ownerHandle=dave")).status).toBe(200);
-    // The official CLI's hint text carries the way out.
-    const cli = await sb.run(OUR_BIN, [
+    const after = await api("/api/v1/download?slug=squat-x");
+    expect(after.status).toBe(409);
+    expect(await after.text()).toContain("(deleted: @mallory/squat-x)");
+    // Our CLI says the same and exits with the conflict's code; @owner/slug installs.
+    const cli = await sb.run(OUR_BIN, ["install", "squat-x", "--workdir", join(sb.root, "squat")]);
+    expect(cli.code).not.toBe(0);
+    expect(cli.stderr).toContain("@erin/squat-x");
+    const ok = await sb.run(OUR_BIN, [
       "install",
-      "stable-name",
+      "@erin/squat-x",
       "--workdir",
-      join(sb.root, "stable"),
+      join(sb.root, "squat"),
     ]);
-    expect(cli.code).toBe(1);
-    expect(cli.stderr).toContain("@dave/stable-name");
+    expect(ok.code, ok.stderr).toBe(0);
   });
 
   it("serves a download even when counting it fails", async () => {

@@ -215,9 +215,9 @@ export function createRegistry(options: RegistryOptions) {
    * Finds a skill the reader may see. A skill they may not see is "not found", exactly like one
    * that does not exist, so that no endpoint reveals that a private skill is there.
    *
-   * A bare slug always means its first publisher's skill among those the reader may see (for the
-   * life of the registry): when that one is deleted, the slug does not silently move to another
-   * owner's skill of the same name; the error names the owners to choose from.
+   * A bare slug names a skill only while one owner uses it among the skills the reader may
+   * see, deleted ones included; with two it is a 409 naming them, so a bare slug never moves to
+   * another owner (a private skill going public, a deletion followed by a squatter's publish).
    */
   async function requireSkill(
     reader: Principal | undefined,
@@ -239,18 +239,40 @@ export function createRegistry(options: RegistryOptions) {
     const visible = (await store.skillsBySlug(slug)).filter((s) => canSee(reader, s));
     const first = visible[0];
     if (!first) throw notFound();
-    if (first.deletedAt !== null && !includeDeleted) {
-      const others = visible
-        .filter((s) => s.deletedAt === null)
-        .map((s) => `@${s.ownerHandle}/${slug}`);
+    // Two owners (deleted skills included) behind one bare slug: the public registry's 409,
+    // never a choice made for the reader. Picking one let the slug move to another owner the
+    // moment a private skill of that name went public, or after its first owner deleted it.
+    if (visible.some((s) => s.ownerId !== first.ownerId)) {
+      const live = visible.filter((s) => s.deletedAt === null);
+      const deleted = visible.filter((s) => s.deletedAt !== null);
+      const example = live[0] ?? first;
       throw new ClawHubError(
-        "NOT_FOUND",
+        "CONFLICT",
         // The way out is in the message: plain-text API errors carry no hint.
-        `Skill not found: \`${slug}\` of @${first.ownerHandle} was deleted${
-          others.length > 0 ? `; other owners publish one: name it (${others.join(", ")})` : ""
-        }`,
+        `Ambiguous skill slug "${slug}". Multiple publishers use this slug${
+          live.length > 0 ? `: ${live.map((s) => `@${s.ownerHandle}/${slug}`).join(", ")}` : ""
+        }${
+          deleted.length > 0
+            ? ` (deleted: ${deleted.map((s) => `@${s.ownerHandle}/${slug}`).join(", ")})`
+            : ""
+        }. Retry with ownerHandle, for example: ownerHandle=${example.ownerHandle} (@${example.ownerHandle}/${slug}).`,
+        {
+          details: {
+            slug,
+            matches: live.map((s) => ({
+              ownerHandle: s.ownerHandle,
+              slug,
+              ref: `@${s.ownerHandle}/${slug}`,
+            })),
+          },
+        },
       );
     }
+    if (first.deletedAt !== null && !includeDeleted)
+      throw new ClawHubError(
+        "NOT_FOUND",
+        `Skill not found: \`${slug}\` of @${first.ownerHandle} was deleted`,
+      );
     return first;
   }
 

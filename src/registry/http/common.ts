@@ -4,7 +4,7 @@ import type { Context, Hono } from "hono";
 import { ClawHubError } from "../../errors/index.ts";
 import { jsonNestingDepth, MAX_JSON_DEPTH } from "../../schema/index.ts";
 import type { Principal, Registry } from "../service.ts";
-import type { SkillRecord, SkillSort } from "../store/index.ts";
+import type { SkillSort } from "../store/index.ts";
 
 /** Hono's environment of the registry app. */
 export type Env = {
