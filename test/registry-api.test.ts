@@ -554,6 +554,61 @@ describe("registry API: reads, auth and limits", () => {
     expect(text).not.toMatch(/"clean"|"pass"/);
   });
 
+  it("prints remote text with its control characters made visible, and bounds display names", async () => {
+    // Double-quoted YAML turns \e and \u escapes into the raw characters: clear screen, an OSC
+    // window title, a C1 CSI and a right-to-left override, all in the description.
+    const description = String.raw`"Helps \e[2J\e]0;pwned\a with \u009b31m text \u202Egnp.exe"`;
+    const content = `---\nname: escape-probe\ndescription: ${description}\n---\n\n# escape-probe\n\nBody.\n`;
+    expect(
+      (await publish(sb.adminToken, "escape-probe", "1.0.0", [{ path: "SKILL.md", content }]))
+        .status,
+    ).toBe(200);
+    const stored = (await (await api("/api/v1/skills/escape-probe")).json()) as {
+      skill: { summary: string };
+    };
+    expect(stored.skill.summary).toContain("\u001b[2J");
+    for (const args of [
+      ["inspect", "escape-probe"],
+      ["explore"],
+      ["--json", "inspect", "escape-probe"],
+    ]) {
+      const run = await sb.run(OUR_BIN, args);
+      expect(run.code, run.stderr).toBe(0);
+      const printed = run.stdout + run.stderr;
+      const acting = [...printed].filter((ch) => {
+        const c = ch.codePointAt(0) ?? 0;
+        return (
+          (c < 0x20 && ch !== "\n" && ch !== "\t") ||
+          (c >= 0x7f && c <= 0x9f) ||
+          (c >= 0x202a && c <= 0x202e)
+        );
+      });
+      expect(acting, args.join(" ")).toEqual([]);
+      expect(printed).toContain("\\u001b[2J");
+      if (args[0] === "--json") JSON.parse(run.stdout);
+    }
+    // A display name sent with the publish is refused when over 200 characters or when it
+    // holds control characters.
+    for (const displayName of [
+      "x".repeat(201),
+      "Name\u001b]8;;http://evil/\u0007",
+      "abc\u202Efed",
+    ]) {
+      const res = await publish(sb.adminToken, "display-probe", "1.0.0", undefined, {
+        displayName,
+      });
+      expect(res.status).toBe(400);
+      expect(await res.text()).toMatch(/displayName (is 201 characters|holds control)/);
+    }
+    expect(
+      (
+        await publish(sb.adminToken, "display-probe", "1.0.0", undefined, {
+          displayName: "Fine 👩‍💻 name",
+        })
+      ).status,
+    ).toBe(200);
+  });
+
   it("answers 400, never 500, to names of Object members, huge cursors and tags of the wrong type", async () => {
     expect((await publish(sb.adminToken, "proto-probe", "1.0.0")).status).toBe(200);
     for (const name of ["__proto__", "constructor", "toString", "hasOwnProperty"]) {

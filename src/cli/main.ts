@@ -6,6 +6,7 @@ import {
   redactSecrets,
   toClawHubError,
 } from "../errors/index.ts";
+import { visibleText } from "../schema/index.ts";
 import type { CommandContext, CommandResult, CommandSpec } from "./command.ts";
 import { loadCommands } from "./commands/index.ts";
 import { type Env, resolveConfig } from "./config.ts";
@@ -46,7 +47,16 @@ const VERSION = (() => {
  * only place that prints results and maps errors to text, hint and exit code.
  */
 export async function main(argv: string[], options: MainOptions): Promise<number> {
-  const { io, env, cwd } = options;
+  const { env, cwd } = options;
+  // Everything printed passes through visibleText: skill names, descriptions, agent output and
+  // error messages come from other people, and a control character in them would act on the
+  // user's terminal (clear it, retitle it, plant a link). The progress line alone writes raw.
+  const raw = options.io;
+  const io: CliIo = {
+    ...raw,
+    stdout: { write: (text: string) => raw.stdout.write(visibleText(String(text))) },
+    stderr: { write: (text: string) => raw.stderr.write(visibleText(String(text))) },
+  };
   const json = argv.includes("--json");
   const rest = argv.filter((a) => a !== "--json");
   if (rest.length === 1 && (rest[0] === "--version" || rest[0] === "-V")) {
@@ -83,7 +93,7 @@ export async function main(argv: string[], options: MainOptions): Promise<number
       now: options.now ?? Date.now,
       waitForShutdown: options.shutdown ?? (() => new Promise<void>(() => {})),
       progress: () =>
-        createProgress(io, { enabled: !json, ...(options.now ? { now: options.now } : {}) }),
+        createProgress(raw, { enabled: !json, ...(options.now ? { now: options.now } : {}) }),
     };
     const result: CommandResult = await spec.run(args, opts, ctx);
     if (json && result.data !== undefined)

@@ -1,3 +1,4 @@
+import { visibleText } from "../schema/index.ts";
 /** Where the CLI writes, injected so tests run commands in-process without global mocks. */
 export interface CliIo {
   stdout: { write(text: string): unknown };
@@ -39,7 +40,7 @@ export function createProgress(
       if (done < total && t - last < 100) return;
       last = t;
       const pct = total > 0 ? Math.floor((done / total) * 100) : 100;
-      const text = `[${done}/${total}] ${pct}%${label ? ` ${label}` : ""}`;
+      const text = visibleText(`[${done}/${total}] ${pct}%${label ? ` ${label}` : ""}`);
       io.stderr.write(`\r\x1b[K${text.slice(0, 120)}`);
       drawn = true;
     },

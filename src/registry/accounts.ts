@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { ClawHubError } from "../errors/index.ts";
-import { checkName, HANDLE } from "../schema/index.ts";
+import { checkDisplayName, checkName, HANDLE } from "../schema/index.ts";
 import { sha256Hex } from "../skill/index.ts";
 import type { Principal } from "./access.ts";
 import type { RegistryStore, TokenInfo, User } from "./store/index.ts";
@@ -55,7 +55,7 @@ export function createAccounts(options: {
       return store.createUser({
         id: randomUUID(),
         handle,
-        displayName: displayName ?? null,
+        displayName: displayName === undefined ? null : checkDisplayName(displayName),
         role,
         disabled: false,
         createdAt: now(),

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { ClawHubError } from "../errors/index.ts";
-import { checkName, HANDLE, ORG_ROLES, type OrgView } from "../schema/index.ts";
+import { checkDisplayName, checkName, HANDLE, ORG_ROLES, type OrgView } from "../schema/index.ts";
 import { type Principal, parseVisibility } from "./access.ts";
 import type { Membership, OrgRecord, OrgRole, RegistryStore } from "./store/index.ts";
 
@@ -65,7 +65,7 @@ export function createOrgService(options: { store: RegistryStore; now: () => num
       checkName(HANDLE, handle);
       const displayName =
         typeof input.displayName === "string" && input.displayName.trim()
-          ? input.displayName.trim().slice(0, 100)
+          ? checkDisplayName(input.displayName.trim())
           : null;
       const org = await store.orgs.createOrg(
         {

@@ -1,7 +1,16 @@
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import semver from "semver";
 import { ClawHubError } from "../errors/index.ts";
-import { checkName, checkPublishableSlug, HANDLE, RESERVED_SLUGS, TAG } from "../schema/index.ts";
+import {
+  checkDisplayName,
+  checkName,
+  checkPublishableSlug,
+  HANDLE,
+  hasHiddenCharacters,
+  MAX_DISPLAY_NAME,
+  RESERVED_SLUGS,
+  TAG,
+} from "../schema/index.ts";
 
 export { RESERVED_SLUGS };
 
@@ -496,7 +505,16 @@ export function createRegistry(options: RegistryOptions) {
       for (const f of hashed) await blobs.put(f.bytes);
       const zipSha256 = await blobs.put(zip);
 
-      const displayName = input.displayName?.trim() || manifest.displayName || slug;
+      // A name the publisher sends is refused when too long or holding control characters; one
+      // read from SKILL.md (lenient, as real skills are written) falls back to the slug.
+      const sent = input.displayName?.trim();
+      const displayName = sent
+        ? checkDisplayName(sent)
+        : manifest.displayName &&
+            !hasHiddenCharacters(manifest.displayName) &&
+            [...manifest.displayName].length <= MAX_DISPLAY_NAME
+          ? manifest.displayName
+          : slug;
       const record = (skillId: string) => ({
         skill: {
           id: skillId,

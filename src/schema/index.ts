@@ -62,3 +62,10 @@ export type {
   WhoamiResponse,
 } from "./registry-api.ts";
 export { ORG_ROLES, VISIBILITIES } from "./registry-api.ts";
+export {
+  checkDisplayName,
+  hasHiddenCharacters,
+  logLine,
+  MAX_DISPLAY_NAME,
+  visibleText,
+} from "./visible-text.ts";

@@ -8,6 +8,7 @@ import {
   HANDLE,
   isName,
   jsonNestingDepth,
+  logLine,
   parseBytes,
   parseDuration,
   SLUG,
@@ -15,6 +16,7 @@ import {
   TAG,
   TOPIC,
   TOPIC_PATTERN,
+  visibleText,
 } from "./index.ts";
 
 const codeOf = (fn: () => unknown) => {
@@ -135,5 +137,24 @@ describe("jsonNestingDepth", () => {
           ? 1 + Math.max(0, ...Object.values(v).map(depthOf))
           : 0;
     for (const text of samples) expect(jsonNestingDepth(text)).toBe(depthOf(JSON.parse(text)));
+  });
+});
+
+describe("visibleText and logLine", () => {
+  it("escapes what acts on a terminal or hides text, keeps newlines, tabs, accents and emoji", () => {
+    expect(visibleText("a\u001b[2Jb\u0007\u009b1m\u202Ex\u200by\udb40\udc41z")).toBe(
+      "a\\u001b[2Jb\\u0007\\u009b1m\\u202ex\\u200by\\udb40\\udc41z",
+    );
+    const kept = "line 1\n\tcafé 👩‍💻 日本";
+    expect(visibleText(kept)).toBe(kept);
+    // Valid inside JSON strings too: --json output stays parseable.
+    expect(JSON.parse(visibleText(JSON.stringify({ s: "\u009b\u202e" })))).toEqual({
+      s: "\u009b\u202e",
+    });
+  });
+  it("keeps a log line one line", () => {
+    expect(logLine("agent x\nhub: agent payments gone\r")).toBe(
+      "agent x\\nhub: agent payments gone\\u000d",
+    );
   });
 });

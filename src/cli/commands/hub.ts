@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ClawHubError } from "../../errors/index.ts";
+import { logLine } from "../../schema/index.ts";
 import { type CallResult, isTensor, toFloat32 } from "../../sdk/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
@@ -59,7 +60,7 @@ export const hubCommand: CommandSpec = {
       host: String(options.host),
       port,
       embedder: chosen === "none" ? undefined : chosen === "local" ? createLocalEmbedder() : chosen,
-      logger: (line) => ctx.io.stderr.write(`${line}\n`),
+      logger: (line) => ctx.io.stderr.write(`${logLine(line)}\n`),
     }).catch(async (error: unknown) => {
       await controlPlane.close();
       throw error;

@@ -2,6 +2,7 @@ import { join, resolve } from "node:path";
 import { ClawHubError } from "../../errors/index.ts";
 import { createHub, type Hub } from "../../hub/index.ts";
 import { startRegistryServer } from "../../registry/index.ts";
+import { logLine } from "../../schema/index.ts";
 import { createLocalEmbedder } from "../../search/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { openControlPlane } from "./hub.ts";
@@ -87,7 +88,7 @@ export const serveCommand: CommandSpec = {
       trustProxy: options.trustProxy === true,
       ...(options.rateLimit === false ? { rateLimits: false as const } : {}),
       embedder,
-      logger: (line) => ctx.io.stderr.write(`${line}\n`),
+      logger: (line) => ctx.io.stderr.write(`${logLine(line)}\n`),
     });
     let hub: Hub | undefined;
     let controlPlane: Awaited<ReturnType<typeof openControlPlane>> | undefined;
@@ -100,7 +101,7 @@ export const serveCommand: CommandSpec = {
           host: String(options.host),
           port: hubPort,
           embedder: embedder === "none" ? undefined : embedder,
-          logger: (line) => ctx.io.stderr.write(`${line}\n`),
+          logger: (line) => ctx.io.stderr.write(`${logLine(line)}\n`),
         });
       } catch (error) {
         await controlPlane?.close();
