@@ -65,7 +65,28 @@ process.exitCode = await main(process.argv.slice(2), {
   cwd: process.cwd(),
   shutdown: () =>
     new Promise<void>((resolve) => {
-      process.once("SIGINT", () => resolve());
-      process.once("SIGTERM", () => resolve());
+      const stop = (signal: NodeJS.Signals) => {
+        resolve();
+        // Shutdown is bounded: servers get the grace period to drain, then the process exits
+        // whatever is still open (a flood's timers once kept it alive for minutes). A second
+        // signal exits at once, as with most servers.
+        const grace = shutdownGraceMs(process.env.CLAWHUB_SHUTDOWN_GRACE_MS);
+        setTimeout(() => {
+          process.stderr.write(
+            `clawhub: still closing ${grace} ms after ${signal}; exiting (CLAWHUB_SHUTDOWN_GRACE_MS sets the grace period)\n`,
+          );
+          process.exit(1);
+        }, grace).unref();
+        process.once(signal === "SIGINT" ? "SIGTERM" : "SIGINT", () => process.exit(130));
+        process.once(signal, () => process.exit(130));
+      };
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("SIGTERM", () => stop("SIGTERM"));
     }),
 });
+
+/** The grace period after a stop signal: default 30 s, as Kubernetes gives a pod. */
+function shutdownGraceMs(raw: string | undefined): number {
+  const n = raw === undefined ? Number.NaN : Number(raw);
+  return Number.isFinite(n) && n >= 0 ? n : 30_000;
+}
