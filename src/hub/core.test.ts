@@ -277,6 +277,71 @@ describe("dispatcher", () => {
     expect(a.cancels()).toEqual([]);
   });
 
+  it("retries elsewhere when an agent repeats the same progress and never answers", async () => {
+    const hub = open();
+    const stuck = memoryAgent(hub, "a-stuck", [cap("x", { maxConcurrency: 8 })]);
+    const call = hub.call({
+      capability: "x",
+      input: {},
+      attemptTimeoutMs: 80,
+      deadline: Date.now() + 5000,
+    });
+    await tick();
+    const task = stuck.tasks()[0] as WireTask;
+    const beat = setInterval(
+      () =>
+        stuck.endpoint.receive({
+          kind: "progress",
+          progress: { taskId: task.taskId, fraction: 0.5, message: "working" },
+        }),
+      20,
+    );
+    try {
+      // The good agent arrives after the stuck one took the task: only a retry reaches it.
+      const good = memoryAgent(hub, "b-good", [cap("x")]);
+      await until(() => good.tasks().length === 1);
+      good.answer(good.tasks()[0] as WireTask, "done");
+      const outcome = await call;
+      expect(outcome.agentId).toBe("b-good");
+      expect(outcome.attempts).toBe(2);
+      expect(stuck.cancels()).toContain(task.taskId);
+    } finally {
+      clearInterval(beat);
+    }
+  });
+
+  it("bounds an attempt at ATTEMPT_SPAN timeouts even while its progress moves on", async () => {
+    const hub = open();
+    const busy = memoryAgent(hub, "a-busy", [cap("x")]);
+    const call = hub.call({
+      capability: "x",
+      input: {},
+      attemptTimeoutMs: 40,
+      deadline: Date.now() + 10_000,
+    });
+    await tick();
+    const task = busy.tasks()[0] as WireTask;
+    let n = 0;
+    const beat = setInterval(
+      () =>
+        busy.endpoint.receive({
+          kind: "progress",
+          progress: { taskId: task.taskId, fraction: 0, message: `step ${n++}` },
+        }),
+      10,
+    );
+    try {
+      const good = memoryAgent(hub, "b-good", [cap("x")]);
+      await until(() => good.tasks().length === 1);
+      // Moving progress kept it alive for a while, but not forever.
+      expect(n).toBeGreaterThan(10);
+      good.answer(good.tasks()[0] as WireTask, "done");
+      expect((await call).agentId).toBe("b-good");
+    } finally {
+      clearInterval(beat);
+    }
+  });
+
   it("moves a lost agent's running task elsewhere and its queued ones without a new attempt", async () => {
     const hub = open();
     const a = memoryAgent(hub, "a", [cap("x")]);

@@ -92,6 +92,8 @@ export interface DispatcherOptions {
 const SESSIONS_REMEMBERED = 10_000;
 /** Weight of the newest observation in the latency and failure EWMAs. */
 const EWMA_ALPHA = 0.2;
+/** Longest an attempt runs, progress or not, in attempt timeouts (docs/hub.md). */
+export const ATTEMPT_SPAN = 10;
 /** The hub's own retries between attempts of one call: short, since another agent takes them. */
 const DISPATCH_RETRY: RetryPolicy = retryPolicy({
   initialIntervalMs: 50,
@@ -270,6 +272,7 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
       capability: decision.chosen.capability,
       sentAt: 0,
       aliveAt: 0,
+      lastProgress: undefined,
       settle: undefined,
     };
     state.current = attempt;
@@ -352,7 +355,13 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
     }
     const attempt = state.current;
     if (attempt && attempt.sentAt > 0 && attempt.session.running.has(attempt.id)) {
-      const due = attempt.aliveAt + state.attemptTimeoutMs;
+      // Progress keeps an attempt alive, but never past ATTEMPT_SPAN attempt timeouts from its
+      // start (Temporal's start-to-close beside its heartbeat timeout): an agent that reports
+      // progress and never answers cannot hold a call until its deadline.
+      const due = Math.min(
+        attempt.aliveAt + state.attemptTimeoutMs,
+        attempt.sentAt + ATTEMPT_SPAN * state.attemptTimeoutMs,
+      );
       if (now >= due) {
         timedOut(attempt);
         if (!state.done) arm(state, state.deadline);
@@ -490,7 +499,9 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
     });
     const failure = taskFailure(
       "ATTEMPT_TIMEOUT",
-      `agent ${attempt.session.id} sent no result or progress for ${state.attemptTimeoutMs} ms`,
+      ctx.now() - attempt.sentAt >= ATTEMPT_SPAN * state.attemptTimeoutMs
+        ? `agent ${attempt.session.id} sent no result in ${ATTEMPT_SPAN * state.attemptTimeoutMs} ms (${ATTEMPT_SPAN} attempt timeouts), progress or not`
+        : `agent ${attempt.session.id} sent no result or new progress for ${state.attemptTimeoutMs} ms`,
       { details: { agentId: attempt.session.id } },
     );
     const entry = attempt.session.capabilities.get(attempt.capability);
@@ -742,9 +753,14 @@ export function createDispatcher(ctx: HubContext, options: DispatcherOptions): D
     onProgress(session, taskId, fraction, message) {
       const attempt = session.running.get(taskId);
       if (!attempt || attempt.call.done) return;
-      // Progress says the agent is alive: the attempt's timeout starts again.
-      attempt.aliveAt = ctx.now();
       const text = message.slice(0, 1024);
+      // Progress that moves on says the agent is alive: the attempt's timeout starts again. The
+      // same fraction and message again is a heartbeat of a loop, not work: it resets nothing.
+      const key = `${fraction}\0${text}`;
+      if (key !== attempt.lastProgress) {
+        attempt.lastProgress = key;
+        attempt.aliveAt = ctx.now();
+      }
       attempt.call.onProgress?.({ fraction, message: text, agentId: session.id });
       if (ctx.wants("task.progress"))
         ctx.emit("task.progress", { taskId: attempt.id, fraction, message: text });

@@ -98,6 +98,8 @@ export interface Attempt {
   sentAt: number;
   /** When the agent last showed it works on it (sent, or progress): the attempt timeout runs from here. */
   aliveAt: number;
+  /** The last progress that moved it on (fraction and message), so a repeat is not news. */
+  lastProgress: string | undefined;
   settle: ((outcome: "ok" | Error) => void) | undefined;
 }
 
