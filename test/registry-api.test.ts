@@ -328,6 +328,34 @@ describe("registry API: publishing", () => {
       token: alice,
     });
     expect(published.status, await published.clone().text()).toBe(200);
+
+    // Tickets expire (1 h): an upload never published is refused after that, and garbage
+    // collection deletes the ticket and then its blob.
+    const stale = await upload(alice, "notes.md", "never published, 1 hour later");
+    expect(stale.put.status).toBe(200);
+    const blobPath = join(sb.root, "data/blobs", stale.sha256.slice(0, 2), stale.sha256.slice(2));
+    await stat(blobPath);
+    clock += 3_600_000;
+    const late = await api("/api/v1/skills", {
+      ...json({
+        slug: "uploaded-skill",
+        version: "1.0.1",
+        files: [
+          { path: "SKILL.md", storageId, uploadTicket: mine.uploadTicket },
+          { path: "notes.md", storageId: stale.uploadTicket, uploadTicket: stale.uploadTicket },
+        ],
+      }),
+      token: alice,
+    });
+    expect(late.status).toBe(400);
+    expect(await late.text()).toContain("upload expired");
+    const gc = (await (
+      await api("/api/v1/admin/gc", { ...json({ graceSeconds: 0 }), token: sb.adminToken })
+    ).json()) as { uploadsExpired: number; removed: number };
+    expect(gc.uploadsExpired).toBeGreaterThanOrEqual(2);
+    await expect(stat(blobPath)).rejects.toThrow();
+    // What a published version refers to stays.
+    expect((await api("/api/v1/skills/uploaded-skill/file?path=SKILL.md")).status).toBe(200);
   });
 
   it("answers 413 to an oversized upload without reading it all", async () => {

@@ -361,7 +361,13 @@ export function createClient(options: ClientOptions) {
       listTokens: (handle?: string) =>
         json<TokenListResponse>("/api/v1/admin/tokens", { query: { handle } }),
       gc: (graceSeconds?: number) =>
-        json<{ scanned: number; removed: number; bytes: number; temporary: number }>(
+        json<{
+          scanned: number;
+          removed: number;
+          bytes: number;
+          temporary: number;
+          uploadsExpired?: number;
+        }>(
           "/api/v1/admin/gc",
           jsonBody("POST", graceSeconds === undefined ? {} : { graceSeconds }),
         ),

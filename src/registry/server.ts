@@ -34,6 +34,13 @@ export interface ServerOptions {
   logger?: (line: string) => void;
   /** How long close() lets requests in flight finish (default 10 s). */
   shutdownGraceMs?: number;
+  /**
+   * How often garbage collection runs while serving (default 1 h; 0 only at start): expired
+   * uploads and the blobs of failed publishes go without an admin running `admin gc`.
+   */
+  gcIntervalMs?: number;
+  /** How long an announced upload stays usable (default 1 h). */
+  uploadTtlMs?: number;
 }
 
 /** A running registry server. */
@@ -65,6 +72,7 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
           : options.embedder,
     ...(options.logger ? { logger: options.logger } : {}),
     ...(options.now ? { now: options.now } : {}),
+    ...(options.uploadTtlMs !== undefined ? { uploadTtlMs: options.uploadTtlMs } : {}),
   });
   await registry.rebuildIndex();
   let listenUrl = "";
@@ -102,19 +110,30 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
     await store.close();
     throw error;
   }
-  // Leftovers of earlier runs (publishes that failed after writing blobs, killed writes) go in
-  // the background; blobs younger than an hour are kept for publishes still in flight.
-  const gc = registry
-    .collectGarbage()
-    .then((r) => {
-      if (r.removed > 0 || r.temporary > 0)
-        options.logger?.(
-          `removed ${r.removed} unreferenced blobs (${r.bytes} bytes) and ${r.temporary} temporary files`,
-        );
-    })
-    .catch((error: unknown) =>
-      options.logger?.(`blob garbage collection failed: ${String(error)}`),
-    );
+  // Leftovers (publishes that failed after writing blobs, killed writes, expired uploads) go in
+  // the background, at start and then periodically; blobs younger than an hour are kept for
+  // publishes still in flight.
+  const collect = () =>
+    registry
+      .collectGarbage()
+      .then((r) => {
+        if (r.removed > 0 || r.temporary > 0 || r.uploadsExpired > 0)
+          options.logger?.(
+            `removed ${r.removed} unreferenced blobs (${r.bytes} bytes), ${r.temporary} temporary files and ${r.uploadsExpired} expired uploads`,
+          );
+      })
+      .catch((error: unknown) =>
+        options.logger?.(`blob garbage collection failed: ${String(error)}`),
+      );
+  let gc = collect();
+  const gcEvery = options.gcIntervalMs ?? 3_600_000;
+  const gcTimer =
+    gcEvery > 0
+      ? setInterval(() => {
+          gc = gc.then(collect);
+        }, gcEvery)
+      : undefined;
+  gcTimer?.unref();
   // In-flight requests, so that close() lets them finish (a publish mid-way must not see its
   // database closed under it).
   let inFlight = 0;
@@ -153,6 +172,7 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
         ]);
       http.closeAllConnections?.();
       await closed;
+      if (gcTimer) clearInterval(gcTimer);
       await gc;
       await store.close();
     },

@@ -98,6 +98,11 @@ export interface RegistryOptions {
   logger?: (line: string) => void;
   /** Archive bytes kept in memory for downloads (default 64 MiB; 0 turns the cache off). */
   blobCacheBytes?: number;
+  /**
+   * How long an announced upload stays usable (default 1 h, as a signed upload URL lasts);
+   * garbage collection deletes expired tickets and then their blobs.
+   */
+  uploadTtlMs?: number;
 }
 
 /** Checks a registry slug: the shared rule and the reserved names, both in src/schema. */
@@ -334,7 +339,8 @@ export function createRegistry(options: RegistryOptions) {
   const recentlyCounted = createBoundedSet(100_000);
 
   const accounts = createAccounts({ store, now, random });
-  const uploads = createUploads({ store, blobs, limits, now, random });
+  const uploadTtlMs = options.uploadTtlMs ?? 3_600_000;
+  const uploads = createUploads({ store, blobs, limits, now, random, ttlMs: uploadTtlMs });
   return {
     engine,
     limits,
@@ -802,13 +808,20 @@ export function createRegistry(options: RegistryOptions) {
     },
 
     /**
-     * Removes blobs that no version, file or upload refers to and that are older than
+     * Deletes expired upload tickets, then removes blobs that no version, file or upload
+     * refers to and that are older than
      * `graceMs` (a publish in flight on another replica writes its blobs before its rows), and
      * temporary files of writes that never finished. Safe while serving.
      */
     async collectGarbage(opts: { graceMs?: number } = {}) {
       const grace = opts.graceMs ?? 3_600_000;
       const startedAt = now();
+      // Upload tickets past their lifetime (or past a shorter grace an admin asks for) go
+      // first, so that their blobs are unreferenced below: an upload never published does not
+      // hold disk forever.
+      const uploadsExpired = await store.deleteUploadsBefore(
+        startedAt - Math.min(uploadTtlMs, grace),
+      );
       const refs = await store.blobReferences();
       let scanned = 0;
       let removed = 0;
@@ -821,7 +834,7 @@ export function createRegistry(options: RegistryOptions) {
         bytes += blob.size;
       }
       const temporary = await blobs.sweepTemporary(grace, startedAt);
-      return { scanned, removed, bytes, temporary };
+      return { scanned, removed, bytes, temporary, uploadsExpired };
     },
 
     /** Re-hashes a version's stored archive against the digests recorded at publish. */

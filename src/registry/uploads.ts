@@ -17,8 +17,15 @@ export function createUploads(options: {
   limits: SkillLimits;
   now: () => number;
   random?: (bytes: number) => Buffer;
+  /** How long a ticket stays usable after it is announced. */
+  ttlMs: number;
 }) {
-  const { store, blobs, limits, now } = options;
+  const { store, blobs, limits, now, ttlMs } = options;
+  const expired = (upload: { createdAt: number }) => now() - upload.createdAt >= ttlMs;
+  const expiredError = () =>
+    new ClawHubError("INVALID_ARGUMENT", "upload expired: announce the file again", {
+      hint: `Upload tickets last ${Math.round(ttlMs / 60_000)} minutes.`,
+    });
   const random = options.random ?? randomBytes;
   return {
     /** Registers an upload (official CLI flow): the bytes come next, then the publish. */
@@ -58,6 +65,7 @@ export function createUploads(options: {
       const upload = await store.upload(ticket);
       if (!upload || upload.userId !== principal.user.id)
         throw new ClawHubError("NOT_FOUND", "Upload not found");
+      if (expired(upload)) throw expiredError();
       if (bytes.length !== upload.size)
         throw new ClawHubError(
           "INVALID_ARGUMENT",
@@ -84,6 +92,7 @@ export function createUploads(options: {
         upload.userId === principal.user.id &&
         upload.completedAt !== null &&
         (file.storageId === ticket || file.storageId === upload.sha256);
+      if (usable && expired(upload)) throw expiredError();
       if (!usable)
         throw new ClawHubError(
           "INVALID_ARGUMENT",

@@ -183,7 +183,7 @@ export const adminGc: CommandSpec = {
     const r = await (await clientFor(ctx, { auth: true })).admin.gc(grace);
     return {
       data: r,
-      text: `Removed ${r.removed} of ${r.scanned} blobs (${r.bytes} bytes) and ${r.temporary} temporary files.`,
+      text: `Removed ${r.removed} of ${r.scanned} blobs (${r.bytes} bytes), ${r.temporary} temporary files and ${r.uploadsExpired ?? 0} expired uploads.`,
     };
   },
 };

@@ -305,6 +305,21 @@ export function describeStoreConformance(name: string, open: () => Promise<Regis
       await store.completeUpload("t1", 7);
       expect(await store.upload("t1")).toMatchObject({ path: "SKILL.md", size: 3, completedAt: 7 });
       expect(await store.upload("missing")).toBeUndefined();
+      await store.createUpload({
+        ticket: "t2",
+        userId: alice.id,
+        path: "notes.md",
+        sha256: "b".repeat(64),
+        size: 1,
+        contentType: "text/markdown",
+        createdAt: 50,
+        completedAt: null,
+      });
+      expect((await store.blobReferences()).has("b".repeat(64))).toBe(true);
+      expect(await store.deleteUploadsBefore(10)).toBe(1);
+      expect(await store.upload("t1")).toBeUndefined();
+      expect(await store.upload("t2")).toBeDefined();
+      expect((await store.blobReferences()).has("a".repeat(64))).toBe(false);
     });
 
     it("keeps orgs with members and roles, and lists only what a scope may see", async () => {

@@ -198,6 +198,8 @@ export interface RegistryStore {
   blobReferences(): Promise<Set<string>>;
 
   createUpload(upload: UploadRecord): Promise<void>;
+  /** Deletes uploads created before `before` (expired tickets); returns how many went. */
+  deleteUploadsBefore(before: number): Promise<number>;
   upload(ticket: string): Promise<UploadRecord | undefined>;
   completeUpload(ticket: string, now: number): Promise<void>;
 }
@@ -838,6 +840,10 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
           completed_at: upload.completedAt,
         })
         .execute();
+    },
+    async deleteUploadsBefore(before) {
+      const r = await db.deleteFrom("uploads").where("created_at", "<", before).executeTakeFirst();
+      return Number(r.numDeletedRows);
     },
     async upload(ticket) {
       const r = await db
