@@ -54,10 +54,14 @@ describe("clawhub serve on SIGTERM", () => {
     expect(stderr).toContain("still closing 300 ms after SIGTERM; exiting");
   });
 
-  it("exits 0 when everything closes within the grace period", async () => {
-    const { child } = await serve({});
-    const done = exit(child);
-    child.kill("SIGTERM");
-    expect((await done).code).toBe(0);
+  it("drains and exits 0 on a SIGTERM sent the moment it says it is ready", async () => {
+    // The stop signal is listened for before the ready line: a supervisor that stops it at once
+    // got a process killed outright by the signal (5 of 8 tries) instead of a drain.
+    for (let i = 0; i < 3; i++) {
+      const { child } = await serve({});
+      const done = exit(child);
+      child.kill("SIGTERM");
+      expect((await done).code).toBe(0);
+    }
   });
 });

@@ -65,12 +65,15 @@ export const hubCommand: CommandSpec = {
       await controlPlane.close();
       throw error;
     });
+    // Listening for the stop signal before saying "ready": a SIGTERM sent the moment the line
+    // appears (as supervisors and tests do) must drain, not kill the process outright.
+    const stopped = ctx.waitForShutdown();
     ctx.io.stdout.write(
       ctx.json
         ? `${JSON.stringify({ hub: hub.address, id: hub.id, data: dataDir })}\n`
         : `ClawHub hub listening on ${hub.address}\nAgents and callers: --hub ${hub.address} (or CLAWHUB_HUB=${hub.address})\n`,
     );
-    await ctx.waitForShutdown();
+    await stopped;
     await hub.close();
     await controlPlane.close();
     return { data: undefined, text: "" };

@@ -122,12 +122,15 @@ export const serveCommand: CommandSpec = {
         `Log in with: clawhub login --token ${server.bootstrap.token} --registry ${server.url}`,
       );
     }
+    // Listening for the stop signal before saying "ready": a SIGTERM sent the moment the line
+    // appears (as supervisors and tests do) must drain, not kill the process outright.
+    const stopped = ctx.waitForShutdown();
     ctx.io.stdout.write(
       ctx.json
         ? `${JSON.stringify({ url: server.url, hub: hub?.address ?? null, dataDir, bootstrap: server.bootstrap ?? null })}\n`
         : `${lines.join("\n")}\n`,
     );
-    await ctx.waitForShutdown();
+    await stopped;
     await hub?.close();
     await controlPlane?.close();
     await server.close();
