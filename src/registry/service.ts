@@ -5,9 +5,8 @@ import {
   checkDisplayName,
   checkName,
   checkPublishableSlug,
+  displayNameProblem,
   HANDLE,
-  hasHiddenCharacters,
-  MAX_DISPLAY_NAME,
   RESERVED_SLUGS,
   TAG,
 } from "../schema/index.ts";
@@ -516,9 +515,7 @@ export function createRegistry(options: RegistryOptions) {
       const sent = input.displayName?.trim();
       const displayName = sent
         ? checkDisplayName(sent)
-        : manifest.displayName &&
-            !hasHiddenCharacters(manifest.displayName) &&
-            [...manifest.displayName].length <= MAX_DISPLAY_NAME
+        : manifest.displayName && !displayNameProblem(manifest.displayName)
           ? manifest.displayName
           : slug;
       const record = (skillId: string) => ({

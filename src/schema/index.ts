@@ -64,6 +64,7 @@ export type {
 export { ORG_ROLES, VISIBILITIES } from "./registry-api.ts";
 export {
   checkDisplayName,
+  displayNameProblem,
   hasHiddenCharacters,
   logLine,
   MAX_DISPLAY_NAME,

@@ -27,12 +27,12 @@ export function visibleText(text: string): string {
   return text.replace(HIDDEN, escapeUnits);
 }
 
+// The same class without the global flag: test() then keeps no lastIndex between calls.
+const HIDDEN_ANY = new RegExp(HIDDEN.source);
+
 /** Whether text holds any character that {@link visibleText} would escape. */
 export function hasHiddenCharacters(text: string): boolean {
-  HIDDEN.lastIndex = 0;
-  const found = HIDDEN.test(text);
-  HIDDEN.lastIndex = 0;
-  return found;
+  return HIDDEN_ANY.test(text);
 }
 
 /**
@@ -46,21 +46,22 @@ export function logLine(text: string): string {
 /** Longest display name of a skill, user or org, in characters (npm's package names stop at 214). */
 export const MAX_DISPLAY_NAME = 200;
 
+/** What is wrong with a display name (too long, hidden or controlling characters), if anything. */
+export function displayNameProblem(value: string, what = "displayName"): string | undefined {
+  const length = [...value].length;
+  if (length > MAX_DISPLAY_NAME)
+    return `${what} is ${length} characters; the limit is ${MAX_DISPLAY_NAME}`;
+  if (hasHiddenCharacters(value))
+    return `${what} holds control or invisible characters: ${visibleText(value).slice(0, 120)}`;
+  return undefined;
+}
+
 /**
  * Refuses a display name that is too long or holds hidden or controlling characters: it is shown
  * on every listing, terminal and page, so it is checked once where it is stored.
  */
 export function checkDisplayName(value: string, what = "displayName"): string {
-  const length = [...value].length;
-  if (length > MAX_DISPLAY_NAME)
-    throw new ClawHubError(
-      "INVALID_ARGUMENT",
-      `${what} is ${length} characters; the limit is ${MAX_DISPLAY_NAME}`,
-    );
-  if (hasHiddenCharacters(value))
-    throw new ClawHubError(
-      "INVALID_ARGUMENT",
-      `${what} holds control or invisible characters: ${visibleText(value).slice(0, 120)}`,
-    );
+  const problem = displayNameProblem(value, what);
+  if (problem) throw new ClawHubError("INVALID_ARGUMENT", problem);
   return value;
 }
