@@ -36,6 +36,7 @@ const result = await build({
   entryPoints: {
     clawhub: "src/cli/bin.ts",
     "embed-worker": "src/search/embed-worker.ts",
+    "pool-worker": "src/sandbox/pool-worker.ts",
     "example-agents": "examples/agents/run.ts",
   },
   outdir: "dist/bundle",

@@ -60,7 +60,7 @@ const LAYERS: string[][] = [
   ["web", "interop"],
   ["hub", "registry", "install"],
   ["workflow", "search", "trust", "policy", "audit", "client", "sdk"],
-  ["control-plane", "skill", "wire", "observability", "identity"],
+  ["control-plane", "skill", "wire", "observability", "identity", "sandbox"],
   ["schema", "resilience"],
   ["errors"],
 ];

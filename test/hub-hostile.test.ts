@@ -174,4 +174,95 @@ describe("hostile input", () => {
     ).toHaveLength(11);
     expect(sb.hub.core.dispatcher.heldBytes).toBe(0);
   }, 30_000);
+
+  it("checks uniqueItems over 20,000 objects in linear time (the agent of a bystander stays)", async () => {
+    sb = await createHubSandbox({ heartbeatIntervalMs: 100 });
+    await bystander(sb);
+    const strict = sb.agent({ name: "unique" });
+    strict.capability(
+      {
+        name: "unique.set",
+        description: "takes a set of objects",
+        input: { type: "array", uniqueItems: true },
+      },
+      (items: unknown[]) => items.length,
+    );
+    await strict.start();
+    const items = Array.from({ length: 20_000 }, (_, i) => ({ id: i, name: `n${i % 10}` }));
+    expect((await sb.client.call("unique.set", items)).output).toBe(20_000);
+    const error = await rejection(sb.client.call("unique.set", [...items, { name: "n3", id: 3 }]));
+    expect(error.code).toBe("SCHEMA_INVALID");
+    expect(error.message).toContain("items ## 20000 and 3 are identical");
+    expect((await sb.client.agents()).map((a) => a.agentId)).toContain("bystander");
+  }, 30_000);
+
+  it("compiles large schemas off the event loop and bounds what compiled schemas hold", async () => {
+    sb = await createHubSandbox({ heartbeatIntervalMs: 100, maxSchemaBytes: 4 * 1024 * 1024 });
+    await bystander(sb);
+    // 6 capabilities x 2 distinct schemas of 300 nested properties (~37 KiB of JSON, ~550 KiB of
+    // validator each): the issue's shape; compiled on the event loop it stalled every agent.
+    const schema = (tag: string) => {
+      const properties: Record<string, unknown> = {};
+      for (let i = 0; i < 300; i++)
+        properties[`${tag}${i}`] = {
+          type: "object",
+          properties: { a: { type: "string", maxLength: 10 }, b: { type: "array" } },
+        };
+      return { type: "object", properties };
+    };
+    const heavy = sb.agent({ name: "heavy" });
+    for (let c = 0; c < 6; c++)
+      heavy.capability(
+        {
+          name: `heavy.c${c}`,
+          description: `heavy capability ${c}`,
+          input: schema(`in${c}_`),
+          output: schema(`out${c}_`),
+        },
+        () => ({}),
+      );
+    // 12 validators of ~550 KiB do not fit in 4 MiB: refused, and nothing is kept.
+    const refused = await rejection(heavy.start());
+    expect(refused.code).toBe("LIMIT_EXCEEDED");
+    expect(refused.message).toContain("KiB of compiled schemas");
+    await heavy.stop();
+    expect(sb.hub.core.ctx.schemas.size).toBe(0);
+    expect(sb.hub.core.ctx.schemas.bytes).toBe(0);
+    // Two of them fit, serve, and are freed when their agent goes.
+    const light = sb.agent({ name: "light" });
+    light.capability(
+      { name: "light.c", description: "one heavy schema", input: schema("x"), output: schema("y") },
+      () => ({}),
+    );
+    await light.start();
+    expect((await sb.client.call("light.c", { x1: { a: "ok" } })).output).toEqual({});
+    expect((await rejection(sb.client.call("light.c", { x1: { a: 5 } }))).code).toBe(
+      "SCHEMA_INVALID",
+    );
+    expect(sb.hub.core.ctx.schemas.size).toBe(2);
+    await light.stop();
+    const end = Date.now() + 5_000;
+    while (sb.hub.core.ctx.schemas.size > 0 && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(sb.hub.core.ctx.schemas.bytes).toBe(0);
+    expect((await sb.client.agents()).map((a) => a.agentId)).toEqual(["bystander"]);
+  }, 60_000);
+
+  it("refuses a schema whose validator would be too large to load quickly", async () => {
+    sb = await createHubSandbox();
+    const properties: Record<string, unknown> = {};
+    for (let i = 0; i < 1000; i++)
+      properties[`p${i}`] = {
+        type: "object",
+        properties: { a: { type: "string", maxLength: 10 }, b: { type: "array" } },
+      };
+    const a = sb.agent({ name: "huge" });
+    a.capability(
+      { name: "huge", description: "huge", input: { type: "object", properties } },
+      () => 1,
+    );
+    const error = await rejection(a.start());
+    expect(error.code).toBe("LIMIT_EXCEEDED");
+    expect(error.message).toContain("compiles to a validator of");
+  }, 30_000);
 });

@@ -39,8 +39,8 @@ const telemetry = (over: Partial<WireTelemetry> = {}): WireTelemetry => ({
   ...over,
 });
 
-/** An agent played by the test over an in-memory channel. */
-function memoryAgent(
+/** An agent played by the test over an in-memory channel, once the hub answered its registration. */
+async function memoryAgent(
   core: HubCore,
   id: string,
   capabilities: WireCapability[],
@@ -75,6 +75,8 @@ function memoryAgent(
   });
   const tasks = () =>
     sent.filter((m) => m.kind === "task").map((m) => (m as { task: WireTask }).task);
+  // Registration compiles schemas on the work pool: it is answered asynchronously.
+  await until(() => ended !== undefined || sent.some((m) => m.kind === "registered"));
   return {
     sent,
     endpoint,
@@ -135,21 +137,21 @@ afterEach(async () => {
 });
 
 describe("sessions", () => {
-  it("refuses a bad registration and ends the channel with the reason", () => {
+  it("refuses a bad registration and ends the channel with the reason", async () => {
     const hub = open();
-    const bad = memoryAgent(hub, "no/slashes", [cap("x")]);
+    const bad = await memoryAgent(hub, "no/slashes", [cap("x")]);
     expect(isClawHubError(bad.ended) && bad.ended.code).toBe("INVALID_ARGUMENT");
     expect(String((bad.ended as Error).message)).toContain("invalid agent id");
-    const twice = memoryAgent(hub, "a", [cap("x"), cap("x")]);
+    const twice = await memoryAgent(hub, "a", [cap("x"), cap("x")]);
     expect((twice.ended as Error).message).toContain('capability "x" registered twice');
-    const none = memoryAgent(hub, "b", []);
+    const none = await memoryAgent(hub, "b", []);
     expect((none.ended as Error).message).toContain("1-256 capabilities");
     expect(hub.agents()).toEqual([]);
   });
 
-  it("registers, answers registered, records telemetry from the registration", () => {
+  it("registers, answers registered, records telemetry from the registration", async () => {
     const hub = open();
-    const a = memoryAgent(hub, "a", [cap("x")], { telemetry: { kvCacheUtilization: 0.95 } });
+    const a = await memoryAgent(hub, "a", [cap("x")], { telemetry: { kvCacheUtilization: 0.95 } });
     expect(a.sent[0]).toMatchObject({ kind: "registered", registered: { agentId: "a" } });
     expect(hub.agents()[0]?.telemetry?.kvCacheUtilization).toBeCloseTo(0.95);
   });
@@ -157,8 +159,8 @@ describe("sessions", () => {
   it("drops an agent whose heartbeats stop, by the injected clock", async () => {
     let t = 1_000_000;
     const hub = open({ now: () => t, heartbeatIntervalMs: 100 });
-    const a = memoryAgent(hub, "a", [cap("x")]);
-    memoryAgent(hub, "b", [cap("x")]);
+    const a = await memoryAgent(hub, "a", [cap("x")]);
+    await memoryAgent(hub, "b", [cap("x")]);
     t += 250;
     a.endpoint.receive({ kind: "heartbeat", heartbeat: { telemetry: null } });
     t += 100;
@@ -171,7 +173,7 @@ describe("sessions", () => {
     const hub = open();
     await cp?.kv.put("hub.agents.ghost", { hubId: "old", node: "local", name: "ghost" });
     await cp?.kv.put("hub.agents.elsewhere", { hubId: "other", node: "b", name: "x" });
-    memoryAgent(hub, "live", [cap("x")]);
+    await memoryAgent(hub, "live", [cap("x")]);
     await tick();
     expect(await hub.sessions.forgetStale()).toBe(1);
     expect(await cp?.kv.keys("hub.agents")).toEqual(["hub.agents.elsewhere", "hub.agents.live"]);
@@ -181,7 +183,7 @@ describe("sessions", () => {
 describe("dispatcher", () => {
   it("queues beyond the slots, pumps as results come, refuses when every queue is full", async () => {
     const hub = open({ queueLimit: 1 });
-    const a = memoryAgent(hub, "a", [cap("x")]);
+    const a = await memoryAgent(hub, "a", [cap("x")]);
     const first = hub.call({ capability: "x", input: 1 });
     const second = hub.call({ capability: "x", input: 2 });
     await tick();
@@ -199,8 +201,8 @@ describe("dispatcher", () => {
 
   it("retries a retryable failure on another agent with the same key, the next attempt number", async () => {
     const hub = open();
-    const a = memoryAgent(hub, "a", [cap("x")]);
-    const b = memoryAgent(hub, "b", [cap("x")]);
+    const a = await memoryAgent(hub, "a", [cap("x")]);
+    const b = await memoryAgent(hub, "b", [cap("x")]);
     const call = hub.call({ capability: "x", input: {} });
     await tick();
     const [first, firstAgent, other] = a.tasks().length
@@ -217,8 +219,8 @@ describe("dispatcher", () => {
 
   it("a non-retryable failure is final and keeps its type", async () => {
     const hub = open();
-    const a = memoryAgent(hub, "a", [cap("x")]);
-    const b = memoryAgent(hub, "b", [cap("x")]);
+    const a = await memoryAgent(hub, "a", [cap("x")]);
+    const b = await memoryAgent(hub, "b", [cap("x")]);
     const call = hub.call({ capability: "x", input: {} });
     await tick();
     // Equal candidates: the smaller id wins the tie.
@@ -231,7 +233,7 @@ describe("dispatcher", () => {
 
   it("times out a silent attempt, cancels it on the agent and retries elsewhere", async () => {
     const hub = open();
-    const silent = memoryAgent(hub, "a-silent", [cap("x")]);
+    const silent = await memoryAgent(hub, "a-silent", [cap("x")]);
     const call = hub.call({
       capability: "x",
       input: {},
@@ -240,7 +242,7 @@ describe("dispatcher", () => {
     });
     await tick();
     expect(silent.tasks()).toHaveLength(1);
-    const good = memoryAgent(hub, "b-good", [cap("x")]);
+    const good = await memoryAgent(hub, "b-good", [cap("x")]);
     await until(() => good.tasks().length === 1);
     expect(silent.cancels()).toEqual([silent.tasks()[0]?.taskId]);
     good.answer(good.tasks()[0] as WireTask, "done");
@@ -256,7 +258,7 @@ describe("dispatcher", () => {
 
   it("progress resets the attempt timeout", async () => {
     const hub = open();
-    const a = memoryAgent(hub, "a", [cap("x")]);
+    const a = await memoryAgent(hub, "a", [cap("x")]);
     const call = hub.call({
       capability: "x",
       input: {},
@@ -286,7 +288,7 @@ describe("dispatcher", () => {
     deadlineMs = 10_000,
   ) {
     const hub = open();
-    const stuck = memoryAgent(hub, "a-stuck", [cap("x")]);
+    const stuck = await memoryAgent(hub, "a-stuck", [cap("x")]);
     const call = hub.call({
       capability: "x",
       input: {},
@@ -305,7 +307,7 @@ describe("dispatcher", () => {
       everyMs,
     );
     try {
-      const good = memoryAgent(hub, "b-good", [cap("x")]);
+      const good = await memoryAgent(hub, "b-good", [cap("x")]);
       await until(() => good.tasks().length === 1);
       good.answer(good.tasks()[0] as WireTask, "done");
       return { outcome: await call, reports, cancels: stuck.cancels(), taskId: task.taskId };
@@ -332,12 +334,12 @@ describe("dispatcher", () => {
 
   it("moves a lost agent's running task elsewhere and its queued ones without a new attempt", async () => {
     const hub = open();
-    const a = memoryAgent(hub, "a", [cap("x")]);
+    const a = await memoryAgent(hub, "a", [cap("x")]);
     const running = hub.call({ capability: "x", input: 1 });
     const queued = hub.call({ capability: "x", input: 2 });
     await tick();
     expect(a.tasks()).toHaveLength(1);
-    const b = memoryAgent(hub, "b", [cap("x", { maxConcurrency: 2 })]);
+    const b = await memoryAgent(hub, "b", [cap("x", { maxConcurrency: 2 })]);
     a.endpoint.closed("test cut the wire");
     await until(() => b.tasks().length === 2);
     const [t1, t2] = b.tasks() as [WireTask, WireTask];
@@ -349,7 +351,7 @@ describe("dispatcher", () => {
 
   it("refuses input larger than every agent's context limit with LIMIT_EXCEEDED and a hint", async () => {
     const hub = open();
-    memoryAgent(hub, "a", [cap("x", { contextLimit: 50 })]);
+    await memoryAgent(hub, "a", [cap("x", { contextLimit: 50 })]);
     const error = await rejection(
       hub.call({ capability: "x", input: { text: "word ".repeat(500) } }),
     );
@@ -364,15 +366,15 @@ describe("dispatcher", () => {
 
   it("bounds held input in bytes, in all and per agent", async () => {
     const hub = open({ maxQueuedBytes: 10_000, maxAgentQueuedBytes: 4_000 });
-    const a = memoryAgent(hub, "a", [cap("x")], { queueLimit: 32 });
+    const a = await memoryAgent(hub, "a", [cap("x")], { queueLimit: 32 });
     const blob = "x".repeat(3_000);
     const first = hub.call({ capability: "x", input: blob });
     await tick();
     const perAgent = await rejection(hub.call({ capability: "x", input: blob }));
     expect(perAgent.code).toBe("RESOURCE_EXHAUSTED");
     expect(hub.dispatcher.heldBytes).toBe(3_002);
-    memoryAgent(hub, "b", [cap("x")]);
-    memoryAgent(hub, "c", [cap("x")]);
+    await memoryAgent(hub, "b", [cap("x")]);
+    await memoryAgent(hub, "c", [cap("x")]);
     const second = hub.call({ capability: "x", input: blob });
     const third = hub.call({ capability: "x", input: blob });
     const global = await rejection(hub.call({ capability: "x", input: blob }));
@@ -386,10 +388,10 @@ describe("dispatcher", () => {
 
   it("routes a call by meaning only within the margin of the best match", async () => {
     const hub = open({ routeMargin: 0.1 });
-    const translator = memoryAgent(hub, "translator", [
+    const translator = await memoryAgent(hub, "translator", [
       cap("text.translate", { description: "translate text between languages" }),
     ]);
-    memoryAgent(hub, "captioner", [
+    await memoryAgent(hub, "captioner", [
       cap("vision.caption", { description: "caption images in a few words" }),
     ]);
     const first = hub.call({ query: "translate this text", input: {} });
@@ -410,7 +412,7 @@ describe("dispatcher", () => {
 
   it("scopes a caller's idempotency key; a generated one is unguessable", async () => {
     const hub = open();
-    const a = memoryAgent(hub, "a", [cap("x", { maxConcurrency: 4 })]);
+    const a = await memoryAgent(hub, "a", [cap("x", { maxConcurrency: 4 })]);
     const calls = [
       hub.call({ capability: "x", input: 1, idempotencyKey: "k", scope: "caller-1" }),
       hub.call({ capability: "x", input: 2, idempotencyKey: "k", scope: "caller-2" }),
@@ -435,20 +437,25 @@ describe("capabilities", () => {
     const hub = open();
     // Bounded at 60 s: only being woken by the registration finishes within the test's timeout.
     const waiting = hub.capabilities.waitFor("late.cap", Date.now() + 60_000);
-    setTimeout(() => memoryAgent(hub, "late", [cap("late.cap")]), 30);
+    setTimeout(() => void memoryAgent(hub, "late", [cap("late.cap")]), 30);
     expect(await waiting).toBe(true);
     expect(await hub.capabilities.waitFor("never", Date.now() + 20)).toBe(false);
   });
 
-  it("frees compiled schemas when the last agent using them goes", () => {
+  it("frees compiled schemas when the last agent using them goes", async () => {
     const hub = open();
     const schema = (n: number) =>
       JSON.stringify({ type: "object", properties: { [`f${n}`]: { type: "string" } } });
-    const agents = Array.from({ length: 50 }, (_, i) =>
-      memoryAgent(hub, `a${i}`, [cap("x", { inputSchema: schema(i % 10) })]),
+    const agents = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        memoryAgent(hub, `a${i}`, [cap("x", { inputSchema: schema(i % 10) })]),
+      ),
     );
+    expect(agents.every((a) => a.ended === undefined)).toBe(true);
     expect(hub.ctx.schemas.size).toBe(10);
+    expect(hub.ctx.schemas.bytes).toBeGreaterThan(0);
     for (const a of agents) a.endpoint.closed("bye");
     expect(hub.ctx.schemas.size).toBe(0);
+    expect(hub.ctx.schemas.bytes).toBe(0);
   });
 });

@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import type { ControlPlane } from "../control-plane/index.ts";
 import { ClawHubError, toClawHubError } from "../errors/index.ts";
+import { createWorkPool, type WorkPool } from "../sandbox/index.ts";
 import { subjectMatches } from "../schema/index.ts";
 import type { Embedder } from "../search/index.ts";
 import type { AgentMessage, WireAgentInfo } from "../wire/index.ts";
@@ -47,6 +48,13 @@ export interface HubCoreOptions {
   /** Input bytes held for unfinished calls: in all (default 256 MiB) and per agent (default 64 MiB). */
   maxQueuedBytes?: number;
   maxAgentQueuedBytes?: number;
+  /**
+   * Where untrusted CPU work runs (schema compilation): worker threads with a time and memory
+   * budget per job. Default: a pool of its own, closed with the hub.
+   */
+  pool?: WorkPool;
+  /** Compiled schema validators held in all (bytes of source; default 64 MiB). */
+  maxSchemaBytes?: number;
   now?: () => number;
   newId?: () => string;
   logger?: (line: string) => void;
@@ -107,6 +115,7 @@ export function createHubCore(options: HubCoreOptions): HubCore {
   const cp = options.controlPlane;
   const now = options.now ?? Date.now;
   const eventPatterns = new Map<string, number>();
+  const pool = options.pool ?? createWorkPool();
   const ctx: HubContext = {
     config,
     cp,
@@ -121,7 +130,10 @@ export function createHubCore(options: HubCoreOptions): HubCore {
       return false;
     },
     sessions: new Map<string, Session>(),
-    schemas: createSchemaCache(),
+    schemas: createSchemaCache({
+      pool,
+      ...(options.maxSchemaBytes !== undefined ? { maxBytes: options.maxSchemaBytes } : {}),
+    }),
     closing: false,
   };
   const capabilities = createCapabilities(ctx, { embedder: options.embedder });
@@ -195,10 +207,32 @@ export function createHubCore(options: HubCoreOptions): HubCore {
     connect(channel) {
       let session: Session | undefined;
       let ended = false;
+      // Messages that arrive while the registration's schemas compile, handled after it in order
+      // (bounded: an agent waits for `registered` before it sends much).
+      let early: AgentMessage[] | undefined;
+      const fail = (error: unknown) => {
+        const e = toClawHubError(error);
+        if (ended && e.code === "CANCELLED") return;
+        ctx.log(`hub: agent stream from ${channel.peer}: ${e.message}`);
+        if (!session && !ended) {
+          ended = true;
+          early = undefined;
+          channel.end(e);
+        }
+      };
       return {
         receive(message) {
           if (ended) return;
           try {
+            if (early) {
+              if (early.length >= MAX_BATCH_MESSAGES)
+                throw new ClawHubError(
+                  "LIMIT_EXCEEDED",
+                  `more than ${MAX_BATCH_MESSAGES} messages before the registration was answered`,
+                );
+              early.push(message);
+              return;
+            }
             if (!session) {
               // A batch may carry the registration first (an SDK flushing one turn's messages).
               const first = message.kind === "batch" ? message.batch.messages[0] : message;
@@ -207,24 +241,29 @@ export function createHubCore(options: HubCoreOptions): HubCore {
                   "INVALID_ARGUMENT",
                   "the first message of an agent stream must be register",
                 );
-              session = sessions.register(channel, first.register);
-              if (message.kind === "batch")
-                for (const m of message.batch.messages.slice(1, MAX_BATCH_MESSAGES))
-                  onMessage(session, m, 1);
+              const queued: AgentMessage[] =
+                message.kind === "batch" ? message.batch.messages.slice(1, MAX_BATCH_MESSAGES) : [];
+              early = queued;
+              sessions
+                .register(channel, first.register, () => !ended)
+                .then((registered) => {
+                  session = registered;
+                  early = undefined;
+                  for (const m of queued) {
+                    if (registered.gone) return;
+                    onMessage(registered, m, 1);
+                  }
+                }, fail);
               return;
             }
             onMessage(session, message, 0);
           } catch (error) {
-            const e = toClawHubError(error);
-            ctx.log(`hub: agent stream from ${channel.peer}: ${e.message}`);
-            if (!session) {
-              ended = true;
-              channel.end(e);
-            }
+            fail(error);
           }
         },
         closed(reason) {
           ended = true;
+          early = undefined;
           if (session) sessions.drop(session, reason);
         },
       };
@@ -249,6 +288,7 @@ export function createHubCore(options: HubCoreOptions): HubCore {
       capabilities.close();
       dispatcher.close(reason);
       sessions.close("hub shutting down");
+      if (!options.pool) pool.close().catch(() => {});
     },
   };
 }

@@ -269,9 +269,9 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
                   },
                 }
               : {}),
-            checkInputs(spec, inputs) {
+            async checkInputs(spec, inputs) {
               if (!spec.inputs) return;
-              const schema = core.ctx.schemas.compile(
+              const schema = await core.ctx.schemas.compile(
                 JSON.stringify(spec.inputs),
                 `workflow "${spec.name}" inputs`,
               );

@@ -1,6 +1,6 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
-import { RE2JS } from "re2js";
-import { ClawHubError } from "../errors/index.ts";
+import type { ErrorObject } from "ajv";
+import { ClawHubError, toClawHubError } from "../errors/index.ts";
+import { type CompiledValidator, loadValidator, type WorkPool } from "../sandbox/index.ts";
 
 /** One schema problem, as callers see it. */
 export interface SchemaProblem {
@@ -19,46 +19,52 @@ export interface SchemaRef {
 
 /** The hub's compiled schemas, shared by identical schema texts and freed when unused. */
 export interface SchemaCache {
-  compile(schemaText: string, what: string): SchemaRef;
-  /** Distinct schemas compiled and in use now. */
+  /** Compiles off the event loop (or shares a compiled twin); INVALID_ARGUMENT or LIMIT_EXCEEDED. */
+  compile(schemaText: string, what: string): Promise<SchemaRef>;
+  /** Distinct schemas compiled (or compiling) and in use now. */
   readonly size: number;
+  /** Bytes of validator source held now (what the cache bound counts). */
+  readonly bytes: number;
+}
+
+/** Options of {@link createSchemaCache}. */
+export interface SchemaCacheOptions {
+  /** Where schemas are compiled: a stranger's schema costs a worker's budget, not the loop. */
+  pool: WorkPool;
+  /** Validator source held in all before new schemas are refused (default 64 MiB). */
+  maxBytes?: number;
 }
 
 /** Largest schema text accepted (bytes of JSON). */
 export const MAX_SCHEMA_BYTES = 256 * 1024;
+/**
+ * Largest validator accepted (bytes of the source ajv generates). Loading a validator is a parse
+ * on the event loop, and its first call compiles it: about 15 + 30 ms per 512 KiB measured, so
+ * this bound keeps either step under 100 ms. Real capability schemas compile to a few KiB; 300
+ * nested properties to 550 KiB.
+ */
+export const MAX_VALIDATOR_BYTES = 1024 * 1024;
+/** Time a schema may take to compile on its worker. */
+const COMPILE_BUDGET = { timeMs: 5_000, memoryMb: 256 };
 
 const accept: SchemaRef = { validate: () => [], release() {} };
 
-/**
- * `pattern`s in agents' and workflows' schemas are hostile input: ajv's default engine is the
- * backtracking RegExp (`^(a+)+$` against 30 characters stalls the process for seconds). RE2JS
- * matches in linear time; a pattern RE2 cannot express (backreferences, lookahead) makes the
- * schema invalid instead of slow.
- */
-const linearRegExp = Object.assign(
-  (pattern: string) => {
-    const re = RE2JS.compile(RE2JS.translateRegExp(pattern));
-    return { test: (s: string) => re.test(s) };
-  },
-  { code: "re2js" },
-);
+interface Entry {
+  ready: Promise<Validator>;
+  users: number;
+  bytes: number;
+}
 
 /**
- * Compiles capability and workflow schemas with ajv, once per distinct schema text (agents of
- * one capability usually share it), counted by their users so a schema nobody uses is removed
- * from ajv (which otherwise keeps every one). `allErrors`: a caller sees every problem at once.
- * `addUsedSchema: false`: a schema's `$id` is never registered globally, so one agent cannot
- * claim an `$id` and break another's schemas; a `$ref` resolves only inside its own schema.
+ * Compiles capability and workflow schemas once per distinct schema text (agents of one
+ * capability usually share it), on a pool worker under a time and memory budget, and counts
+ * their users so a schema nobody uses is dropped (a loaded validator is only a function: nothing
+ * else keeps it). The validator source held in all is bounded by `maxBytes`.
  */
-export function createSchemaCache(): SchemaCache {
-  const ajv = new Ajv({
-    allErrors: true,
-    strict: false,
-    addUsedSchema: false,
-    logger: false,
-    code: { regExp: linearRegExp },
-  });
-  const cache = new Map<string, { schema: object; validate: Validator; users: number }>();
+export function createSchemaCache(options: SchemaCacheOptions): SchemaCache {
+  const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+  const cache = new Map<string, Entry>();
+  let bytes = 0;
   const format = (errors: ErrorObject[] | null | undefined): SchemaProblem[] =>
     (errors ?? []).slice(0, 100).map((e) => ({
       path: e.instancePath || "/",
@@ -67,11 +73,55 @@ export function createSchemaCache(): SchemaCache {
           ? `unknown property "${String((e.params as { additionalProperty?: string }).additionalProperty)}"`
           : (e.message ?? "is invalid"),
     }));
+
+  function drop(schemaText: string, entry: Entry) {
+    if (cache.get(schemaText) !== entry) return;
+    cache.delete(schemaText);
+    bytes -= entry.bytes;
+    entry.bytes = 0;
+  }
+
+  async function build(schemaText: string, what: string, entry: Entry): Promise<Validator> {
+    let source: string;
+    try {
+      ({ source } = await options.pool.run("compileSchema", { schemaText }, COMPILE_BUDGET));
+    } catch (error) {
+      const e = toClawHubError(error);
+      throw new ClawHubError(e.code, `${what}: ${e.message}`, { cause: error });
+    }
+    if (source.length > MAX_VALIDATOR_BYTES)
+      throw new ClawHubError(
+        "LIMIT_EXCEEDED",
+        `${what}: the schema compiles to a validator of ${Math.ceil(source.length / 1024)} KiB (limit ${MAX_VALIDATOR_BYTES / 1024} KiB)`,
+        { hint: "Describe repeated structures once with $defs and $ref." },
+      );
+    if (bytes + source.length > maxBytes)
+      throw new ClawHubError(
+        "LIMIT_EXCEEDED",
+        `${what}: the hub holds ${Math.round(bytes / 1024)} KiB of compiled schemas (limit ${Math.round(maxBytes / 1024)} KiB)`,
+        { hint: "Agents of one capability should share one schema text." },
+      );
+    if (cache.get(schemaText) === entry) {
+      entry.bytes = source.length;
+      bytes += source.length;
+    }
+    let fn: CompiledValidator;
+    try {
+      fn = loadValidator(source);
+    } catch (error) {
+      throw new ClawHubError("INTERNAL", `${what}: ${(error as Error).message}`, { cause: error });
+    }
+    return (value) => (fn(value) ? [] : format(fn.errors));
+  }
+
   return {
     get size() {
       return cache.size;
     },
-    compile(schemaText, what) {
+    get bytes() {
+      return bytes;
+    },
+    async compile(schemaText, what) {
       if (schemaText.trim() === "") return accept;
       if (Buffer.byteLength(schemaText) > MAX_SCHEMA_BYTES)
         throw new ClawHubError(
@@ -81,32 +131,29 @@ export function createSchemaCache(): SchemaCache {
         );
       let entry = cache.get(schemaText);
       if (!entry) {
-        let schema: object;
-        let fn: ValidateFunction;
-        try {
-          schema = JSON.parse(schemaText) as object;
-          fn = ajv.compile(schema);
-        } catch (error) {
-          throw new ClawHubError(
-            "INVALID_ARGUMENT",
-            `${what}: invalid JSON Schema: ${(error as Error).message}`,
-            { cause: error },
-          );
-        }
-        entry = { schema, validate: (value) => (fn(value) ? [] : format(fn.errors)), users: 0 };
-        cache.set(schemaText, entry);
+        const fresh: Entry = { ready: Promise.resolve(() => []), users: 0, bytes: 0 };
+        fresh.ready = build(schemaText, what, fresh);
+        // Failures are not cached: the next registration tries again.
+        fresh.ready.catch(() => drop(schemaText, fresh));
+        cache.set(schemaText, fresh);
+        entry = fresh;
       }
       const held = entry;
       held.users++;
+      let validate: Validator;
+      try {
+        validate = await held.ready;
+      } catch (error) {
+        held.users--;
+        throw error;
+      }
       let released = false;
       return {
-        validate: held.validate,
+        validate,
         release() {
           if (released) return;
           released = true;
-          if (--held.users > 0) return;
-          cache.delete(schemaText);
-          ajv.removeSchema(held.schema);
+          if (--held.users <= 0) drop(schemaText, held);
         },
       };
     },

@@ -6,6 +6,7 @@ import { ClawHubError } from "../errors/index.ts";
 import { createBreaker } from "../resilience/index.ts";
 import { AGENT_ID, CAPABILITY_NAME, checkName } from "../schema/index.ts";
 import type { WireAgentInfo, WireRegister, WireTelemetry } from "../wire/index.ts";
+import type { SchemaRef } from "./schema.ts";
 import type { AgentChannel, CapabilityEntry, HubContext, Session } from "./types.ts";
 
 /** Most capabilities one agent registers. */
@@ -17,8 +18,16 @@ const MAX_DESCRIPTION_LENGTH = 4096;
 
 /** The sessions room's face. */
 export interface Sessions {
-  /** Registers an agent on a channel (throws INVALID_ARGUMENT for a bad registration). */
-  register(channel: AgentChannel, registration: WireRegister): Session;
+  /**
+   * Registers an agent on a channel (rejects with INVALID_ARGUMENT for a bad registration).
+   * Asynchronous: its schemas compile on the work pool. `stillWanted` is asked once they have:
+   * false (the stream ended meanwhile) releases them and rejects with CANCELLED.
+   */
+  register(
+    channel: AgentChannel,
+    registration: WireRegister,
+    stillWanted?: () => boolean,
+  ): Promise<Session>;
   /** Removes an agent: the `onGone` hook re-routes its work and frees what it held. */
   drop(session: Session, reason: string): void;
   /** Drops every session of an identity (revoked): returns how many. */
@@ -71,57 +80,57 @@ const agentKey = (id: string) => `hub.agents.${id}`;
 export function createSessions(ctx: HubContext, options: SessionsOptions): Sessions {
   const { config, sessions } = ctx;
 
-  function compile(reg: WireRegister): Map<string, CapabilityEntry> {
-    const capabilities = new Map<string, CapabilityEntry>();
-    try {
-      for (const spec of reg.capabilities) {
-        checkName(CAPABILITY_NAME, spec.name);
-        if (capabilities.has(spec.name))
-          throw new ClawHubError("INVALID_ARGUMENT", `capability "${spec.name}" registered twice`);
-        if (spec.description.length > MAX_DESCRIPTION_LENGTH)
-          throw new ClawHubError(
-            "INVALID_ARGUMENT",
-            `capability "${spec.name}": the description is longer than ${MAX_DESCRIPTION_LENGTH} characters`,
-          );
-        const input = ctx.schemas.compile(
-          spec.inputSchema,
-          `capability "${spec.name}" input schema`,
+  async function compile(reg: WireRegister): Promise<Map<string, CapabilityEntry>> {
+    const names = new Set<string>();
+    for (const spec of reg.capabilities) {
+      checkName(CAPABILITY_NAME, spec.name);
+      if (names.has(spec.name))
+        throw new ClawHubError("INVALID_ARGUMENT", `capability "${spec.name}" registered twice`);
+      names.add(spec.name);
+      if (spec.description.length > MAX_DESCRIPTION_LENGTH)
+        throw new ClawHubError(
+          "INVALID_ARGUMENT",
+          `capability "${spec.name}": the description is longer than ${MAX_DESCRIPTION_LENGTH} characters`,
         );
-        let output: ReturnType<typeof ctx.schemas.compile>;
-        try {
-          output = ctx.schemas.compile(
-            spec.outputSchema,
-            `capability "${spec.name}" output schema`,
-          );
-        } catch (error) {
-          input.release();
-          throw error;
-        }
-        capabilities.set(spec.name, {
-          spec: {
-            ...spec,
-            maxConcurrency: Math.min(10_000, Math.max(1, spec.maxConcurrency || 1)),
-          },
-          validateInput: input.validate,
-          validateOutput: output.validate,
-          release() {
-            input.release();
-            output.release();
-          },
-          running: 0,
-          breaker: createBreaker({
-            failures: config.breaker.failures,
-            halfOpenAfterMs: config.breaker.cooldownMs,
-            now: ctx.now,
-          }),
-          latencyMs: 0,
-          failureRate: 0,
-        });
-      }
-    } catch (error) {
-      for (const entry of capabilities.values()) entry.release();
-      throw error;
     }
+    // Every schema compiles before any is kept: one bad schema releases the others.
+    const compiled = await Promise.allSettled(
+      reg.capabilities.flatMap((spec) => [
+        ctx.schemas.compile(spec.inputSchema, `capability "${spec.name}" input schema`),
+        ctx.schemas.compile(spec.outputSchema, `capability "${spec.name}" output schema`),
+      ]),
+    );
+    const failed = compiled.find((c) => c.status === "rejected");
+    if (failed) {
+      for (const c of compiled) if (c.status === "fulfilled") c.value.release();
+      throw failed.reason;
+    }
+    const refs = compiled.map((c) => (c as PromiseFulfilledResult<SchemaRef>).value);
+    const capabilities = new Map<string, CapabilityEntry>();
+    reg.capabilities.forEach((spec, i) => {
+      const input = refs[2 * i] as SchemaRef;
+      const output = refs[2 * i + 1] as SchemaRef;
+      capabilities.set(spec.name, {
+        spec: {
+          ...spec,
+          maxConcurrency: Math.min(10_000, Math.max(1, spec.maxConcurrency || 1)),
+        },
+        validateInput: input.validate,
+        validateOutput: output.validate,
+        release() {
+          input.release();
+          output.release();
+        },
+        running: 0,
+        breaker: createBreaker({
+          failures: config.breaker.failures,
+          halfOpenAfterMs: config.breaker.cooldownMs,
+          now: ctx.now,
+        }),
+        latencyMs: 0,
+        failureRate: 0,
+      });
+    });
     return capabilities;
   }
 
@@ -139,7 +148,7 @@ export function createSessions(ctx: HubContext, options: SessionsOptions): Sessi
   }
 
   const room: Sessions = {
-    register(channel, reg) {
+    async register(channel, reg, stillWanted = () => true) {
       if (ctx.closing) throw new ClawHubError("UNAVAILABLE", "the hub is shutting down");
       checkName(AGENT_ID, reg.agentId);
       if (!reg.name.trim() || reg.name.length > 128)
@@ -175,7 +184,14 @@ export function createSessions(ctx: HubContext, options: SessionsOptions): Sessi
               `label ${k}=${v} was not attested for ${proven.uri} (labels come from enrollment)`,
             );
       }
-      const capabilities = compile(reg);
+      const capabilities = await compile(reg);
+      if (ctx.closing || !stillWanted()) {
+        for (const entry of capabilities.values()) entry.release();
+        throw new ClawHubError(
+          ctx.closing ? "UNAVAILABLE" : "CANCELLED",
+          ctx.closing ? "the hub is shutting down" : "the stream ended while it registered",
+        );
+      }
       const previous = sessions.get(reg.agentId);
       if (previous) room.drop(previous, "replaced by a new connection with the same agent id");
       const at = ctx.now();

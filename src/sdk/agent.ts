@@ -356,11 +356,15 @@ export function createAgent(options: AgentOptions): Agent {
     pendingLocks.clear();
     if (stopped) return;
     const e = error ? fromGrpcError(error, `a hub at ${address}`) : undefined;
-    // A refusal of the registration itself will not pass by retrying.
+    // A refusal of the registration itself will not pass by retrying (a schema over a limit
+    // included: the author or the operator has to change something).
     if (
       !wasRegistered &&
       e &&
-      (e.code === "INVALID_ARGUMENT" || e.code === "UNAUTHENTICATED" || e.code === "FORBIDDEN")
+      (e.code === "INVALID_ARGUMENT" ||
+        e.code === "UNAUTHENTICATED" ||
+        e.code === "FORBIDDEN" ||
+        e.code === "LIMIT_EXCEEDED")
     ) {
       stopped = true;
       firstRegistration?.reject(e);

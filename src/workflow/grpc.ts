@@ -25,7 +25,7 @@ export interface WorkflowServiceOptions {
   /** The capabilities connected now (validation is against them). */
   catalog(): ReadonlyMap<string, CapabilityInfo>;
   /** Checks a run's inputs against the workflow's `inputs` schema (throws SCHEMA_INVALID). */
-  checkInputs(spec: WorkflowSpec, inputs: Record<string, unknown>): void;
+  checkInputs(spec: WorkflowSpec, inputs: Record<string, unknown>): Promise<void>;
   /**
    * Who makes a request (secured hubs): a run belongs to the identity that started it, and only
    * it and admins see, watch, cancel or resume it (others get NOT_FOUND, as for no run at all).
@@ -120,7 +120,7 @@ export function workflowService(
       const inputs = (parseJson(req.inputsJson, "the inputs") ?? {}) as Record<string, unknown>;
       if (!inputs || typeof inputs !== "object" || Array.isArray(inputs))
         throw new ClawHubError("INVALID_ARGUMENT", "the inputs are a JSON object");
-      options.checkInputs(spec, inputs);
+      await options.checkInputs(spec, inputs);
       return runViewToWire(await engine.start(spec, inputs, { owner: viewer(call)?.uri }));
     }),
     GetRun: unary<WireRunRequest, WireRunView>(async (req, call) => {
