@@ -4,9 +4,11 @@
  * both down. Each case runs through the SDK over real gRPC, with the event-loop delay measured.
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
+import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { isClawHubError } from "../src/errors/index.ts";
-import { createHubSandbox, type HubSandbox, rejection } from "./helpers/hub.ts";
+import { CHANNEL_OPTIONS, hubProtocol } from "../src/wire/index.ts";
+import { createHubSandbox, type HubSandbox, rejection, until } from "./helpers/hub.ts";
 
 let sb: HubSandbox | undefined;
 afterEach(async () => {
@@ -265,4 +267,64 @@ describe("hostile input", () => {
     expect(error.code).toBe("LIMIT_EXCEEDED");
     expect(error.message).toContain("compiles to a validator of");
   }, 30_000);
+
+  it("drops a subscriber that stops reading once 4 MiB are unsent; readers get every event", async () => {
+    const log: string[] = [];
+    sb = await createHubSandbox({
+      maxPeerBufferBytes: 4 * 1024 * 1024,
+      heartbeatIntervalMs: 5000,
+      logger: (line) => log.push(line),
+    });
+    const s = sb;
+    const reader = sb.agent({ name: "reader", id: "reader" });
+    reader.capability({ name: "noop", description: "does nothing" }, () => null);
+    let received = 0;
+    reader.subscribe("big.>", () => {
+      received++;
+    });
+    await reader.start();
+    // A raw agent that subscribes and then stops reading its stream.
+    const { AgentService } = hubProtocol();
+    const raw = new AgentService(s.hub.address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    const stream = (
+      raw as unknown as { Connect(): grpc.ClientDuplexStream<unknown, unknown> }
+    ).Connect();
+    const ended = new Promise<Error | undefined>((resolve) => {
+      stream.on("error", resolve);
+      stream.on("end", () => resolve(undefined));
+    });
+    stream.write({
+      kind: "register",
+      register: {
+        agentId: "stalled",
+        name: "stalled",
+        labels: {},
+        capabilities: [{ name: "stalled.cap", description: "never reads", maxConcurrency: 1 }],
+      },
+    });
+    stream.write({ kind: "subscribe", subscribe: { topic: "big.>", unsubscribe: false } });
+    await until(async () => (await s.client.agents()).length === 2);
+    stream.pause();
+    const publisher = sb.agent({ name: "publisher" });
+    publisher.capability({ name: "pub", description: "publishes" }, () => null);
+    await publisher.start();
+    const mib = "x".repeat(1024 * 1024);
+    for (let i = 0; i < 30; i++) {
+      publisher.publish("big.data", { i, mib });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await until(
+      async () => !(await s.client.agents()).some((a) => a.agentId === "stalled"),
+      10_000,
+    );
+    await until(() => received === 30, 10_000);
+    expect(
+      log.some((l) =>
+        /agent stalled \(stalled\) gone: stopped reading: \d+ MiB unsent \(limit 4 MiB\)/.test(l),
+      ),
+    ).toBe(true);
+    const error = (await ended) as { code?: number } | undefined;
+    expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    raw.close();
+  }, 60_000);
 });

@@ -9,7 +9,7 @@ import { ClawHubError, toClawHubError } from "../errors/index.ts";
 import { createWorkPool, type WorkPool } from "../sandbox/index.ts";
 import { subjectMatches } from "../schema/index.ts";
 import type { Embedder } from "../search/index.ts";
-import type { AgentMessage, WireAgentInfo } from "../wire/index.ts";
+import { type AgentMessage, DEFAULT_PEER_BUFFER_BYTES, type WireAgentInfo } from "../wire/index.ts";
 import type { CapabilityInfo } from "../workflow/index.ts";
 import { type Broker, createBroker } from "./broker.ts";
 import { type Capabilities, type CapabilityMatch, createCapabilities } from "./capabilities.ts";
@@ -53,6 +53,11 @@ export interface HubCoreOptions {
    * budget per job. Default: a pool of its own, closed with the hub.
    */
   pool?: WorkPool;
+  /**
+   * Bytes the hub has written to one peer (agent, caller or event stream) that it has not read:
+   * past this the peer is dropped as a slow consumer. Default 64 MiB.
+   */
+  maxPeerBufferBytes?: number;
   /** Compiled schema validators held in all (bytes of source; default 64 MiB). */
   maxSchemaBytes?: number;
   now?: () => number;
@@ -111,6 +116,7 @@ export function createHubCore(options: HubCoreOptions): HubCore {
     },
     maxQueuedBytes: options.maxQueuedBytes ?? 256 * 1024 * 1024,
     maxAgentQueuedBytes: options.maxAgentQueuedBytes ?? 64 * 1024 * 1024,
+    maxPeerBufferBytes: options.maxPeerBufferBytes ?? DEFAULT_PEER_BUFFER_BYTES,
   };
   const cp = options.controlPlane;
   const now = options.now ?? Date.now;

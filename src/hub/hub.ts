@@ -257,6 +257,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
           workflowService({
             engine: workflows,
             catalog: () => core.catalog(),
+            maxPeerBufferBytes: core.ctx.config.maxPeerBufferBytes,
             ...(tls
               ? {
                   viewerOf: (call: unknown) => {

@@ -172,6 +172,8 @@ export interface HubConfig {
   /** Input bytes held for unfinished calls, in all and per agent. */
   maxQueuedBytes: number;
   maxAgentQueuedBytes: number;
+  /** Unsent bytes one peer may have before it is dropped as a slow consumer. */
+  maxPeerBufferBytes: number;
 }
 
 /** What every room is given: settings, clock, ids, log, events and the shared state. */

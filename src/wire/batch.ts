@@ -1,3 +1,5 @@
+import { type CallbackWritable, createOutbox, type OutboxOptions } from "./outbox.ts";
+
 /**
  * Coalesces the messages one side of a stream sends in one turn of the event loop into a single
  * frame: one gRPC message (and one HTTP/2 DATA frame) per turn instead of one per message, which
@@ -22,13 +24,14 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
  * {@link MAX_FRAME_BYTES}; without it only the message count bounds a frame.
  */
 export function createBatcher<T>(
-  write: (message: T) => void,
+  write: (message: T, bytes: number) => void,
   wrap: (messages: T[]) => T,
   sizeOf?: (message: T) => number,
 ): Batcher<T> {
   let queue: T[] = [];
   let scheduled = false;
-  const send = (part: T[]) => write(part.length === 1 ? (part[0] as T) : wrap(part));
+  const send = (part: T[], bytes: number) =>
+    write(part.length === 1 ? (part[0] as T) : wrap(part), bytes);
   const flush = () => {
     scheduled = false;
     if (queue.length === 0) return;
@@ -39,14 +42,14 @@ export function createBatcher<T>(
     for (const m of messages) {
       const size = sizeOf ? sizeOf(m) : 0;
       if (part.length > 0 && (part.length >= MAX_PER_FRAME || bytes + size > MAX_FRAME_BYTES)) {
-        send(part);
+        send(part, bytes);
         part = [];
         bytes = 0;
       }
       part.push(m);
       bytes += size;
     }
-    if (part.length > 0) send(part);
+    if (part.length > 0) send(part, bytes);
   };
   return {
     push(message) {
@@ -65,19 +68,27 @@ export function createBatcher<T>(
 
 /**
  * A batcher writing to a stream (gRPC, either side): writes stop once `open()` says the stream
- * is gone, and a write to a stream that is ending is dropped (its end handlers take over).
+ * is gone, and a write to a stream that is ending is dropped (its end handlers take over). With
+ * `outbox`, the bytes the peer has not read are bounded (see outbox.ts): past the limit the
+ * stream is aborted and `outbox.onOverflow` told.
  */
 export function createStreamBatcher<T>(
-  stream: { write(message: T): unknown },
+  stream: CallbackWritable<T>,
   wrap: (messages: T[]) => T,
   open: () => boolean,
   sizeOf?: (message: T) => number,
+  outbox?: OutboxOptions,
 ): Batcher<T> {
+  const out = outbox ? createOutbox(stream, outbox) : undefined;
   return createBatcher<T>(
-    (message) => {
+    (message, bytes) => {
       if (!open()) return;
+      if (out) {
+        out.write(message, bytes);
+        return;
+      }
       try {
-        stream.write(message);
+        stream.write(message, () => {});
       } catch {
         // The stream is closing: whoever listens for its end takes over.
       }

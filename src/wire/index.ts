@@ -13,6 +13,14 @@ export {
 export { payloadDigest, resultDigest } from "./digest.ts";
 export { failStream, unary } from "./handlers.ts";
 export {
+  abortStream,
+  type CallbackWritable,
+  createOutbox,
+  DEFAULT_PEER_BUFFER_BYTES,
+  type Outbox,
+  type OutboxOptions,
+} from "./outbox.ts";
+export {
   decodeJson,
   decodePayload,
   encodeJson,

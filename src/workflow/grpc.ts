@@ -5,6 +5,8 @@
 import type * as grpc from "@grpc/grpc-js";
 import { ClawHubError } from "../errors/index.ts";
 import {
+  createOutbox,
+  DEFAULT_PEER_BUFFER_BYTES,
   failStream,
   failureToWire,
   unary,
@@ -32,6 +34,8 @@ export interface WorkflowServiceOptions {
    * Undefined: no identities (a plaintext development hub), every run is visible.
    */
   viewerOf?: (call: unknown) => { uri: string; admin: boolean } | undefined;
+  /** Unsent bytes a run watcher may have before it is dropped (default 64 MiB). */
+  maxPeerBufferBytes?: number;
 }
 
 const encoder = new TextEncoder();
@@ -39,6 +43,13 @@ const json = (value: unknown) =>
   value === undefined ? new Uint8Array(0) : encoder.encode(JSON.stringify(value));
 
 /** A run view as its proto message. */
+/** Bytes of a run view's JSON fields (what dominates its size on the wire). */
+function wireViewBytes(v: WireRunView): number {
+  let n = v.inputsJson.byteLength + v.outputsJson.byteLength + v.reason.length;
+  for (const node of v.nodes) n += node.outputJson.byteLength + 128;
+  return n;
+}
+
 export function runViewToWire(view: RunView): WireRunView {
   return {
     runId: view.runId,
@@ -180,6 +191,18 @@ export function workflowService(
         await engine.resume(runId);
         let ended = false;
         let stop: () => void = () => {};
+        // A watcher that stops reading is dropped, not buffered for (see wire/outbox.ts).
+        const outbox = createOutbox<WireRunView>(stream, {
+          maxBytes: options.maxPeerBufferBytes ?? DEFAULT_PEER_BUFFER_BYTES,
+          onOverflow: () => {
+            ended = true;
+            stop();
+          },
+        });
+        const send = (v: RunView) => {
+          const wire = runViewToWire(v);
+          outbox.write(wire, wireViewBytes(wire));
+        };
         const finish = () => {
           if (ended) return;
           ended = true;
@@ -189,7 +212,7 @@ export function workflowService(
         try {
           stop = engine.watch(runId, (v) => {
             if (ended) return;
-            stream.write(runViewToWire(v));
+            send(v);
             if (v.status !== "running") finish();
           });
         } catch {
@@ -206,7 +229,7 @@ export function workflowService(
         // The run may have moved (or ended) before the watch was in place.
         const current = await engine.get(runId);
         if (!ended && current) {
-          stream.write(runViewToWire(current));
+          send(current);
           if (current.status !== "running") finish();
         }
       })().catch((error: unknown) => failStream(stream, error));

@@ -94,6 +94,11 @@ export function hubTuningOptions(cmd: Command): void {
     "64MiB",
   );
   cmd.option(
+    "--max-peer-buffer <size>",
+    "bytes sent to one agent, caller or event stream and not yet read, before it is dropped",
+    "64MiB",
+  );
+  cmd.option(
     "--breaker-failures <n>",
     "consecutive failures that open a circuit (an agent's, and a workflow dependency's)",
     "5",
@@ -124,6 +129,7 @@ export function hubTuningOf(options: Record<string, unknown>): Partial<HubOption
     routeMargin: margin,
     maxQueuedBytes: bytesFlag(options.maxQueuedBytes, "--max-queued-bytes", 1024),
     maxAgentQueuedBytes: bytesFlag(options.maxAgentQueuedBytes, "--max-agent-queued-bytes", 1024),
+    maxPeerBufferBytes: bytesFlag(options.maxPeerBuffer, "--max-peer-buffer", 64 * 1024),
     breaker: { failures, cooldownMs },
     workflows: {
       breaker: { failures, halfOpenAfterMs: cooldownMs },

@@ -10,7 +10,7 @@ import {
   resultDigest,
   type WireTaskResult,
 } from "../../wire/index.ts";
-import type { HubCore } from "../core.ts";
+import type { AgentEndpoint, HubCore } from "../core.ts";
 import type { Peer } from "../security.ts";
 import type { AgentChannel, PeerIdentity } from "../types.ts";
 
@@ -87,11 +87,28 @@ export function agentService(core: HubCore, guard?: AgentGuard): grpc.UntypedSer
   return {
     Connect(stream: grpc.ServerDuplexStream<AgentMessage, HubMessage>) {
       let open = true;
+      let endpoint: AgentEndpoint | undefined;
       const batcher = createStreamBatcher<HubMessage>(
         stream,
         (messages) => ({ kind: "batch", batch: { messages } }),
         () => open,
-        (m) => (m.kind === "task" ? payloadBytes(m.task.input) : 0),
+        (m) =>
+          m.kind === "task"
+            ? payloadBytes(m.task.input)
+            : m.kind === "event"
+              ? payloadBytes(m.event.data)
+              : 0,
+        {
+          maxBytes: core.ctx.config.maxPeerBufferBytes,
+          // Its session goes: queued tasks move to other agents, what it held is freed.
+          onOverflow: (bytes) => {
+            open = false;
+            batcher.clear();
+            endpoint?.closed(
+              `stopped reading: ${Math.ceil(bytes / 1048576)} MiB unsent (limit ${Math.round(core.ctx.config.maxPeerBufferBytes / 1048576)} MiB)`,
+            );
+          },
+        },
       );
       let identity: PeerIdentity | undefined;
       try {
@@ -120,18 +137,19 @@ export function agentService(core: HubCore, guard?: AgentGuard): grpc.UntypedSer
           }
         },
       };
-      const endpoint = core.connect(channel);
+      const ep = core.connect(channel);
+      endpoint = ep;
       const peer = identity as Peer | undefined;
       const results = guard?.results;
       stream.on(
         "data",
         results && peer
-          ? (message: AgentMessage) => endpoint.receive(checked(results, peer, message))
-          : (message: AgentMessage) => endpoint.receive(message),
+          ? (message: AgentMessage) => ep.receive(checked(results, peer, message))
+          : (message: AgentMessage) => ep.receive(message),
       );
       const gone = (reason: string) => () => {
         // Dropping the session ends the hub's side of the stream (channel.end), then nothing more.
-        endpoint.closed(reason);
+        ep.closed(reason);
         open = false;
         batcher.clear();
       };

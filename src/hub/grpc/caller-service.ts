@@ -7,6 +7,7 @@ import { isName, TOPIC_PATTERN } from "../../schema/index.ts";
 import {
   type CallerFrame,
   type CallerReply,
+  createOutbox,
   createStreamBatcher,
   encodePayload,
   errorToWire,
@@ -47,6 +48,10 @@ export function callFields(req: WireCallRequest): SignedFields {
     nonce: req.signature?.nonce ?? "",
   };
 }
+
+/** How much a slow consumer left unread, for the log. */
+const slowConsumer = (bytes: number, core: HubCore) =>
+  `${Math.ceil(bytes / 1048576)} MiB unsent, limit ${Math.round(core.ctx.config.maxPeerBufferBytes / 1048576)} MiB`;
 
 /** Calls one multiplexed stream may have running at once. */
 export const MAX_CALLS_PER_STREAM = 10_000;
@@ -170,6 +175,16 @@ export function callerService(
         (replies) => ({ kind: "batch", batch: { replies } }),
         () => open,
         (r) => (r.kind === "result" ? payloadBytes(r.result.response?.output) : 0),
+        {
+          maxBytes: core.ctx.config.maxPeerBufferBytes,
+          // The caller stopped reading its results: its running calls are cancelled.
+          onOverflow: (bytes) => {
+            core.ctx.log(
+              `hub: call stream from ${stream.getPeer()} dropped: it stopped reading (${slowConsumer(bytes, core)})`,
+            );
+            stop();
+          },
+        },
       );
       const start = (c: WireStreamCall) => {
         const id = c.id;
@@ -338,19 +353,28 @@ export function callerService(
               /^(agent|breaker)\./.test(String(data.kind)));
       }
       const unwatch = core.watchEvents(filter);
+      const outbox = createOutbox<WireHubEvent>(stream, {
+        maxBytes: core.ctx.config.maxPeerBufferBytes,
+        onOverflow: (bytes) => {
+          core.ctx.log(
+            `hub: event stream to ${stream.getPeer()} dropped: it stopped reading (${slowConsumer(bytes, core)})`,
+          );
+          stop();
+        },
+      });
       const sub = core.ctx.cp.subscribe<{ kind: string; at: number } & Record<string, unknown>>(
         `hub.events.${filter}`,
         (m) => {
           if (!may(m.data)) return;
-          stream.write({
-            kind: m.data.kind,
-            atUnixMs: m.data.at,
-            json: Buffer.from(JSON.stringify(m.data)),
-          });
+          const json = Buffer.from(JSON.stringify(m.data));
+          outbox.write({ kind: m.data.kind, atUnixMs: m.data.at, json }, json.byteLength);
         },
       );
       eventStreams.add(stream);
+      let stopped = false;
       const stop = () => {
+        if (stopped) return;
+        stopped = true;
         sub.unsubscribe();
         unwatch();
         eventStreams.delete(stream);
