@@ -105,6 +105,12 @@ describe("flags, completion and help", () => {
     ],
     [["hub", "--route-margin", ""], "--route-margin must be between 0 and 1"],
     [["hub", "--heartbeat", "5"], "--heartbeat must be a whole number from 50 to 600000"],
+    [["hub", "--max-running-runs", "10"], "--max-running-runs takes two values"],
+    [
+      ["hub", "--max-running-runs", "10,0"],
+      "--max-running-runs must be a whole number from 1 to 1000000",
+    ],
+    [["hub", "--max-peer-buffer", "1"], "--max-peer-buffer"],
   ])("refuses %j with exit 2 and the allowed range", async (args, message) => {
     const r = await ours(args, { CLAWHUB_TOKEN: sb.adminToken });
     expect(r.code, r.stderr).toBe(2);

@@ -327,4 +327,41 @@ describe("hostile input", () => {
     expect(error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
     raw.close();
   }, 60_000);
+
+  it("bounds running workflow runs per caller and in all, by count and by bytes held", async () => {
+    sb = await createHubSandbox({
+      workflows: {
+        limits: { maxRunning: 5, maxRunningPerCaller: 3, maxRunningBytesPerCaller: 3 * 1048576 },
+      },
+    });
+    const silent = sb.agent({ name: "silent", drainTimeoutMs: 100 });
+    silent.capability(
+      { name: "wait", description: "never answers", maxConcurrency: 100 },
+      () => new Promise(() => {}),
+    );
+    await silent.start();
+    const flow = {
+      name: "waits",
+      nodes: [{ id: "w", capability: "wait", input: "${{ inputs }}" }],
+    };
+    const big = { blob: "x".repeat(1024 * 1024) };
+    const s = sb;
+    // Bytes: two runs holding 1 MiB of inputs each fit in 3 MiB; a third does not.
+    const first = await s.client.flows.start(flow, big);
+    await s.client.flows.start(flow, big);
+    const bytes = await rejection(s.client.flows.start(flow, big));
+    expect(bytes.code).toBe("RESOURCE_EXHAUSTED");
+    expect(bytes.message).toMatch(
+      /yours hold 2\.0 MiB and this one 1\.0 MiB \(limit 3\.0 MiB per caller\)/,
+    );
+    // Count: a small third run fits, a fourth does not.
+    await s.client.flows.start(flow, {});
+    const count = await rejection(s.client.flows.start(flow, {}));
+    expect(count.message).toContain("3 are yours (limit 3 per caller)");
+    // A finished (cancelled) run frees its share.
+    await s.client.flows.cancel(first.runId);
+    await until(async () => (await s.client.flows.get(first.runId)).status !== "running");
+    const again = await s.client.flows.start(flow, {});
+    expect(again.status).toBe("running");
+  }, 30_000);
 });

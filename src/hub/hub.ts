@@ -35,7 +35,10 @@ export interface HubOptions extends Omit<HubCoreOptions, "controlPlane"> {
   /** Workflow engine settings (breakers, bulkheads, retention); false: no WorkflowService. */
   workflows?:
     | false
-    | Pick<WorkflowEngineOptions, "breaker" | "bulkhead" | "retainRunsMs" | "maxJournalBytes">;
+    | Pick<
+        WorkflowEngineOptions,
+        "breaker" | "bulkhead" | "retainRunsMs" | "maxJournalBytes" | "limits"
+      >;
   /**
    * How long a workflow task waits for an agent serving its capability to connect (after a hub
    * restart agents need a moment to reconnect). Default 30 s.

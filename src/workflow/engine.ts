@@ -65,7 +65,29 @@ export interface WorkflowEngineOptions {
    */
   retainRunsMs?: number;
   maxJournalBytes?: number;
+  /**
+   * Runs that may be running at once, and the journal bytes they hold (inputs, outputs so far),
+   * in all and per caller (its identity, or its address on a hub without identities). A start
+   * past a limit is refused with RESOURCE_EXHAUSTED; runs already running are never cut.
+   * Defaults: 1,000 runs and 256 MiB in all, 100 runs and 64 MiB per caller.
+   */
+  limits?: Partial<RunLimits>;
 }
+
+/** Limits on running runs (see {@link WorkflowEngineOptions.limits}). */
+export interface RunLimits {
+  maxRunning: number;
+  maxRunningBytes: number;
+  maxRunningPerCaller: number;
+  maxRunningBytesPerCaller: number;
+}
+
+const DEFAULT_RUN_LIMITS: RunLimits = {
+  maxRunning: 1_000,
+  maxRunningBytes: 256 * 1024 * 1024,
+  maxRunningPerCaller: 100,
+  maxRunningBytesPerCaller: 64 * 1024 * 1024,
+};
 
 /** A node as `runs show` presents it. */
 export interface NodeView {
@@ -108,6 +130,8 @@ interface LiveRun {
   draining: Promise<void> | undefined;
   /** Journal bytes of the spec record (for retention by size). */
   specBytes: number;
+  /** Whose limits it counts against (see RunLimits). */
+  caller: string;
   tasks: Map<string, AbortController>;
   timers: Set<NodeJS.Timeout>;
   watchers: Set<(view: RunView) => void>;
@@ -508,7 +532,51 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
     }
   }
 
-  function live(state: RunState): LiveRun {
+  const limits: RunLimits = { ...DEFAULT_RUN_LIMITS, ...options.limits };
+  /** Starts admitted and not yet journaled: counted, so concurrent starts cannot overshoot. */
+  const admitting = new Set<{ caller: string; bytes: number }>();
+  const MiB = (n: number) => `${(n / 1048576).toFixed(1)} MiB`;
+
+  /** Refuses a start that would pass a limit on running runs; else reserves its share. */
+  function admit(caller: string, bytes: number): { caller: string; bytes: number } {
+    let all = 0;
+    let allBytes = 0;
+    let mine = 0;
+    let mineBytes = 0;
+    const count = (who: string, b: number) => {
+      all++;
+      allBytes += b;
+      if (who === caller) {
+        mine++;
+        mineBytes += b;
+      }
+    };
+    for (const run of runs.values())
+      if (run.state.status === "running") count(run.caller, run.bytes + run.specBytes);
+    for (const a of admitting) count(a.caller, a.bytes);
+    const refuse = (what: string) =>
+      new ClawHubError("RESOURCE_EXHAUSTED", `too many running workflow runs: ${what}`, {
+        details: { retryAfterMs: 5_000 },
+        hint: "Wait for runs to finish (`clawhub runs list`), or cancel some (`clawhub runs cancel`).",
+      });
+    if (all + 1 > limits.maxRunning)
+      throw refuse(`${all} are running on this hub (limit ${limits.maxRunning})`);
+    if (mine + 1 > limits.maxRunningPerCaller)
+      throw refuse(`${mine} are yours (limit ${limits.maxRunningPerCaller} per caller)`);
+    if (allBytes + bytes > limits.maxRunningBytes)
+      throw refuse(
+        `they hold ${MiB(allBytes)} and this one ${MiB(bytes)} (limit ${MiB(limits.maxRunningBytes)})`,
+      );
+    if (mineBytes + bytes > limits.maxRunningBytesPerCaller)
+      throw refuse(
+        `yours hold ${MiB(mineBytes)} and this one ${MiB(bytes)} (limit ${MiB(limits.maxRunningBytesPerCaller)} per caller)`,
+      );
+    const reservation = { caller, bytes };
+    admitting.add(reservation);
+    return reservation;
+  }
+
+  function live(state: RunState, caller: string): LiveRun {
     let resolveDone!: (v: RunView) => void;
     const done = new Promise<RunView>((r) => (resolveDone = r));
     const run: LiveRun = {
@@ -518,6 +586,7 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
       inbox: [],
       draining: undefined,
       specBytes: 0,
+      caller,
       tasks: new Map(),
       timers: new Set(),
       watchers: new Set(),
@@ -580,25 +649,34 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
     async start(
       spec: WorkflowSpec,
       inputs: Record<string, unknown> = {},
-      opts: { runId?: string; owner?: string | undefined } = {},
+      opts: { runId?: string; owner?: string | undefined; caller?: string | undefined } = {},
     ): Promise<RunView> {
       if (closed) throw new ClawHubError("UNAVAILABLE", "the workflow engine is shutting down");
+      const caller = opts.owner ?? opts.caller ?? "anonymous";
+      const reservation = admit(caller, specBytes(spec) + 200 + approxBytes(inputs));
       const runId = opts.runId ?? newId();
       const at = now();
-      // The spec is written once under its own key: the small run record is what changes.
-      await cp.kv.create(specKey(runId), spec);
-      await cp.kv.create(runKey(runId), {
-        runId,
-        name: spec.name,
-        inputs,
-        status: "running",
-        createdAt: at,
-        ...(opts.owner ? { owner: opts.owner } : {}),
-      });
-      const state = initialState(spec);
-      state.runId = runId;
-      const run = live(state);
-      run.specBytes = specBytes(spec);
+      let run: LiveRun;
+      try {
+        // The spec is written once under its own key: the small run record is what changes.
+        await cp.kv.create(specKey(runId), spec);
+        await cp.kv.create(runKey(runId), {
+          runId,
+          name: spec.name,
+          inputs,
+          status: "running",
+          createdAt: at,
+          caller,
+          ...(opts.owner ? { owner: opts.owner } : {}),
+        });
+        const state = initialState(spec);
+        state.runId = runId;
+        run = live(state, caller);
+        run.specBytes = specBytes(spec);
+      } finally {
+        // No await from here to `apply`, whose journaling counts the inputs in run.bytes at once.
+        admitting.delete(reservation);
+      }
       await apply(run, {
         type: "started",
         at,
@@ -730,7 +808,8 @@ export function createWorkflowEngine(options: WorkflowEngineOptions) {
           hint: "`clawhub runs list` shows the runs.",
         });
       if (loaded.state.status !== "running") return viewOf(loaded.state);
-      const run = live(loaded.state);
+      const meta = loaded.meta as { owner?: unknown; caller?: unknown };
+      const run = live(loaded.state, String(meta.owner ?? meta.caller ?? "anonymous"));
       run.seq = loaded.seq;
       run.bytes = loaded.bytes;
       run.specBytes = loaded.specBytes;

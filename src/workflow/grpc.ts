@@ -132,7 +132,14 @@ export function workflowService(
       if (!inputs || typeof inputs !== "object" || Array.isArray(inputs))
         throw new ClawHubError("INVALID_ARGUMENT", "the inputs are a JSON object");
       await options.checkInputs(spec, inputs);
-      return runViewToWire(await engine.start(spec, inputs, { owner: viewer(call)?.uri }));
+      // Without identities, a caller is its address (limits on running runs are per caller).
+      const peer = (call as { getPeer?: () => string }).getPeer?.() ?? "";
+      return runViewToWire(
+        await engine.start(spec, inputs, {
+          owner: viewer(call)?.uri,
+          caller: `address:${peer.replace(/:\d+$/, "")}`,
+        }),
+      );
     }),
     GetRun: unary<WireRunRequest, WireRunView>(async (req, call) => {
       const engine = needEngine();

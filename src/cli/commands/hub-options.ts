@@ -106,6 +106,16 @@ export function hubTuningOptions(cmd: Command): void {
   cmd.option("--breaker-cooldown <duration>", "how long an open circuit stays open", "10s");
   cmd.option("--retain-runs <duration>", "how long finished workflow runs are kept", "7d");
   cmd.option(
+    "--max-running-runs <n>",
+    "workflow runs running at once, in all and per caller (identity, or address without one)",
+    "1000,100",
+  );
+  cmd.option(
+    "--max-running-run-bytes <size>",
+    "journal bytes (inputs, outputs so far) running runs hold, in all and per caller",
+    "256MiB,64MiB",
+  );
+  cmd.option(
     "--journal-max-bytes <size>",
     "journal size of finished runs beyond which the oldest are dropped",
     "256MiB",
@@ -135,6 +145,25 @@ export function hubTuningOf(options: Record<string, unknown>): Partial<HubOption
       breaker: { failures, halfOpenAfterMs: cooldownMs },
       retainRunsMs: durationFlag(options.retainRuns, "--retain-runs", 0),
       maxJournalBytes: bytesFlag(options.journalMaxBytes, "--journal-max-bytes", 1024),
+      limits: runLimitsOf(options),
     },
+  };
+}
+
+/** `--max-running-runs ALL,PER_CALLER` and `--max-running-run-bytes ALL,PER_CALLER`. */
+function runLimitsOf(options: Record<string, unknown>) {
+  const pair = (value: unknown, flag: string) => {
+    const parts = String(value ?? "").split(",");
+    if (parts.length !== 2)
+      throw new ClawHubError("USAGE", `${flag} takes two values, in all and per caller: A,B`);
+    return parts as [string, string];
+  };
+  const [runs, runsPerCaller] = pair(options.maxRunningRuns, "--max-running-runs");
+  const [bytes, bytesPerCaller] = pair(options.maxRunningRunBytes, "--max-running-run-bytes");
+  return {
+    maxRunning: intFlag(runs, "--max-running-runs", 1, 1_000_000),
+    maxRunningPerCaller: intFlag(runsPerCaller, "--max-running-runs", 1, 1_000_000),
+    maxRunningBytes: bytesFlag(bytes, "--max-running-run-bytes", 1024),
+    maxRunningBytesPerCaller: bytesFlag(bytesPerCaller, "--max-running-run-bytes", 1024),
   };
 }
