@@ -14,6 +14,7 @@ import type { CapabilityInfo } from "../workflow/index.ts";
 import { type Broker, createBroker } from "./broker.ts";
 import { type Capabilities, type CapabilityMatch, createCapabilities } from "./capabilities.ts";
 import { type CallInput, createDispatcher, type Dispatcher } from "./dispatcher.ts";
+import { createLogLimiter } from "./log-limit.ts";
 import { DEFAULT_ROUTING_WEIGHTS, type RoutingWeights } from "./routing.ts";
 import { createSchemaCache } from "./schema.ts";
 import { createSessions, type Sessions } from "./sessions.ts";
@@ -122,12 +123,15 @@ export function createHubCore(options: HubCoreOptions): HubCore {
   const now = options.now ?? Date.now;
   const eventPatterns = new Map<string, number>();
   const pool = options.pool ?? createWorkPool();
+  const log = options.logger ?? (() => {});
+  const connectionLog = createLogLimiter({ write: log, now });
   const ctx: HubContext = {
     config,
     cp,
     now,
     newId: options.newId ?? randomUUID,
-    log: options.logger ?? (() => {}),
+    log,
+    logConnection: (kind, line) => connectionLog.log(kind, line),
     emit(kind, data) {
       cp.publish(`hub.events.${kind}`, { kind, at: now(), ...data }).catch(() => {});
     },
@@ -219,7 +223,7 @@ export function createHubCore(options: HubCoreOptions): HubCore {
       const fail = (error: unknown) => {
         const e = toClawHubError(error);
         if (ended && e.code === "CANCELLED") return;
-        ctx.log(`hub: agent stream from ${channel.peer}: ${e.message}`);
+        ctx.logConnection("stream error", `hub: agent stream from ${channel.peer}: ${e.message}`);
         if (!session && !ended) {
           ended = true;
           early = undefined;
@@ -295,6 +299,7 @@ export function createHubCore(options: HubCoreOptions): HubCore {
       dispatcher.close(reason);
       sessions.close("hub shutting down");
       if (!options.pool) pool.close().catch(() => {});
+      connectionLog.close();
     },
   };
 }

@@ -230,7 +230,8 @@ export function createSessions(ctx: HubContext, options: SessionsOptions): Sessi
         name: session.name,
         capabilities: [...capabilities.keys()],
       });
-      ctx.log(
+      ctx.logConnection(
+        "connection",
         `hub: agent ${session.name} (${session.id}) connected from ${channel.peer} with ${capabilities.size} capabilities`,
       );
       return session;
@@ -257,7 +258,7 @@ export function createSessions(ctx: HubContext, options: SessionsOptions): Sessi
       }
       if (!sessions.has(session.id)) ctx.cp.kv.delete(agentKey(session.id)).catch(() => {});
       ctx.emit("agent.disconnected", { agentId: session.id, reason });
-      ctx.log(`hub: agent ${session.name} (${session.id}) gone: ${reason}`);
+      ctx.logConnection("connection", `hub: agent ${session.name} (${session.id}) gone: ${reason}`);
       options.onGone(session, reason);
     },
 

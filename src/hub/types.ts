@@ -183,6 +183,8 @@ export interface HubContext {
   now(): number;
   newId(): string;
   log(line: string): void;
+  /** A line about a connection (rate-limited per kind: strangers can connect at will). */
+  logConnection(kind: "connection" | "stream error", line: string): void;
   /** A hub event (`agent.connected`, `task.completed`...) for Events streams. */
   emit(kind: string, data: Record<string, unknown>): void;
   /** Whether anyone listens for events of this kind (hot-path events are skipped otherwise). */

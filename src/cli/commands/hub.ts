@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { ClawHubError } from "../../errors/index.ts";
-import { logLine } from "../../schema/index.ts";
 import { type CallResult, isTensor, toFloat32 } from "../../sdk/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
 import { durationFlag, hubTuningOf, hubTuningOptions, intFlag } from "./hub-options.ts";
+import { logFormatOption, loggerOf } from "./log-format.ts";
 import {
   age,
   collect,
@@ -37,6 +37,7 @@ export const hubCommand: CommandSpec = {
     cmd.option("--host <host>", "address to listen on", "127.0.0.1");
     cmd.option("--port <port>", "port to listen on (0: any free port)", "7070");
     hubTuningOptions(cmd);
+    logFormatOption(cmd);
     cmd.option(
       "--data <dir>",
       "where the control plane keeps its journal (workflow runs, locks); default $XDG_DATA_HOME/clawhub/hub",
@@ -50,6 +51,7 @@ export const hubCommand: CommandSpec = {
       typeof options.data === "string" ? options.data : defaultDataDir(ctx, "hub"),
     );
     const tuning = hubTuningOf(options);
+    const logger = loggerOf(options, (text) => ctx.io.stderr.write(text));
     const port = intFlag(options.port, "--port", 0, 65_535);
     const controlPlane = await openControlPlane(dataDir);
     const { createHub } = await import("../../hub/index.ts");
@@ -60,7 +62,7 @@ export const hubCommand: CommandSpec = {
       host: String(options.host),
       port,
       embedder: chosen === "none" ? undefined : chosen === "local" ? createLocalEmbedder() : chosen,
-      logger: (line) => ctx.io.stderr.write(`${logLine(line)}\n`),
+      logger,
     }).catch(async (error: unknown) => {
       await controlPlane.close();
       throw error;

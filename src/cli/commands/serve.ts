@@ -2,11 +2,11 @@ import { join, resolve } from "node:path";
 import { ClawHubError } from "../../errors/index.ts";
 import { createHub, type Hub } from "../../hub/index.ts";
 import { startRegistryServer } from "../../registry/index.ts";
-import { logLine } from "../../schema/index.ts";
 import { createLocalEmbedder } from "../../search/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { openControlPlane } from "./hub.ts";
 import { hubTuningOf, hubTuningOptions, intFlag } from "./hub-options.ts";
+import { logFormatOption, loggerOf } from "./log-format.ts";
 import { defaultDataDir, embedderOf, embedderOptions } from "./shared.ts";
 
 /** An http(s) URL flag, or a usage error naming the flag. */
@@ -63,6 +63,7 @@ export const serveCommand: CommandSpec = {
     cmd.option("--hub-port <port>", "port of the agent hub (0: any free port)", "7070");
     cmd.option("--no-hub", "do not start the agent hub");
     hubTuningOptions(cmd);
+    logFormatOption(cmd);
   },
   async run(_args, options, ctx) {
     const dataDir = resolve(
@@ -72,6 +73,7 @@ export const serveCommand: CommandSpec = {
     const port = intFlag(options.port, "--port", 0, 65_535);
     const hubPort = intFlag(options.hubPort, "--hub-port", 0, 65_535);
     const tuning = options.hub !== false ? hubTuningOf(options) : {};
+    const logger = loggerOf(options, (text) => ctx.io.stderr.write(text));
     // One model instance serves both halves: registry search and capability search.
     const chosen = await embedderOf(options, ctx.config.embedderKey);
     const embedder = chosen === "local" ? createLocalEmbedder() : chosen;
@@ -88,7 +90,7 @@ export const serveCommand: CommandSpec = {
       trustProxy: options.trustProxy === true,
       ...(options.rateLimit === false ? { rateLimits: false as const } : {}),
       embedder,
-      logger: (line) => ctx.io.stderr.write(`${logLine(line)}\n`),
+      logger,
     });
     let hub: Hub | undefined;
     let controlPlane: Awaited<ReturnType<typeof openControlPlane>> | undefined;
@@ -101,7 +103,7 @@ export const serveCommand: CommandSpec = {
           host: String(options.host),
           port: hubPort,
           embedder: embedder === "none" ? undefined : embedder,
-          logger: (line) => ctx.io.stderr.write(`${logLine(line)}\n`),
+          logger,
         });
       } catch (error) {
         await controlPlane?.close();

@@ -179,7 +179,8 @@ export function callerService(
           maxBytes: core.ctx.config.maxPeerBufferBytes,
           // The caller stopped reading its results: its running calls are cancelled.
           onOverflow: (bytes) => {
-            core.ctx.log(
+            core.ctx.logConnection(
+              "stream error",
               `hub: call stream from ${stream.getPeer()} dropped: it stopped reading (${slowConsumer(bytes, core)})`,
             );
             stop();
@@ -356,7 +357,8 @@ export function callerService(
       const outbox = createOutbox<WireHubEvent>(stream, {
         maxBytes: core.ctx.config.maxPeerBufferBytes,
         onOverflow: (bytes) => {
-          core.ctx.log(
+          core.ctx.logConnection(
+            "stream error",
             `hub: event stream to ${stream.getPeer()} dropped: it stopped reading (${slowConsumer(bytes, core)})`,
           );
           stop();
