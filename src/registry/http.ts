@@ -31,6 +31,12 @@ export interface AppOptions {
   rateLimits?: Partial<RateLimitConfig> | false;
   /** Trust X-Forwarded-For / X-Real-IP for the client address (only behind your own proxy). */
   trustProxy?: boolean;
+  /**
+   * Bytes of publishes being received and processed at once (their bodies, or the uploads they
+   * name), default 256 MiB: past it a publish is refused with 429 and Retry-After, so concurrent
+   * large publishes cannot exhaust memory. One publish is always let through.
+   */
+  maxPublishBytes?: number;
   now?: () => number;
   logger?: (line: string) => void;
 }
@@ -113,6 +119,12 @@ export function createApp(options: AppOptions): Hono<Env> {
       status >= 500 && err.code === "INTERNAL"
         ? "Internal server error"
         : redactSecrets(err.message);
+    // A body refused as too large is not read to its end: the connection cannot carry another
+    // request, and a client that pooled it would see it closed under its next one.
+    if (status === 413) c.header("Connection", "close");
+    const retryMs = (err.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+    if (typeof retryMs === "number")
+      c.header("Retry-After", String(Math.max(1, Math.ceil(retryMs / 1000))));
     return c.text(message, status as 400);
   });
   app.notFound((c) => c.text("Not found", 404));
@@ -179,7 +191,15 @@ export function createApp(options: AppOptions): Hono<Env> {
     return c.json({ user: { handle: user.handle } } satisfies WhoamiResponse);
   });
 
-  const ctx: RouteContext = { app, registry, baseOf, clientIp, requireUser, requireAdmin };
+  const ctx: RouteContext = {
+    app,
+    registry,
+    baseOf,
+    clientIp,
+    requireUser,
+    requireAdmin,
+    maxPublishBytes: options.maxPublishBytes ?? 256 * 1024 * 1024,
+  };
   mountSkillRoutes(ctx);
   mountOpenClawRoutes(ctx);
   mountPublishRoutes(ctx);

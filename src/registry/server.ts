@@ -28,6 +28,8 @@ export interface ServerOptions {
   /** Package limits (default: the documented ones). */
   limits?: Partial<SkillLimits>;
   trustProxy?: boolean;
+  /** Bytes of publishes in flight at once (see AppOptions.maxPublishBytes; default 256 MiB). */
+  maxPublishBytes?: number;
   /** Embedder for semantic search: "local" (default, the bundled model), "none", or an instance. */
   embedder?: Embedder | "local" | "none" | undefined;
   now?: () => number;
@@ -82,6 +84,7 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
     ...(options.publicUrls ? { publicUrls: options.publicUrls } : {}),
     ...(options.rateLimits !== undefined ? { rateLimits: options.rateLimits } : {}),
     ...(options.trustProxy ? { trustProxy: true } : {}),
+    ...(options.maxPublishBytes ? { maxPublishBytes: options.maxPublishBytes } : {}),
     ...(options.now ? { now: options.now } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });

@@ -34,7 +34,10 @@ export interface Sandbox {
 type ServerOptions = Parameters<typeof startRegistryServer>[0];
 
 export async function createSandbox(
-  options: Pick<ServerOptions, "rateLimits" | "limits" | "now" | "embedder" | "baseUrl"> = {},
+  options: Pick<
+    ServerOptions,
+    "rateLimits" | "limits" | "now" | "embedder" | "baseUrl" | "maxPublishBytes"
+  > = {},
 ): Promise<Sandbox> {
   const root = await mkdtemp(join(tmpdir(), "clawhub-e2e-"));
   const home = join(root, "home");

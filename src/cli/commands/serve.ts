@@ -5,7 +5,7 @@ import { startRegistryServer } from "../../registry/index.ts";
 import { createLocalEmbedder } from "../../search/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { openControlPlane } from "./hub.ts";
-import { hubTuningOf, hubTuningOptions, intFlag } from "./hub-options.ts";
+import { bytesFlag, hubTuningOf, hubTuningOptions, intFlag } from "./hub-options.ts";
 import { logFormatOption, loggerOf } from "./log-format.ts";
 import { defaultDataDir, embedderOf, embedderOptions } from "./shared.ts";
 
@@ -52,6 +52,11 @@ export const serveCommand: CommandSpec = {
       "more public URLs (other host names); a request whose Host is one of them gets it back",
     );
     cmd.option(
+      "--max-publish-bytes <size>",
+      "bytes of publishes received and processed at once; more are refused with 429 and Retry-After",
+      "256MiB",
+    );
+    cmd.option(
       "--trust-proxy",
       "take client addresses from X-Forwarded-For (only behind your own proxy)",
     );
@@ -88,6 +93,7 @@ export const serveCommand: CommandSpec = {
         ? options.publicUrl.map((u) => urlFlag(u, "--public-url"))
         : undefined,
       trustProxy: options.trustProxy === true,
+      maxPublishBytes: bytesFlag(options.maxPublishBytes, "--max-publish-bytes", 1024 * 1024),
       ...(options.rateLimit === false ? { rateLimits: false as const } : {}),
       embedder,
       logger,

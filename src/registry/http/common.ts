@@ -21,6 +21,8 @@ export interface RouteContext {
   clientIp(c: Context<Env>): string;
   requireUser(c: Context<Env>): Principal;
   requireAdmin(c: Context<Env>): Principal;
+  /** Bytes of publishes in flight at once (see AppOptions.maxPublishBytes). */
+  maxPublishBytes: number;
 }
 
 /** `?ownerHandle=` without its `@`. */

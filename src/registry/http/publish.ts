@@ -1,16 +1,42 @@
 /** Publishing: the upload flow of the official CLI and the publish itself. */
+import type { Context } from "hono";
 import { ClawHubError } from "../../errors/index.ts";
 import type { PublishResponse, UploadUrlResponse } from "../../schema/index.ts";
 import { maxArchiveBytes } from "../../skill/index.ts";
 import { parseVisibility } from "../access.ts";
-import type { PublishFile } from "../service.ts";
-import { jsonBody, limitedBody, parseJsonObject, type RouteContext, tagsOf } from "./common.ts";
+import type { Principal, PublishFile } from "../service.ts";
+import {
+  type Env,
+  jsonBody,
+  limitedBody,
+  parseJsonObject,
+  type RouteContext,
+  tagsOf,
+} from "./common.ts";
+import { readPublishForm } from "./multipart.ts";
 
 /** Mounts the publish routes. */
 export function mountPublishRoutes(ctx: RouteContext): void {
   const { app, registry, baseOf, requireUser } = ctx;
   const limits = registry.limits;
   const maxBody = maxArchiveBytes(limits) + 1024 * 1024;
+  let inFlight = 0;
+  /** Counts `bytes` against the publishes in flight; refuses past the limit (one always passes). */
+  const reserve = (bytes: number) => {
+    if (inFlight > 0 && inFlight + bytes > ctx.maxPublishBytes)
+      throw new ClawHubError(
+        "RESOURCE_EXHAUSTED",
+        `the registry is receiving ${Math.ceil(inFlight / 1048576)} MiB of publishes (limit ${Math.round(ctx.maxPublishBytes / 1048576)} MiB); retry shortly`,
+        { details: { retryAfterMs: 2_000 } },
+      );
+    inFlight += bytes;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      inFlight -= bytes;
+    };
+  };
   // ---- publish -------------------------------------------------------------------------------
   app.post("/api/v1/skills/-/upload-url", async (c) => {
     const principal = requireUser(c);
@@ -46,35 +72,45 @@ export function mountPublishRoutes(ctx: RouteContext): void {
 
   app.post("/api/v1/skills", async (c) => {
     const principal = requireUser(c);
+    const declared = Number(c.req.header("content-length") ?? "NaN");
+    let first: () => void;
+    try {
+      first = reserve(
+        Number.isFinite(declared) && declared >= 0 ? Math.min(declared, maxBody) : maxBody,
+      );
+    } catch (error) {
+      // Read and drop the body (nothing is kept), so the client gets the 429 rather than a
+      // connection closed under its upload.
+      await discardBody(c, maxBody);
+      throw error;
+    }
+    const releases = [first];
+    try {
+      return await publish(c, principal, (bytes) => releases.push(reserve(bytes)));
+    } finally {
+      for (const release of releases) release();
+    }
+  });
+
+  async function publish(
+    c: Context<Env>,
+    principal: Principal,
+    reserveMore: (bytes: number) => void,
+  ) {
     const type = c.req.header("content-type") ?? "";
     let payload: Record<string, unknown>;
     let files: PublishFile[];
     if (type.startsWith("multipart/form-data")) {
-      const raw = await limitedBody(c, maxBody);
-      let form: FormData;
-      try {
-        form = await new Request("http://local/", {
-          method: "POST",
-          headers: { "content-type": type },
-          body: raw,
-        }).formData();
-      } catch {
-        throw new ClawHubError("INVALID_ARGUMENT", "Malformed multipart body");
-      }
-      const payloadField = form.get("payload");
-      if (typeof payloadField !== "string")
+      const form = await readPublishForm(c, {
+        maxBody,
+        maxFileBytes: limits.maxFileBytes,
+        maxFiles: limits.maxFiles,
+        maxPayloadBytes: 4 * 1024 * 1024,
+      });
+      if (form.payload === undefined)
         throw new ClawHubError("INVALID_ARGUMENT", "multipart field 'payload' (JSON) is required");
-      payload = parseJsonObject(payloadField, "payload");
-      files = [];
-      for (const entry of [...form.getAll("files[]"), ...form.getAll("files")]) {
-        if (typeof entry === "string")
-          throw new ClawHubError("INVALID_ARGUMENT", "each files[] part must be a file");
-        files.push({
-          path: entry.name,
-          bytes: Buffer.from(await entry.arrayBuffer()),
-          contentType: entry.type,
-        });
-      }
+      payload = parseJsonObject(form.payload, "payload");
+      files = form.files;
     } else {
       payload = await jsonBody<Record<string, unknown>>(c, 4 * 1024 * 1024);
       const list = payload.files;
@@ -88,6 +124,7 @@ export function mountPublishRoutes(ctx: RouteContext): void {
           storageId: f.storageId,
           uploadTicket: typeof f.uploadTicket === "string" ? f.uploadTicket : undefined,
         });
+        reserveMore(bytes.length);
         files.push({
           path: f.path,
           bytes,
@@ -109,5 +146,24 @@ export function mountPublishRoutes(ctx: RouteContext): void {
     // 200, as the public ClawHub API documents it (its OpenAPI document and end-to-end tests);
     // its CLI takes either, other clients may not.
     return c.json(result satisfies PublishResponse, 200);
-  });
+  }
+}
+
+/** Reads a request body to its end (at most `max` bytes) without keeping it. */
+async function discardBody(c: Context<Env>, max: number): Promise<void> {
+  const body = c.req.raw.body;
+  if (!body) return;
+  const reader = body.getReader();
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      size += value.byteLength;
+      if (size > max) break;
+    }
+  } catch {
+    return;
+  }
+  await reader.cancel().catch(() => {});
 }
