@@ -19,6 +19,11 @@ export interface WorkPoolOptions {
   budget?: Partial<JobBudget>;
   /** Jobs waiting for a worker before new ones are refused (default 1,000). */
   maxQueued?: number;
+  /**
+   * A worker idle this long is ended (default 10 s): a hostile job can leave its worker's heap
+   * near the budget, and an idle pool should give that memory back.
+   */
+  idleMs?: number;
 }
 
 /**
@@ -33,6 +38,8 @@ export interface WorkPool {
   ): Promise<JobResult<K>>;
   /** Jobs running and waiting now. */
   readonly pending: number;
+  /** Worker threads alive now. */
+  readonly workers: number;
   /** Ends every worker; pending jobs fail with UNAVAILABLE. */
   close(): Promise<void>;
 }
@@ -49,6 +56,7 @@ interface Slot {
   worker: Worker;
   /** The heap limit it was started with. */
   memoryMb: number;
+  idle?: NodeJS.Timeout;
   job?: Job;
   timer?: NodeJS.Timeout;
 }
@@ -72,6 +80,7 @@ export function createWorkPool(options: WorkPoolOptions = {}): WorkPool {
   const size = Math.max(1, options.size ?? Math.min(4, Math.max(1, availableParallelism() - 1)));
   const base: JobBudget = { ...DEFAULT_BUDGET, ...options.budget };
   const maxQueued = options.maxQueued ?? 1_000;
+  const idleMs = options.idleMs ?? 10_000;
   const slots: Slot[] = [];
   const queue: Job[] = [];
   let closed = false;
@@ -124,11 +133,14 @@ export function createWorkPool(options: WorkPoolOptions = {}): WorkPool {
     slot.timer = undefined;
     slot.job = undefined;
     slot.worker.unref();
+    slot.idle = setTimeout(() => retire(slot), idleMs);
+    slot.idle.unref();
     pump();
   }
 
   /** The slot's worker is gone or being killed: drop it, so the next job starts a fresh one. */
   function retire(slot: Slot) {
+    if (slot.idle) clearTimeout(slot.idle);
     if (slot.timer) clearTimeout(slot.timer);
     slot.timer = undefined;
     slot.job = undefined;
@@ -140,6 +152,7 @@ export function createWorkPool(options: WorkPoolOptions = {}): WorkPool {
   }
 
   function start(slot: Slot, job: Job) {
+    if (slot.idle) clearTimeout(slot.idle);
     slot.job = job;
     slot.worker.ref();
     slot.timer = setTimeout(() => {
@@ -175,6 +188,9 @@ export function createWorkPool(options: WorkPoolOptions = {}): WorkPool {
   }
 
   return {
+    get workers() {
+      return slots.length;
+    },
     get pending() {
       return queue.length + slots.filter((s) => s.job).length;
     },
@@ -206,6 +222,7 @@ export function createWorkPool(options: WorkPoolOptions = {}): WorkPool {
       await Promise.all(
         slots.splice(0).map((slot) => {
           if (slot.timer) clearTimeout(slot.timer);
+          if (slot.idle) clearTimeout(slot.idle);
           slot.job?.reject(error);
           slot.job = undefined;
           return slot.worker.terminate().catch(() => 0);

@@ -138,4 +138,14 @@ describe("work pool", () => {
     await p.close();
     for (const end of ends) expect((await end).code).toBe("UNAVAILABLE");
   });
+
+  it("ends a worker that stays idle, and starts a fresh one for the next job", async () => {
+    pool = createWorkPool({ size: 1, idleMs: 50 });
+    await pool.run("compileSchema", { schemaText: "{}" });
+    expect(pool.workers).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pool.workers).toBe(0);
+    const { source } = await pool.run("compileSchema", { schemaText: '{"type":"null"}' });
+    expect(loadValidator(source)(null)).toBe(true);
+  });
 });

@@ -34,6 +34,7 @@ export {
 export { normalizeText, splitFrontmatter } from "./frontmatter.ts";
 export {
   compareFingerprintPaths,
+  digestInSlices,
   type FileHash,
   fingerprintOf,
   integrityOf,
@@ -82,6 +83,7 @@ export {
   ARCHIVE_RULES,
   type ArchiveRule,
   createZip,
+  createZipAsync,
   readZipDirectory,
   type ZipEntry,
   type ZipInput,

@@ -254,3 +254,23 @@ describe("deterministic pack", () => {
     expect(issues).toEqual(["name.charset", "description.missing"]);
   });
 });
+
+describe("archives built off the event loop", () => {
+  it("are byte for byte the synchronous archive, and digests in slices match one pass", async () => {
+    const { createZip, createZipAsync, digestInSlices } = await import("./index.ts");
+    const files = [
+      { path: "SKILL.md", data: Buffer.from("---\nname: a\n---\n") },
+      { path: "scripts/run.sh", data: Buffer.from("#!/bin/sh\necho hi\n") },
+      { path: "data/big.bin", data: Buffer.alloc(3 * 1024 * 1024 + 7, 42) },
+      { path: "empty.txt", data: Buffer.alloc(0) },
+    ];
+    const sync = createZip(files);
+    expect((await createZipAsync(files)).equals(sync)).toBe(true);
+    expect(await digestInSlices("sha256", sync, "hex")).toBe(
+      createHash("sha256").update(sync).digest("hex"),
+    );
+    expect(await digestInSlices("sha512", sync, "base64")).toBe(
+      createHash("sha512").update(sync).digest("base64"),
+    );
+  });
+});

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ClawHubError } from "../../errors/index.ts";
+import { digestInSlices } from "../../skill/index.ts";
 
 /** Content-addressed storage: bytes are stored once, under their sha256. */
 export interface BlobStore {
@@ -47,7 +48,7 @@ export function createFsBlobStore(dir: string): BlobStore {
   };
   return {
     async put(bytes, expected) {
-      const sha = createHash("sha256").update(bytes).digest("hex");
+      const sha = await digestInSlices("sha256", bytes, "hex");
       if (expected !== undefined && sha !== expected)
         throw new ClawHubError("INTEGRITY_MISMATCH", "the bytes do not match the announced sha256");
       const final = pathOf(sha);
