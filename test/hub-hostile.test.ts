@@ -272,6 +272,7 @@ describe("hostile input", () => {
     const log: string[] = [];
     sb = await createHubSandbox({
       maxPeerBufferBytes: 4 * 1024 * 1024,
+      maxEventBytes: 2 * 1024 * 1024,
       heartbeatIntervalMs: 5000,
       logger: (line) => log.push(line),
     });
@@ -318,6 +319,10 @@ describe("hostile input", () => {
       10_000,
     );
     await until(() => received === 30, 10_000);
+    // An event over the size limit reaches nobody and is logged.
+    publisher.publish("big.data", { huge: "x".repeat(3 * 1024 * 1024) });
+    await until(() => log.some((l) => l.includes("dropped: 3073 KiB, over the 2048 KiB limit")));
+    expect(received).toBe(30);
     expect(
       log.some((l) =>
         /agent stalled \(stalled\) gone: stopped reading: \d+ MiB unsent \(limit 4 MiB\)/.test(l),

@@ -6,7 +6,12 @@
 import { createHash } from "node:crypto";
 import { taskFailure, toClawHubError } from "../errors/index.ts";
 import { isName, TOPIC, TOPIC_PATTERN } from "../schema/index.ts";
-import { failureToWire, type WireLockRequest, type WirePayload } from "../wire/index.ts";
+import {
+  failureToWire,
+  payloadBytes,
+  type WireLockRequest,
+  type WirePayload,
+} from "../wire/index.ts";
 import type { HubContext, Session } from "./types.ts";
 
 /** Longest lock a lease may hold, and the default. */
@@ -141,6 +146,16 @@ export function createBroker(ctx: HubContext): Broker {
 
     publish(session, topic, data) {
       if (!isName(TOPIC, topic)) return;
+      const bytes = payloadBytes(data);
+      if (bytes > ctx.config.maxEventBytes) {
+        // As NATS refuses a payload over max_payload: every subscriber would get a copy, and
+        // the copies of an 8 MiB event held the event loop ~300 ms (docs/security.md).
+        ctx.logConnection(
+          "stream error",
+          `hub: event on ${topic} from agent ${session.id} dropped: ${Math.ceil(bytes / 1024)} KiB, over the ${Math.round(ctx.config.maxEventBytes / 1024)} KiB limit`,
+        );
+        return;
+      }
       ctx.cp
         .publish(`topics.${scoped(session, topic)}`, {
           topic,

@@ -59,6 +59,8 @@ export interface HubCoreOptions {
    * past this the peer is dropped as a slow consumer. Default 64 MiB.
    */
   maxPeerBufferBytes?: number;
+  /** Largest topic event payload an agent may publish (default 1 MiB, NATS's max_payload). */
+  maxEventBytes?: number;
   /** Compiled schema validators held in all (bytes of source; default 64 MiB). */
   maxSchemaBytes?: number;
   now?: () => number;
@@ -118,6 +120,7 @@ export function createHubCore(options: HubCoreOptions): HubCore {
     maxQueuedBytes: options.maxQueuedBytes ?? 256 * 1024 * 1024,
     maxAgentQueuedBytes: options.maxAgentQueuedBytes ?? 64 * 1024 * 1024,
     maxPeerBufferBytes: options.maxPeerBufferBytes ?? DEFAULT_PEER_BUFFER_BYTES,
+    maxEventBytes: options.maxEventBytes ?? 1024 * 1024,
   };
   const cp = options.controlPlane;
   const now = options.now ?? Date.now;

@@ -174,6 +174,8 @@ export interface HubConfig {
   maxAgentQueuedBytes: number;
   /** Unsent bytes one peer may have before it is dropped as a slow consumer. */
   maxPeerBufferBytes: number;
+  /** Largest topic event payload relayed; larger ones are dropped and logged. */
+  maxEventBytes: number;
 }
 
 /** What every room is given: settings, clock, ids, log, events and the shared state. */

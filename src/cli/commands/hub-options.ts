@@ -99,6 +99,11 @@ export function hubTuningOptions(cmd: Command): void {
     "64MiB",
   );
   cmd.option(
+    "--max-event-bytes <size>",
+    "largest topic event an agent may publish; larger ones are dropped and logged",
+    "1MiB",
+  );
+  cmd.option(
     "--breaker-failures <n>",
     "consecutive failures that open a circuit (an agent's, and a workflow dependency's)",
     "5",
@@ -140,6 +145,7 @@ export function hubTuningOf(options: Record<string, unknown>): Partial<HubOption
     maxQueuedBytes: bytesFlag(options.maxQueuedBytes, "--max-queued-bytes", 1024),
     maxAgentQueuedBytes: bytesFlag(options.maxAgentQueuedBytes, "--max-agent-queued-bytes", 1024),
     maxPeerBufferBytes: bytesFlag(options.maxPeerBuffer, "--max-peer-buffer", 64 * 1024),
+    maxEventBytes: bytesFlag(options.maxEventBytes, "--max-event-bytes", 1024, 64 * 1024 * 1024),
     breaker: { failures, cooldownMs },
     workflows: {
       breaker: { failures, halfOpenAfterMs: cooldownMs },
