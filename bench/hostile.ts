@@ -149,6 +149,18 @@ async function main() {
   };
   const skill = (name: string, body: string, extra = "") =>
     `---\nname: ${name}\ndescription: A hostile test skill.\n${extra}---\n\n${body}\n`;
+  /** A raw agent stream with no SDK behind it (it reads only when the test lets it). */
+  const rawStream = () => {
+    const raw = new (hubProtocol().AgentService)(
+      hub,
+      grpc.credentials.createInsecure(),
+      CHANNEL_OPTIONS,
+    );
+    const stream = (
+      raw as unknown as { Connect(): grpc.ClientDuplexStream<unknown, unknown> }
+    ).Connect();
+    return { raw, stream };
+  };
   const agent = (name: string) =>
     createAgent({ hub, name, handleSignals: false, reconnect: { initialMs: 50, maxMs: 200 } });
 
@@ -260,11 +272,7 @@ async function main() {
 
   // 6: a subscriber that stops reading.
   await measure("subscriber stops reading; 40 events of 8 MiB", async () => {
-    const { AgentService } = hubProtocol();
-    const raw = new AgentService(hub, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-    const stream = (
-      raw as unknown as { Connect(): grpc.ClientDuplexStream<unknown, unknown> }
-    ).Connect();
+    const { raw, stream } = rawStream();
     const ended = new Promise<string>((resolve) => {
       stream.on("error", (e: { code?: number }) => resolve(`dropped (gRPC ${e.code})`));
       stream.on("end", () => resolve("ended"));
@@ -340,12 +348,8 @@ async function main() {
   // 13: anonymous connects and the log.
   await measure(`${scale(2100)} anonymous agent connects (log lines)`, async () => {
     const before = logLines;
-    const { AgentService } = hubProtocol();
     for (let i = 0; i < scale(2100); i++) {
-      const raw = new AgentService(hub, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
-      const stream = (
-        raw as unknown as { Connect(): grpc.ClientDuplexStream<unknown, unknown> }
-      ).Connect();
+      const { raw, stream } = rawStream();
       const done = new Promise((r) => {
         stream.on("error", r);
         stream.on("end", r);

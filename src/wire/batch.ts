@@ -88,7 +88,7 @@ export function createStreamBatcher<T>(
         return;
       }
       try {
-        stream.write(message, () => {});
+        stream.write(message, ignore);
       } catch {
         // The stream is closing: whoever listens for its end takes over.
       }
@@ -97,6 +97,8 @@ export function createStreamBatcher<T>(
     sizeOf,
   );
 }
+
+const ignore = () => {};
 
 /** Bytes of a payload (JSON and tensors), for frame sizing. */
 export function payloadBytes(

@@ -49,9 +49,14 @@ export function callFields(req: WireCallRequest): SignedFields {
   };
 }
 
-/** How much a slow consumer left unread, for the log. */
-const slowConsumer = (bytes: number, core: HubCore) =>
-  `${Math.ceil(bytes / 1048576)} MiB unsent, limit ${Math.round(core.ctx.config.maxPeerBufferBytes / 1048576)} MiB`;
+/** An outbox's overflow handler: logs the slow consumer (`who`) and stops its stream. */
+const dropSlowConsumer = (core: HubCore, who: string, stop: () => void) => (bytes: number) => {
+  core.ctx.logConnection(
+    "stream error",
+    `hub: ${who} dropped: it stopped reading (${Math.ceil(bytes / 1048576)} MiB unsent, limit ${Math.round(core.ctx.config.maxPeerBufferBytes / 1048576)} MiB)`,
+  );
+  stop();
+};
 
 /** Calls one multiplexed stream may have running at once. */
 export const MAX_CALLS_PER_STREAM = 10_000;
@@ -178,13 +183,7 @@ export function callerService(
         {
           maxBytes: core.ctx.config.maxPeerBufferBytes,
           // The caller stopped reading its results: its running calls are cancelled.
-          onOverflow: (bytes) => {
-            core.ctx.logConnection(
-              "stream error",
-              `hub: call stream from ${stream.getPeer()} dropped: it stopped reading (${slowConsumer(bytes, core)})`,
-            );
-            stop();
-          },
+          onOverflow: dropSlowConsumer(core, `call stream from ${stream.getPeer()}`, () => stop()),
         },
       );
       const start = (c: WireStreamCall) => {
@@ -356,13 +355,7 @@ export function callerService(
       const unwatch = core.watchEvents(filter);
       const outbox = createOutbox<WireHubEvent>(stream, {
         maxBytes: core.ctx.config.maxPeerBufferBytes,
-        onOverflow: (bytes) => {
-          core.ctx.logConnection(
-            "stream error",
-            `hub: event stream to ${stream.getPeer()} dropped: it stopped reading (${slowConsumer(bytes, core)})`,
-          );
-          stop();
-        },
+        onOverflow: dropSlowConsumer(core, `event stream to ${stream.getPeer()}`, () => stop()),
       });
       const sub = core.ctx.cp.subscribe<{ kind: string; at: number } & Record<string, unknown>>(
         `hub.events.${filter}`,

@@ -146,29 +146,47 @@ export async function jsonBody<T>(c: Context<Env>, max: number): Promise<T> {
 }
 
 /**
- * Reads a request body up to `max` bytes. A declared Content-Length over the limit is refused
- * before reading; an undeclared one is cut off the moment it passes the limit, so an oversized
- * upload is never buffered whole.
+ * Streams a request body to `onChunk`, at most `max` bytes. A declared Content-Length over the
+ * limit is refused before reading; an undeclared one is cut off the moment it passes the limit
+ * (LIMIT_EXCEEDED), so an oversized upload is never read whole. `onChunk` returning false stops
+ * the reading early. Either way the rest of the body is cancelled.
  */
-export async function limitedBody(c: Context<Env>, max: number): Promise<Buffer> {
+export async function readBody(
+  c: Context<Env>,
+  max: number,
+  onChunk: (chunk: Uint8Array) => boolean | undefined | Promise<boolean | undefined>,
+): Promise<void> {
   const declared = Number(c.req.header("content-length") ?? "NaN");
   const tooLarge = () =>
     new ClawHubError("LIMIT_EXCEEDED", `Payload too large (limit ${max} bytes)`);
   if (Number.isFinite(declared) && declared > max) throw tooLarge();
   const body = c.req.raw.body;
-  if (!body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let size = 0;
+  if (!body) return;
   const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
+  let size = 0;
+  let complete = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        complete = true;
+        return;
+      }
+      size += value.byteLength;
+      if (size > max) throw tooLarge();
+      if ((await onChunk(value)) === false) return;
     }
-    chunks.push(Buffer.from(value));
+  } finally {
+    if (!complete) await reader.cancel().catch(() => {});
   }
+}
+
+/** Reads a request body up to `max` bytes (see {@link readBody}). */
+export async function limitedBody(c: Context<Env>, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  await readBody(c, max, (chunk) => {
+    chunks.push(Buffer.from(chunk));
+    return undefined;
+  });
   return Buffer.concat(chunks);
 }

@@ -2,7 +2,7 @@ import { Busboy, type BusboyInstance } from "@fastify/busboy";
 import type { Context } from "hono";
 import { ClawHubError } from "../../errors/index.ts";
 import type { PublishFile } from "../service.ts";
-import type { Env } from "./common.ts";
+import { type Env, readBody } from "./common.ts";
 
 /** Limits of a multipart publish, checked while it streams in. */
 export interface FormLimits {
@@ -25,12 +25,7 @@ export async function readPublishForm(
   limits: FormLimits,
 ): Promise<{ payload: string | undefined; files: PublishFile[] }> {
   const type = c.req.header("content-type") ?? "";
-  const declared = Number(c.req.header("content-length") ?? "NaN");
-  const tooLarge = () =>
-    new ClawHubError("LIMIT_EXCEEDED", `Payload too large (limit ${limits.maxBody} bytes)`);
-  if (Number.isFinite(declared) && declared > limits.maxBody) throw tooLarge();
-  const body = c.req.raw.body;
-  if (!body) throw new ClawHubError("INVALID_ARGUMENT", "Malformed multipart body");
+  if (!c.req.raw.body) throw new ClawHubError("INVALID_ARGUMENT", "Malformed multipart body");
 
   let failure: ClawHubError | undefined;
   const fail = (error: ClawHubError) => {
@@ -102,33 +97,24 @@ export async function readPublishForm(
     fail(new ClawHubError("LIMIT_EXCEEDED", "too many parts in the multipart body")),
   );
 
-  const reader = body.getReader();
-  let size = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limits.maxBody) fail(tooLarge());
-      if (failure) break;
+    await readBody(c, limits.maxBody, async (chunk) => {
       // Honour the parser's backpressure: it holds at most one chunk beyond what it handed on.
-      if (!parser.write(value))
+      if (!parser.write(chunk))
         await Promise.race([new Promise((r) => parser.once("drain", r)), finished]);
-      if (failure) break;
-    }
+      return !failure;
+    });
   } catch (error) {
     fail(
       error instanceof ClawHubError
         ? error
         : new ClawHubError("INVALID_ARGUMENT", "Malformed multipart body"),
     );
-  } finally {
-    if (failure) {
-      await reader.cancel().catch(() => {});
-      parser.destroy();
-    }
   }
-  if (failure) throw failure;
+  if (failure) {
+    parser.destroy();
+    throw failure;
+  }
   parser.end();
   await finished;
   if (failure) throw failure;

@@ -11,6 +11,7 @@ import {
   limitedBody,
   parseJsonObject,
   type RouteContext,
+  readBody,
   tagsOf,
 } from "./common.ts";
 import { readPublishForm } from "./multipart.ts";
@@ -81,7 +82,7 @@ export function mountPublishRoutes(ctx: RouteContext): void {
     } catch (error) {
       // Read and drop the body (nothing is kept), so the client gets the 429 rather than a
       // connection closed under its upload.
-      await discardBody(c, maxBody);
+      await readBody(c, maxBody, () => undefined).catch(() => {});
       throw error;
     }
     const releases = [first];
@@ -147,23 +148,4 @@ export function mountPublishRoutes(ctx: RouteContext): void {
     // its CLI takes either, other clients may not.
     return c.json(result satisfies PublishResponse, 200);
   }
-}
-
-/** Reads a request body to its end (at most `max` bytes) without keeping it. */
-async function discardBody(c: Context<Env>, max: number): Promise<void> {
-  const body = c.req.raw.body;
-  if (!body) return;
-  const reader = body.getReader();
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      size += value.byteLength;
-      if (size > max) break;
-    }
-  } catch {
-    return;
-  }
-  await reader.cancel().catch(() => {});
 }
