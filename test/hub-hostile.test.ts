@@ -7,6 +7,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, describe, expect, it } from "vitest";
 import { isClawHubError } from "../src/errors/index.ts";
+import { createWorkPool, type WorkPool } from "../src/sandbox/index.ts";
 import { CHANNEL_OPTIONS, hubProtocol } from "../src/wire/index.ts";
 import { createHubSandbox, type HubSandbox, rejection, until } from "./helpers/hub.ts";
 
@@ -177,8 +178,23 @@ describe("hostile input", () => {
     expect(sb.hub.core.dispatcher.heldBytes).toBe(0);
   }, 30_000);
 
-  it("checks uniqueItems over 20,000 objects in linear time (the agent of a bystander stays)", async () => {
-    sb = await createHubSandbox({ heartbeatIntervalMs: 100 });
+  it("checks uniqueItems over 20,000 objects in linear time on the work pool (a bystander stays)", async () => {
+    const pool = createWorkPool({ size: 1 });
+    const jobs: string[] = [];
+    const counted: WorkPool = {
+      run: (kind, request, budget) => {
+        jobs.push(kind);
+        return pool.run(kind, request, budget);
+      },
+      get pending() {
+        return pool.pending;
+      },
+      get workers() {
+        return pool.workers;
+      },
+      close: () => pool.close(),
+    };
+    sb = await createHubSandbox({ heartbeatIntervalMs: 100, pool: counted });
     await bystander(sb);
     const strict = sb.agent({ name: "unique" });
     strict.capability(
@@ -195,7 +211,15 @@ describe("hostile input", () => {
     const error = await rejection(sb.client.call("unique.set", [...items, { name: "n3", id: 3 }]));
     expect(error.code).toBe("SCHEMA_INVALID");
     expect(error.message).toContain("items ## 20000 and 3 are identical");
+    // Both large inputs were parsed and checked on a worker; a small one is checked in place.
+    expect(jobs.filter((j) => j === "validateJson")).toHaveLength(2);
+    const small = await rejection(sb.client.call("unique.set", [{ a: 1 }, { a: 1 }]));
+    expect(small.code).toBe("SCHEMA_INVALID");
+    expect(jobs.filter((j) => j === "validateJson")).toHaveLength(2);
     expect((await sb.client.agents()).map((a) => a.agentId)).toContain("bystander");
+    await sb.close();
+    sb = undefined;
+    await pool.close();
   }, 30_000);
 
   it("compiles large schemas off the event loop and bounds what compiled schemas hold", async () => {

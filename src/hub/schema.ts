@@ -1,15 +1,19 @@
-import type { ErrorObject } from "ajv";
 import { ClawHubError, toClawHubError } from "../errors/index.ts";
-import { type CompiledValidator, loadValidator, type WorkPool } from "../sandbox/index.ts";
+import {
+  type CompiledValidator,
+  formatProblems,
+  loadValidator,
+  type SchemaProblem,
+  type WorkPool,
+} from "../sandbox/index.ts";
 
-/** One schema problem, as callers see it. */
-export interface SchemaProblem {
-  path: string;
-  message: string;
-}
+export type { SchemaProblem };
 
-/** Checks a value; returns the problems (none: valid). */
-export type Validator = (value: unknown) => SchemaProblem[];
+/**
+ * Checks a value; returns the problems (none: valid). `source` is the validator's standalone
+ * source, so a pool worker can check a large input with it off the event loop.
+ */
+export type Validator = ((value: unknown) => SchemaProblem[]) & { readonly source?: string };
 
 /** A compiled schema held by one user (a capability of one agent); release it when done. */
 export interface SchemaRef {
@@ -21,6 +25,12 @@ export interface SchemaRef {
 export interface SchemaCache {
   /** Compiles off the event loop (or shares a compiled twin); INVALID_ARGUMENT or LIMIT_EXCEEDED. */
   compile(schemaText: string, what: string): Promise<SchemaRef>;
+  /**
+   * Parses a JSON document and checks it against each validator on a pool worker, under a time
+   * and memory budget: for inputs large enough that the parse and check would hold the event
+   * loop. The problems per validator, in order; LIMIT_EXCEEDED when over the budget.
+   */
+  checkOnPool(validators: Validator[], json: Uint8Array): Promise<SchemaProblem[][]>;
   /** Distinct schemas compiled (or compiling) and in use now. */
   readonly size: number;
   /** Bytes of validator source held now (what the cache bound counts). */
@@ -46,6 +56,11 @@ export const MAX_SCHEMA_BYTES = 256 * 1024;
 export const MAX_VALIDATOR_BYTES = 1024 * 1024;
 /** Time a schema may take to compile on its worker. */
 const COMPILE_BUDGET = { timeMs: 5_000, memoryMb: 256 };
+/**
+ * Time and heap a large input's check may take on its worker. A parsed JSON document takes up to
+ * ~10x its bytes of heap, so this admits inputs of some tens of MiB (the wire allows 64 MiB).
+ */
+const CHECK_BUDGET = { timeMs: 10_000, memoryMb: 768 };
 
 const accept: SchemaRef = { validate: () => [], release() {} };
 
@@ -65,14 +80,6 @@ export function createSchemaCache(options: SchemaCacheOptions): SchemaCache {
   const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
   const cache = new Map<string, Entry>();
   let bytes = 0;
-  const format = (errors: ErrorObject[] | null | undefined): SchemaProblem[] =>
-    (errors ?? []).slice(0, 100).map((e) => ({
-      path: e.instancePath || "/",
-      message:
-        e.keyword === "additionalProperties"
-          ? `unknown property "${String((e.params as { additionalProperty?: string }).additionalProperty)}"`
-          : (e.message ?? "is invalid"),
-    }));
 
   function drop(schemaText: string, entry: Entry) {
     if (cache.get(schemaText) !== entry) return;
@@ -111,10 +118,33 @@ export function createSchemaCache(options: SchemaCacheOptions): SchemaCache {
     } catch (error) {
       throw new ClawHubError("INTERNAL", `${what}: ${(error as Error).message}`, { cause: error });
     }
-    return (value) => (fn(value) ? [] : format(fn.errors));
+    return Object.assign((value: unknown) => (fn(value) ? [] : formatProblems(fn.errors)), {
+      source,
+    });
   }
 
   return {
+    async checkOnPool(validators, json) {
+      const sources = validators.map((v) => {
+        if (v.source === undefined)
+          throw new ClawHubError("INTERNAL", "a validator without source cannot run on the pool");
+        return v.source;
+      });
+      try {
+        const { problems } = await options.pool.run(
+          "validateJson",
+          { sources, json },
+          CHECK_BUDGET,
+        );
+        return problems;
+      } catch (error) {
+        const e = toClawHubError(error);
+        throw new ClawHubError(e.code, `checking the input against its schema: ${e.message}`, {
+          cause: error,
+          ...(e.code === "LIMIT_EXCEEDED" ? { hint: "Send a smaller input." } : {}),
+        });
+      }
+    },
     get size() {
       return cache.size;
     },

@@ -14,7 +14,7 @@ import type {
   WireUsage,
 } from "../wire/index.ts";
 import type { RoutingWeights } from "./routing.ts";
-import type { SchemaCache, Validator } from "./schema.ts";
+import type { SchemaCache, SchemaProblem, Validator } from "./schema.ts";
 
 /**
  * The hub's side of one agent connection, between the dispatcher and the transport (as nats.js
@@ -117,6 +117,8 @@ export interface CallState {
   /** Bytes of `input` (JSON and tensors), counted against the byte limits. */
   bytes: number;
   inputValue: { parsed: boolean; value: unknown };
+  /** Each input validator's answer for this input, kept across attempts (it cannot change). */
+  checked: Map<Validator, SchemaProblem[]>;
   params: Uint8Array;
   idempotencyKey: string;
   labels: Record<string, string>;

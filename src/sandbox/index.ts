@@ -9,6 +9,9 @@ export {
   type CompiledValidator,
   compileSchemaSource,
   duplicateItems,
+  formatProblems,
   loadValidator,
+  type SchemaProblem,
+  validateJson,
 } from "./json-schema.ts";
 export { createWorkPool, type JobBudget, type WorkPool, type WorkPoolOptions } from "./pool.ts";

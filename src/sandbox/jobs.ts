@@ -1,4 +1,4 @@
-import { compileSchemaSource } from "./json-schema.ts";
+import { compileSchemaSource, type SchemaProblem, validateJson } from "./json-schema.ts";
 
 /**
  * The jobs a pool worker runs: each takes structured-clonable data and returns such data, so it
@@ -8,6 +8,13 @@ export const JOBS = {
   /** JSON Schema text to the standalone source of its validator (see json-schema.ts). */
   compileSchema: (request: { schemaText: string }): { source: string } => ({
     source: compileSchemaSource(request.schemaText),
+  }),
+  /** A JSON document's problems against each validator source (see json-schema.ts). */
+  validateJson: (request: {
+    sources: string[];
+    json: Uint8Array;
+  }): { problems: SchemaProblem[][] } => ({
+    problems: validateJson(request.sources, request.json),
   }),
 } as const;
 

@@ -152,6 +152,54 @@ export function compileSchemaSource(schemaText: string): string {
   }
 }
 
+/** One schema problem, as callers see it. */
+export interface SchemaProblem {
+  path: string;
+  message: string;
+}
+
+/** Ajv's errors as callers see them: at most 100, each a path and a sentence. */
+export function formatProblems(errors: ErrorObject[] | null | undefined): SchemaProblem[] {
+  return (errors ?? []).slice(0, 100).map((e) => ({
+    path: e.instancePath || "/",
+    message:
+      e.keyword === "additionalProperties"
+        ? `unknown property "${String((e.params as { additionalProperty?: string }).additionalProperty)}"`
+        : (e.message ?? "is invalid"),
+  }));
+}
+
+/** Loaded validators a worker keeps, by source: a capability called again reuses its own. */
+const loaded = new Map<string, CompiledValidator>();
+const LOADED_MAX = 16;
+
+/**
+ * Parses a JSON document and checks it against each validator source: the problems per source,
+ * in order. Runs on a pool worker for large inputs, whose parse and check would hold the event
+ * loop (20,000 objects against `uniqueItems`: ~100 ms).
+ */
+export function validateJson(sources: string[], json: Uint8Array): SchemaProblem[][] {
+  let value: unknown = null;
+  if (json.byteLength > 0) {
+    try {
+      value = JSON.parse(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString());
+    } catch (error) {
+      throw new ClawHubError(
+        "INVALID_ARGUMENT",
+        `the input is not JSON: ${(error as Error).message}`,
+      );
+    }
+  }
+  return sources.map((source) => {
+    let validate = loaded.get(source);
+    if (validate) loaded.delete(source);
+    else validate = loadValidator(source);
+    loaded.set(source, validate);
+    if (loaded.size > LOADED_MAX) loaded.delete(loaded.keys().next().value as string);
+    return validate(value) ? [] : formatProblems(validate.errors);
+  });
+}
+
 /** Turns {@link compileSchemaSource}'s output into the validator it describes. */
 export function loadValidator(source: string): CompiledValidator {
   const module: { exports: { default?: CompiledValidator } } = { exports: {} };
