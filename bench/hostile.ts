@@ -4,7 +4,7 @@
  * `GET /.well-known/clawhub.json` back to back and reports the longest wait (the stall every other
  * user would see), and the server's RSS is sampled for the peak and read after the input.
  *
- *   npm run bench:hostile [-- --quick]
+ *   npm run bench:hostile [-- --quick] [-- --only <part of an input's name>]
  *
  * Targets (issue 28): every stall under 100 ms, memory within the documented limits. `--quick`
  * scales the sizes down (for a smoke run). Prints a Markdown table (docs/security.md has it).
@@ -56,6 +56,8 @@ interface Row {
 
 async function main() {
   const quick = process.argv.includes("--quick");
+  const onlyAt = process.argv.indexOf("--only");
+  const only = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
   const scale = (n: number) => (quick ? Math.max(1, Math.round(n / 10)) : n);
   const root = fileURLToPath(new URL("..", import.meta.url));
   const dir = await mkdtemp(join(tmpdir(), "clawhub-hostile-"));
@@ -108,6 +110,7 @@ async function main() {
     });
 
   async function measure(input: string, run: () => Promise<string>) {
+    if (only && !input.includes(only)) return;
     await new Promise((r) => setTimeout(r, 300));
     const before = rssMiB(server);
     let peak = before;
@@ -133,20 +136,39 @@ async function main() {
     console.error(`${input}: ${outcome}, stall ${stallMs.toFixed(0)} ms`);
   }
 
-  const publish = async (
-    slug: string,
-    files: Array<{ path: string; content: string | Buffer }>,
-  ) => {
-    const fd = new FormData();
-    fd.set("payload", JSON.stringify({ slug, version: "1.0.0" }));
-    for (const f of files) fd.append("files[]", new Blob([f.content]), f.path);
+  /**
+   * A publish's multipart body, built whole before it is sent: the client's own work (undici
+   * streaming a FormData of Blobs cost more CPU than the server's parse) would otherwise compete
+   * with the server and the probe for this machine's two cores and be counted as a stall.
+   */
+  const publishBody = (slug: string, files: Array<{ path: string; content: string | Buffer }>) => {
+    const boundary = `----clawhub-bench-${slug}`;
+    const parts: Buffer[] = [
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="payload"\r\n\r\n${JSON.stringify({ slug, version: "1.0.0" })}\r\n`,
+      ),
+    ];
+    for (const f of files)
+      parts.push(
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="files[]"; filename="${f.path}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+        ),
+        Buffer.from(f.content),
+        Buffer.from("\r\n"),
+      );
+    parts.push(Buffer.from(`--${boundary}--\r\n`));
+    return { body: Buffer.concat(parts), type: `multipart/form-data; boundary=${boundary}` };
+  };
+  const send = async ({ body, type }: { body: Buffer; type: string }) => {
     const r = await fetch(`${url}/api/v1/skills`, {
       method: "POST",
-      headers: { authorization: `Bearer ${token}` },
-      body: fd,
+      headers: { authorization: `Bearer ${token}`, "content-type": type },
+      body,
     });
     return `${r.status} ${(await r.text()).slice(0, 60).replace(/\n/g, " ")}`;
   };
+  const publish = (slug: string, files: Array<{ path: string; content: string | Buffer }>) =>
+    send(publishBody(slug, files));
   const skill = (name: string, body: string, extra = "") =>
     `---\nname: ${name}\ndescription: A hostile test skill.\n${extra}---\n\n${body}\n`;
   /** A raw agent stream with no SDK behind it (it reads only when the test lets it). */
@@ -334,14 +356,13 @@ async function main() {
   // 11: concurrent large publishes.
   await measure("4 concurrent 45 MiB publishes", async () => {
     const file = Buffer.alloc(9 * 1024 * 1024, 7);
-    const results = await Promise.all(
-      [0, 1, 2, 3].map((k) =>
-        publish(`large-${k}`, [
-          { path: "SKILL.md", content: skill(`large-${k}`, "# large") },
-          ...[0, 1, 2, 3, 4].map((i) => ({ path: `data/${i}.bin`, content: file })),
-        ]),
-      ),
+    const bodies = [0, 1, 2, 3].map((k) =>
+      publishBody(`large-${k}`, [
+        { path: "SKILL.md", content: skill(`large-${k}`, "# large") },
+        ...[0, 1, 2, 3, 4].map((i) => ({ path: `data/${i}.bin`, content: file })),
+      ]),
     );
+    const results = await Promise.all(bodies.map(send));
     return results.map((r) => r.slice(0, 3)).join(", ");
   });
 

@@ -3,8 +3,13 @@
  * as it arrives, a part over a limit is refused without the rest, and the bytes of publishes in
  * flight at once are bounded: past the limit a publish is refused with 429 and Retry-After.
  */
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { extractZip } from "../src/skill/index.ts";
 import { createSandbox, type Sandbox } from "./helpers/registry.ts";
 
 let sb: Sandbox;
@@ -59,6 +64,35 @@ describe("streamed publishes", () => {
     expect(r.status, await r.clone().text()).toBe(200);
     const files = await fetch(`${sb.server.url}/api/v1/skills/paths/file?path=scripts/run.sh`);
     expect(await files.text()).toBe("#!/bin/sh\necho hi\n");
+  });
+
+  it("digests files as they stream in: hashes and the archive's CRCs match the bytes", async () => {
+    // Random bytes over many chunks: the digests are computed chunk by chunk while parsing.
+    const data = randomBytes(700 * 1024);
+    const { body, type } = multipart("digests", [
+      { path: "SKILL.md", content: SKILL("digests") },
+      { path: "data/blob.bin", content: data },
+    ]);
+    const r = await post(body, type);
+    expect(r.status, await r.clone().text()).toBe(200);
+    const version = (await (
+      await fetch(`${sb.server.url}/api/v1/skills/digests/versions/1.0.0`)
+    ).json()) as { version: { files: Array<{ path: string; sha256: string }> } };
+    expect(version.version.files.find((f) => f.path === "data/blob.bin")?.sha256).toBe(
+      createHash("sha256").update(data).digest("hex"),
+    );
+    // The extractor checks every entry's CRC-32 against its content.
+    const zip = Buffer.from(
+      await (await fetch(`${sb.server.url}/api/v1/download?slug=digests`)).arrayBuffer(),
+    );
+    const dir = await mkdtemp(join(tmpdir(), "clawhub-digests-"));
+    try {
+      const out = await extractZip(zip, join(dir, "out"));
+      expect(out.files.map((f) => f.path).sort()).toEqual(["SKILL.md", "data/blob.bin"]);
+      expect((await readFile(join(dir, "out", "data/blob.bin"))).equals(data)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("refuses a file over the per-file limit and too many files with 413, naming the limit", async () => {

@@ -10,6 +10,7 @@ import {
   RESERVED_SLUGS,
   TAG,
 } from "../schema/index.ts";
+import { knownDigests } from "./digests.ts";
 
 export { RESERVED_SLUGS };
 
@@ -490,7 +491,7 @@ export function createRegistry(options: RegistryOptions) {
         hashed.push({
           path: f.path,
           bytes: f.bytes,
-          sha256: await digestInSlices("sha256", f.bytes, "hex"),
+          sha256: knownDigests(f.bytes)?.sha256 ?? (await digestInSlices("sha256", f.bytes, "hex")),
           contentType:
             f.contentType && f.contentType !== "application/octet-stream"
               ? f.contentType
@@ -511,7 +512,12 @@ export function createRegistry(options: RegistryOptions) {
         throw new ClawHubError("INVALID_SKILL", `SKILL.md cannot be stored: ${String(error)}`);
       }
       // Modes come from the content (archiveFileMode), as when the CLI packs the same files.
-      const zip = await createZipAsync(hashed.map((f) => ({ path: f.path, data: f.bytes })));
+      const zip = await createZipAsync(
+        hashed.map((f) => {
+          const crc = knownDigests(f.bytes)?.crc32;
+          return { path: f.path, data: f.bytes, ...(crc !== undefined ? { crc32: crc } : {}) };
+        }),
+      );
       const integrity = `sha512-${await digestInSlices("sha512", zip, "base64")}`;
       for (const f of hashed) await blobs.put(f.bytes);
       const zipSha256 = await blobs.put(zip);

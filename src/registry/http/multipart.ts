@@ -1,6 +1,9 @@
+import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
 import { Busboy, type BusboyInstance } from "@fastify/busboy";
 import type { Context } from "hono";
 import { ClawHubError } from "../../errors/index.ts";
+import { rememberDigests } from "../digests.ts";
 import type { PublishFile } from "../service.ts";
 import { type Env, readBody } from "./common.ts";
 
@@ -64,7 +67,14 @@ export async function readPublishForm(
       return;
     }
     const chunks: Buffer[] = [];
-    stream.on("data", (chunk: Buffer) => chunks.push(chunk));
+    // Digested as the chunks arrive: a few hundred µs per chunk instead of 45 MiB at the end.
+    const sha256 = createHash("sha256");
+    let crc = 0;
+    stream.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      sha256.update(chunk);
+      crc = crc32(chunk, crc);
+    });
     stream.on("limit", () =>
       fail(
         new ClawHubError(
@@ -74,8 +84,11 @@ export async function readPublishForm(
       ),
     );
     stream.on("end", () => {
-      if (!stream.truncated)
-        files.push({ path: filename, bytes: Buffer.concat(chunks), contentType: mimeType });
+      if (!stream.truncated) {
+        const bytes = Buffer.concat(chunks);
+        rememberDigests(bytes, { sha256: sha256.digest("hex"), crc32: crc });
+        files.push({ path: filename, bytes, contentType: mimeType });
+      }
       chunks.length = 0;
     });
   });

@@ -3,6 +3,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from "node:fs/promis
 import { join } from "node:path";
 import { ClawHubError } from "../../errors/index.ts";
 import { digestInSlices } from "../../skill/index.ts";
+import { knownDigests } from "../digests.ts";
 
 /** Content-addressed storage: bytes are stored once, under their sha256. */
 export interface BlobStore {
@@ -48,7 +49,7 @@ export function createFsBlobStore(dir: string): BlobStore {
   };
   return {
     async put(bytes, expected) {
-      const sha = await digestInSlices("sha256", bytes, "hex");
+      const sha = knownDigests(bytes)?.sha256 ?? (await digestInSlices("sha256", bytes, "hex"));
       if (expected !== undefined && sha !== expected)
         throw new ClawHubError("INTEGRITY_MISMATCH", "the bytes do not match the announced sha256");
       const final = pathOf(sha);
