@@ -20,8 +20,10 @@ import type { CallInput } from "./dispatcher.ts";
 import { agentService } from "./grpc/agent-service.ts";
 import { callerService } from "./grpc/caller-service.ts";
 import { requireIdentity } from "./grpc/guard.ts";
+import { identityService } from "./grpc/identity-service.ts";
 import { startGrpcServer } from "./grpc/server.ts";
 import { describeProblems } from "./schema.ts";
+import type { HubSecurity } from "./security.ts";
 import type { CallOutcome, PeerIdentity } from "./types.ts";
 
 /** Options of {@link createHub}. Every limit is explicit; docs/hub.md lists the defaults. */
@@ -51,6 +53,13 @@ export interface HubOptions extends Omit<HubCoreOptions, "controlPlane"> {
    * plaintext (loopback development only).
    */
   tls?: HubTls;
+  /**
+   * A secured hub ({@link createHubSecurity}): mutual TLS with certificates of its own CA,
+   * enrollment by one-time token on the same port (IdentityService: no certificate needed to
+   * enroll), an enrolled identity checked on every RPC, renewal and revocation. Takes the
+   * place of `tls`.
+   */
+  security?: HubSecurity;
 }
 
 /** The hub's side of mutual TLS. */
@@ -185,74 +194,71 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
         });
 
   const protocol = hubProtocol();
-  const callers = callerService(
-    core,
-    options.tls
-      ? {
-          // Request signatures and the audit trail join when the SDK signs (docs/hub.md).
-          identify: (call) =>
-            peerIdentity(
-              options.tls as HubTls,
-              revoked,
-              call as Parameters<typeof peerIdentity>[2],
-            ),
-        }
-      : undefined,
-  );
   const tls = options.tls;
+  const security = options.security;
+  if (tls && security) throw new ClawHubError("USAGE", "createHub takes tls or security, not both");
   // Revoked identities, kept in the control plane (hub.revoked.<sha256 of the URI>).
   const revoked = new Set<string>();
   // Caller streams (Calls, Events...) by identity: a revocation ends them too.
   const openStreams = new Map<string, Set<NodeJS.EventEmitter>>();
-  for (const key of await cp.kv.keys("hub.revoked")) {
-    const entry = (await cp.kv.get(key))?.value as { uri?: unknown } | undefined;
-    if (typeof entry?.uri === "string") revoked.add(entry.uri);
-  }
+  if (tls)
+    for (const key of await cp.kv.keys("hub.revoked")) {
+      const entry = (await cp.kv.get(key))?.value as { uri?: unknown } | undefined;
+      if (typeof entry?.uri === "string") revoked.add(entry.uri);
+    }
+  /** Who a call's peer is (secured hubs), verified from its certificate; throws otherwise. */
+  const identify: ((call: unknown) => PeerIdentity) | undefined = security
+    ? (call) => security.identify(call)
+    : tls
+      ? (call) => peerIdentity(tls, revoked, call as Parameters<typeof peerIdentity>[2])
+      : undefined;
+  // Request signatures and the audit trail join when the SDK signs (docs/hub.md).
+  const callers = callerService(core, identify ? { identify } : undefined);
   // On a secured hub every caller and workflow RPC needs an enrolled identity, not only a
   // certificate of the CA.
   const secured = (impl: grpc.UntypedServiceImplementation) =>
-    tls
-      ? requireIdentity(
-          impl,
-          (call) => peerIdentity(tls, revoked, call as Parameters<typeof peerIdentity>[2]),
-          (uri, stream) => {
-            const set = openStreams.get(uri) ?? new Set();
-            set.add(stream);
-            openStreams.set(uri, set);
-            const forget = () => {
-              set.delete(stream);
-              if (set.size === 0) openStreams.delete(uri);
-            };
-            for (const event of ["close", "finish", "cancelled", "error"])
-              stream.once(event, forget);
-          },
-        )
+    identify
+      ? requireIdentity(impl, identify, (uri, stream) => {
+          const set = openStreams.get(uri) ?? new Set();
+          set.add(stream);
+          openStreams.set(uri, set);
+          const forget = () => {
+            set.delete(stream);
+            if (set.size === 0) openStreams.delete(uri);
+          };
+          for (const event of ["close", "finish", "cancelled", "error"]) stream.once(event, forget);
+        })
       : impl;
+  async function revoke(uri: string, actor?: string) {
+    if (security) await security.revoke(uri, actor);
+    else {
+      revoked.add(uri);
+      await cp.kv.put(`hub.revoked.${createHash("sha256").update(uri).digest("hex")}`, { uri });
+    }
+    const streams = [...(openStreams.get(uri) ?? [])];
+    for (const stream of streams)
+      failStream(stream, new ClawHubError("UNAUTHENTICATED", `${uri} is revoked`));
+    openStreams.delete(uri);
+    const sessionsEnded = core.sessions.dropIdentity(uri, `identity ${uri} revoked`);
+    log(`hub: revoked ${uri}${actor ? ` by ${actor}` : ""}; ${sessionsEnded} session(s) ended`);
+    return { sessionsEnded: sessionsEnded + streams.length };
+  }
   const server = await startGrpcServer({
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 7070,
-    ...(tls
-      ? {
-          credentials: grpc.ServerCredentials.createSsl(
-            Buffer.from(tls.caPem),
-            [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }],
-            true,
-          ),
-        }
-      : {}),
+    ...(security
+      ? { credentials: security.serverCredentials() }
+      : tls
+        ? {
+            credentials: grpc.ServerCredentials.createSsl(
+              Buffer.from(tls.caPem),
+              [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }],
+              true,
+            ),
+          }
+        : {}),
     services: [
-      [
-        protocol.AgentService.service,
-        agentService(
-          core,
-          tls
-            ? {
-                identify: (stream) =>
-                  peerIdentity(tls, revoked, stream as Parameters<typeof peerIdentity>[2]),
-              }
-            : undefined,
-        ),
-      ],
+      [protocol.AgentService.service, agentService(core, identify ? { identify } : undefined)],
       [protocol.CallerService.service, secured(callers.implementation)],
       [
         protocol.WorkflowService.service,
@@ -261,14 +267,10 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
             engine: workflows,
             catalog: () => core.catalog(),
             maxPeerBufferBytes: core.ctx.config.maxPeerBufferBytes,
-            ...(tls
+            ...(identify
               ? {
                   viewerOf: (call: unknown) => {
-                    const peer = peerIdentity(
-                      tls,
-                      revoked,
-                      call as Parameters<typeof peerIdentity>[2],
-                    );
+                    const peer = identify(call);
                     return { uri: peer.uri, admin: peer.roles.includes("admin") };
                   },
                 }
@@ -294,6 +296,14 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
           }),
         ),
       ],
+      ...(security
+        ? ([
+            [
+              protocol.IdentityService.service,
+              identityService(security, (uri, actor) => revoke(uri, actor)),
+            ],
+          ] as Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]>)
+        : []),
     ],
   });
   const sweeper = setInterval(
@@ -321,17 +331,7 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
     idle: () => core.capabilities.idle(),
     catalog: () => core.catalog(),
     workflows,
-    async revoke(uri) {
-      revoked.add(uri);
-      await cp.kv.put(`hub.revoked.${createHash("sha256").update(uri).digest("hex")}`, { uri });
-      const streams = [...(openStreams.get(uri) ?? [])];
-      for (const stream of streams)
-        failStream(stream, new ClawHubError("UNAUTHENTICATED", `${uri} is revoked`));
-      openStreams.delete(uri);
-      return {
-        sessionsEnded: core.sessions.dropIdentity(uri, `identity ${uri} revoked`) + streams.length,
-      };
-    },
+    revoke: (uri) => revoke(uri),
     async close() {
       if (closed) return;
       closed = true;

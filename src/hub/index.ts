@@ -35,4 +35,13 @@ export {
   type SchemaProblem,
   type SchemaRef,
 } from "./schema.ts";
+export {
+  createHubSecurity,
+  type EnrollResult,
+  type HubSecurity,
+  type HubSecurityOptions,
+  type IdentityRecord,
+  type LocalIdentity,
+  type Peer,
+} from "./security.ts";
 export type { AgentChannel, CallOutcome, PeerIdentity } from "./types.ts";

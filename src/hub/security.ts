@@ -62,6 +62,35 @@ export type Peer = PeerIdentity &
     lifeMs: number;
   };
 
+/** An identity as `clawhub hub identities` lists it. */
+export interface IdentityRecord {
+  identity: string;
+  kind: IdentityKind;
+  roles: string[];
+  labels: Record<string, string>;
+  /**
+   * `active` (a certificate valid now), `expired` (its last certificate ran out), `revoked`,
+   * `pending` (an enrollment token not redeemed yet; `notAfter` is the token's expiry).
+   */
+  status: "active" | "expired" | "revoked" | "pending";
+  /** When its last certificate (or a pending token) expires. */
+  notAfter: number;
+  /** When it first got a certificate (or the enrollment was made). */
+  since: number;
+}
+
+/** A certificate issued by {@link HubSecurity.issueLocal}, as a client process holds it. */
+export interface LocalIdentity {
+  identity: string;
+  caPem: string;
+  certPem: string;
+  keyPem: string;
+  trustDomain: string;
+  roles: string[];
+  labels: Record<string, string>;
+  notAfter: number;
+}
+
 /** What enrollment, renewal and the admin RPCs return. */
 export type EnrollResult = WireEnrollResponse;
 
@@ -90,6 +119,19 @@ export interface HubSecurity {
   renew(peer: Peer, csrPem: string): Promise<EnrollResult>;
   /** Records a revocation (the hub ends the identity's sessions). */
   revoke(uri: string, actor?: string): Promise<void>;
+  /**
+   * Issues a certificate straight from the CA, without a token: for the hub's own operator (the
+   * local admin identity, made on start) and tests. The key is made here and returned.
+   */
+  issueLocal(input: {
+    name: string;
+    kind: IdentityKind;
+    roles?: string[];
+    labels?: Record<string, string>;
+    ttlMs?: number;
+  }): Promise<LocalIdentity>;
+  /** Identities the hub issued certificates to, and enrollments not redeemed yet. */
+  identities(): Promise<IdentityRecord[]>;
   /** Checks a sender's signature and refuses a replay; UNAUTHENTICATED otherwise. */
   verify(peer: Peer, fields: SignedFields, signature: Uint8Array | string | undefined): void;
   readonly audit: ReturnType<typeof createAuditLog>;
@@ -178,6 +220,28 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
     return cert;
   };
 
+  // Identities issued a certificate, kept in the control plane for `hub identities`.
+  const identityKey = (uri: string) => `hub.identity.${sha(uri)}`;
+  interface Issued {
+    identity: string;
+    kind: IdentityKind;
+    roles: string[];
+    labels: Record<string, string>;
+    notAfter: number;
+    since: number;
+    /** When its last certificate was issued (a revocation after it ends the identity). */
+    issuedAt: number;
+  }
+  const noteIssued = async (issued: Omit<Issued, "since" | "issuedAt">) => {
+    const prior = (await kv.get<Issued>(identityKey(issued.identity)))?.value;
+    await kv.put(identityKey(issued.identity), {
+      ...issued,
+      since: prior?.since ?? now(),
+      issuedAt: now(),
+      notAfter: Math.max(issued.notAfter, prior?.notAfter ?? 0),
+    });
+  };
+
   const response = (
     issued: { certificatePem: string; notAfter: number; identity: { uri: string } },
     roles: string[],
@@ -198,15 +262,20 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
     caFingerprint: ca.fingerprint,
     serverCredentials() {
       const provider = {
+        // Listeners are answered on the next microtask: grpc-js registers its watcher only after
+        // adding the listener, so an answer given at once is lost and every connection dropped
+        // ("unloaded credentials", grpc-js 1.14).
         addCaCertificateListener(listener: (u: { caCertificate: Buffer }) => void) {
-          listener({ caCertificate: caBuffer });
+          queueMicrotask(() => listener({ caCertificate: caBuffer }));
         },
         removeCaCertificateListener() {},
         addIdentityCertificateListener(
           listener: (u: { certificate: Buffer; privateKey: Buffer }) => void,
         ) {
           identityListeners.add(listener);
-          if (hubCert) listener(hubCert);
+          queueMicrotask(() => {
+            if (hubCert && identityListeners.has(listener)) listener(hubCert);
+          });
         },
         removeIdentityCertificateListener(
           listener: (u: { certificate: Buffer; privateKey: Buffer }) => void,
@@ -289,6 +358,13 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
     async redeem(token, csrPem) {
       try {
         const issued = await enrollment.redeem(token, csrPem);
+        await noteIssued({
+          identity: issued.identity.uri,
+          kind: issued.identity.kind,
+          roles: issued.roles,
+          labels: issued.labels,
+          notAfter: issued.notAfter,
+        });
         record({
           kind: "enrollment.redeemed",
           actor: issued.identity.uri,
@@ -313,6 +389,13 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
         sameKeyAs: peer.keyId,
       });
       renewedUntil.set(peer.keyId, { uri: peer.uri, notAfter: issued.notAfter });
+      await noteIssued({
+        identity: peer.uri,
+        kind: peer.kind,
+        roles: [...peer.roles],
+        labels: { ...peer.labels },
+        notAfter: issued.notAfter,
+      });
       await kv.put(`hub.renewed.${peer.keyId}`, { uri: peer.uri, notAfter: issued.notAfter });
       record({
         kind: "certificate.renewed",
@@ -327,6 +410,79 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
       revokedAt.set(uri, at);
       await kv.put(`hub.revoked.${sha(uri)}`, { uri, at });
       record({ kind: "identity.revoked", ...(actor ? { actor } : {}), details: { identity: uri } });
+    },
+    async issueLocal(input) {
+      const identity = spiffeId(ca.trustDomain, input.kind, input.name);
+      const { keyPem, csrPem } = await createKeyAndCsr(identity.name);
+      const roles = [...new Set(input.roles ?? [])];
+      const labels = { ...input.labels };
+      const issued = await ca.issue({
+        csrPem,
+        identity,
+        ttlMs: Math.min(input.ttlMs ?? defaultCertTtl, MAX_LEAF_TTL_MS),
+        roles,
+        labels,
+      });
+      await noteIssued({
+        identity: identity.uri,
+        kind: identity.kind,
+        roles,
+        labels,
+        notAfter: issued.notAfter,
+      });
+      record({
+        kind: "certificate.issued",
+        outcome: "accepted",
+        details: { identity: identity.uri, serial: issued.serial, notAfter: issued.notAfter },
+      });
+      return {
+        identity: identity.uri,
+        caPem: ca.certificatePem,
+        certPem: issued.certificatePem,
+        keyPem,
+        trustDomain: ca.trustDomain,
+        roles,
+        labels,
+        notAfter: issued.notAfter,
+      };
+    },
+    async identities() {
+      const t = now();
+      const out: IdentityRecord[] = [];
+      for (const key of await kv.keys("hub.identity.")) {
+        const v = (await kv.get<Issued>(key))?.value;
+        if (!v) continue;
+        const revoked = revokedAt.get(v.identity);
+        out.push({
+          identity: v.identity,
+          kind: v.kind,
+          roles: v.roles,
+          labels: v.labels,
+          notAfter: v.notAfter,
+          since: v.since,
+          status:
+            revoked !== undefined && revoked >= v.issuedAt
+              ? "revoked"
+              : v.notAfter > t
+                ? "active"
+                : "expired",
+        });
+      }
+      const seen = new Set(out.map((r) => r.identity));
+      for (const key of await kv.keys("hub.enroll.")) {
+        const r = (await kv.get<EnrollmentRecord>(key))?.value;
+        if (!r || r.usesLeft < 1 || r.expiresAt <= t || seen.has(r.identity)) continue;
+        out.push({
+          identity: r.identity,
+          kind: r.kind,
+          roles: r.roles,
+          labels: r.labels,
+          status: "pending",
+          notAfter: r.expiresAt,
+          since: r.createdAt,
+        });
+      }
+      return out.sort((a, b) => a.identity.localeCompare(b.identity));
     },
     verify(peer, fields, signature) {
       if (!signature || signature.length === 0)

@@ -20,10 +20,12 @@ export const MAX_LEAF_TTL_MS = 86_400_000;
 /**
  * The extension that carries what enrollment attested (roles, labels, issue time), signed by the
  * CA with the rest of the certificate: a hub node, or a restarted hub, reads a peer's roles and
- * labels from the certificate itself, never from what the peer says. OID under 2.25 (a UUID
- * arc, ITU-T X.667), so no registered enterprise number is needed.
+ * labels from the certificate itself, never from what the peer says. OID under 2.25 (ITU-T
+ * X.667), the first 32 bits of a random UUID: @peculiar/x509 writes arcs only up to 2^32 (a full 128-bit UUID arc
+ * was written as plain `2.25`, and read back as nothing, so certificates carried no roles). The
+ * extension is not critical and only this CA writes and reads it.
  */
-export const ATTESTATION_OID = "2.25.207614840884735968742271751971248112760";
+export const ATTESTATION_OID = "2.25.2620467701";
 
 /** What a certificate attests beyond its name. */
 export interface CertificateAttestation {

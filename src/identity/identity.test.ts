@@ -114,6 +114,10 @@ describe("enrollment", () => {
     expect(issued.identity.uri).toBe(identity);
     expect(issued.labels).toEqual({ clearance: "secret", region: "eu" });
     expect(issued.roles).toEqual(["payments"]);
+    // The certificate itself carries the attestation (a hub reads it from there).
+    const read = ca.verify(issued.certificatePem);
+    expect(read.roles).toEqual(["payments"]);
+    expect(read.labels).toEqual({ clearance: "secret", region: "eu" });
     // One use: the same token again is refused, like any unknown token.
     expect(await code(enrollment.redeem(token, csrPem))).toBe("UNAUTHENTICATED");
     expect(await code(enrollment.redeem("che_not-a-real-token-at-all-000", csrPem))).toBe(

@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomUUID, X509Certificate } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
 import {
   ClawHubError,
@@ -13,7 +13,6 @@ import { subjectMatches } from "../schema/index.ts";
 import {
   type AgentMessage,
   type Batcher,
-  CHANNEL_OPTIONS,
   createStreamBatcher,
   decodeJson,
   decodePayload,
@@ -28,7 +27,8 @@ import {
   type WireTask,
   type WireTelemetry,
 } from "../wire/index.ts";
-import { type ClientTls, channelCredentials } from "./tls.ts";
+import { enroll } from "./enroll.ts";
+import { type ClientTls, channelCredentials, channelOptions } from "./tls.ts";
 
 /** A JSON Schema document (validated by the hub with ajv). */
 export type JsonSchema = Record<string, unknown> | boolean;
@@ -105,6 +105,11 @@ export interface AgentOptions {
   name: string;
   /** Mutual TLS with a secured hub (its CA, this agent's certificate and key). */
   tls?: ClientTls;
+  /**
+   * A one-time enrollment token (`clawhub hub enroll <name> --kind agent`): `start()` first
+   * exchanges it for a certificate (see {@link enroll}) and then connects with mutual TLS.
+   */
+  enrollToken?: string;
   /** Stable across restarts lets the hub see a reconnect as the same agent. Default: random. */
   id?: string;
   labels?: Record<string, string>;
@@ -208,7 +213,9 @@ interface Running {
  * re-registers and re-subscribes whenever the stream drops; it drains on SIGTERM.
  */
 export function createAgent(options: AgentOptions): Agent {
-  const id = options.id ?? randomUUID();
+  // On a secured hub an agent's id is its identity's name (the hub binds the two): taken from
+  // the certificate, or from enrollment, unless given.
+  let id = options.id ?? identityName(options.tls?.certPem) ?? randomUUID();
   const log = options.logger ?? (() => {});
   const capabilities = new Map<string, { spec: CapabilitySpec; handler: Handler<unknown> }>();
   const subscriptions = new Map<string, Set<(data: unknown, topic: string) => void>>();
@@ -285,10 +292,13 @@ export function createAgent(options: AgentOptions): Agent {
     agent.stop().catch(() => {});
   };
 
+  let tls = options.tls;
+  let started = false;
+
   function connect(): void {
     if (stopped) return;
     const address = addresses[addressIndex % addresses.length] as string;
-    client = new AgentService(address, channelCredentials(options.tls), CHANNEL_OPTIONS);
+    client = new AgentService(address, channelCredentials(tls), channelOptions(Boolean(tls)));
     const s = (
       client as unknown as { Connect(): grpc.ClientDuplexStream<AgentMessage, HubMessage> }
     ).Connect();
@@ -631,7 +641,9 @@ export function createAgent(options: AgentOptions): Agent {
   let drained: (() => void) | undefined;
 
   const agent: Agent = {
-    id,
+    get id() {
+      return id;
+    },
     get inFlight() {
       return running.size;
     },
@@ -670,15 +682,32 @@ export function createAgent(options: AgentOptions): Agent {
     start() {
       if (capabilities.size === 0)
         return Promise.reject(new ClawHubError("USAGE", "an agent needs at least one capability"));
-      if (client || stopped)
+      if (started || client || stopped)
         return Promise.reject(new ClawHubError("USAGE", "start() was already called"));
+      started = true;
       if (options.handleSignals !== false) {
         process.once("SIGTERM", onSignal);
         process.once("SIGINT", onSignal);
       }
       return new Promise<void>((resolve, reject) => {
         firstRegistration = { resolve, reject };
-        connect();
+        if (!options.enrollToken || tls) {
+          connect();
+          return;
+        }
+        enroll({ hub: addresses[0] as string, token: options.enrollToken }).then(
+          (identity) => {
+            tls = identity;
+            if (!options.id) id = identityName(identity.certPem) ?? id;
+            connect();
+          },
+          (error: unknown) => {
+            firstRegistration = undefined;
+            process.off("SIGTERM", onSignal);
+            process.off("SIGINT", onSignal);
+            reject(error);
+          },
+        );
       });
     },
     async stop() {
@@ -721,4 +750,15 @@ export function createAgent(options: AgentOptions): Agent {
     },
   };
   return agent;
+}
+
+/** The name of the SPIFFE identity a certificate carries (`.../agent/<name>`), if any. */
+function identityName(certPem: string | undefined): string | undefined {
+  if (!certPem) return undefined;
+  try {
+    const san = new X509Certificate(certPem).subjectAltName ?? "";
+    return /URI:spiffe:\/\/[^/,\s]+\/agent\/([^,\s]+)/.exec(san)?.[1];
+  } catch {
+    return undefined;
+  }
 }

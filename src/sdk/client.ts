@@ -4,7 +4,6 @@ import {
   type Batcher,
   type CallerFrame,
   type CallerReply,
-  CHANNEL_OPTIONS,
   createStreamBatcher,
   decodePayload,
   encodeJson,
@@ -29,7 +28,8 @@ import {
   type WireValidateFlowResponse,
 } from "../wire/index.ts";
 import type { RunSummary, RunView } from "../workflow/index.ts";
-import { type ClientTls, channelCredentials } from "./tls.ts";
+import { enroll } from "./enroll.ts";
+import { type ClientTls, channelCredentials, channelOptions } from "./tls.ts";
 
 /** Options of {@link createHubClient}. */
 export interface HubClientOptions {
@@ -41,6 +41,12 @@ export interface HubClientOptions {
   hub: string | string[];
   /** Mutual TLS with a secured hub (its CA, this caller's certificate and key). */
   tls?: ClientTls;
+  /**
+   * A one-time enrollment token (`clawhub hub enroll <name> --kind caller`): the first request
+   * waits while it is exchanged for a certificate (see {@link enroll}); a failed enrollment
+   * fails every request with its reason.
+   */
+  enrollToken?: string;
 }
 
 /** Options of one call. */
@@ -184,6 +190,14 @@ export function createHubClient(options: HubClientOptions): HubClient {
   const addresses = hubAddresses(options.hub);
   if (addresses.length === 0)
     throw new ClawHubError("USAGE", "createHubClient needs a hub address");
+  if (options.enrollToken && !options.tls) {
+    const { enrollToken, ...rest } = options;
+    return deferredClient(
+      enroll({ hub: addresses[0] as string, token: enrollToken }).then((tls) =>
+        createHubClient({ ...rest, tls }),
+      ),
+    );
+  }
   let current = 0;
   const protocol = hubProtocol();
   let stub: CallerStub;
@@ -195,7 +209,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
     stub = new protocol.CallerService(
       address,
       channelCredentials(options.tls),
-      CHANNEL_OPTIONS,
+      channelOptions(Boolean(options.tls)),
     ) as unknown as CallerStub;
     workflows = undefined;
     what = `a hub at ${address}`;
@@ -203,7 +217,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
   /** The workflow service's client, made on first use (it shares the caller's channel). */
   const wfStub = (): WorkflowStub => {
     workflows ??= new protocol.WorkflowService(address, channelCredentials(options.tls), {
-      ...CHANNEL_OPTIONS,
+      ...channelOptions(Boolean(options.tls)),
       channelOverride: stub.getChannel(),
     }) as unknown as WorkflowStub;
     return workflows;
@@ -476,6 +490,47 @@ export function createHubClient(options: HubClientOptions): HubClient {
       closeStream(new ClawHubError("CANCELLED", "the client was closed"));
       workflows?.close();
       stub.close();
+    },
+  };
+}
+
+/** A client whose connection is made once `ready` resolves (after enrollment). */
+function deferredClient(ready: Promise<HubClient>): HubClient {
+  ready.catch(() => {}); // each request reports the failure
+  return {
+    call: (target, input, options) => ready.then((c) => c.call(target, input, options)),
+    discover: (query, options) => ready.then((c) => c.discover(query, options)),
+    agents: () => ready.then((c) => c.agents()),
+    events(handler, options) {
+      let stopped = false;
+      let inner: { stop(): void } | undefined;
+      ready.then(
+        (c) => {
+          if (!stopped) inner = c.events(handler, options);
+        },
+        () => {},
+      );
+      return {
+        stop() {
+          stopped = true;
+          inner?.stop();
+        },
+      };
+    },
+    flows: {
+      validate: (spec) => ready.then((c) => c.flows.validate(spec)),
+      start: (spec, inputs) => ready.then((c) => c.flows.start(spec, inputs)),
+      get: (runId) => ready.then((c) => c.flows.get(runId)),
+      list: (options) => ready.then((c) => c.flows.list(options)),
+      cancel: (runId) => ready.then((c) => c.flows.cancel(runId)),
+      resume: (runId) => ready.then((c) => c.flows.resume(runId)),
+      watch: (runId, onUpdate) => ready.then((c) => c.flows.watch(runId, onUpdate)),
+    },
+    close() {
+      ready.then(
+        (c) => c.close(),
+        () => {},
+      );
     },
   };
 }

@@ -7,6 +7,12 @@ export { ClawHubError, isClawHubError } from "../errors/index.ts";
 export { isTensor, type Tensor, tensor, toFloat32 } from "../wire/index.ts";
 export type { RunView } from "../workflow/index.ts";
 export {
+  createHubAdmin,
+  type EnrollmentRequest,
+  type HubAdmin,
+  type HubIdentity,
+} from "./admin.ts";
+export {
   type Agent,
   type AgentLease,
   type AgentOptions,
@@ -27,5 +33,6 @@ export {
   type HubClientOptions,
   type HubEvent,
 } from "./client.ts";
+export { type EnrolledIdentity, type EnrollOptions, enroll } from "./enroll.ts";
 export { type ClientTls, channelCredentials } from "./tls.ts";
 export { type FlowNode, type FlowOptions, type FlowTarget, ref, workflow } from "./workflow.ts";

@@ -1,4 +1,5 @@
 import * as grpc from "@grpc/grpc-js";
+import { CHANNEL_OPTIONS } from "../wire/index.ts";
 
 /**
  * What an agent or caller needs for a hub with mutual TLS: the hub CA's certificate, and its
@@ -33,4 +34,13 @@ export function channelCredentials(tls?: ClientTls): grpc.ChannelCredentials {
             ),
     },
   );
+}
+
+/**
+ * Channel options for a hub, secured or not. With TLS the name sent in SNI is fixed: hubs are
+ * reached by address, and Node warns (DEP0123) when SNI carries an IP; the hub's identity is
+ * checked from its certificate's SPIFFE name instead (see {@link channelCredentials}).
+ */
+export function channelOptions(secure: boolean): grpc.ChannelOptions {
+  return secure ? { ...CHANNEL_OPTIONS, "grpc.ssl_target_name_override": "hub" } : CHANNEL_OPTIONS;
 }

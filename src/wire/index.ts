@@ -47,6 +47,8 @@ export {
   type WireEnrollResponse,
   type WireFlowRequest,
   type WireHubEvent,
+  type WireIdentityInfo,
+  type WireListIdentitiesResponse,
   type WireListRunsRequest,
   type WireListRunsResponse,
   type WireLockRequest,

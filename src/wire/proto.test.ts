@@ -112,6 +112,7 @@ const INLINE = new Set([
   "ListAgentsResponse",
   "EventsRequest",
   "WhoAmIRequest",
+  "ListIdentitiesRequest",
 ]);
 
 /** What a TypeScript property type must look like for a proto field. */

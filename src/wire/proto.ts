@@ -364,6 +364,20 @@ export interface WireWhoAmIResponse {
   notAfterUnixMs: number;
 }
 
+export interface WireIdentityInfo {
+  identity: string;
+  kind: string;
+  roles: string[];
+  labels: Record<string, string>;
+  status: string;
+  notAfterUnixMs: number;
+  sinceUnixMs: number;
+}
+
+export interface WireListIdentitiesResponse {
+  identities: WireIdentityInfo[];
+}
+
 export interface WireCreateEnrollmentRequest {
   name: string;
   kind: string;

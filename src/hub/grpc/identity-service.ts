@@ -5,6 +5,7 @@ import {
   unary,
   type WireCreateEnrollmentRequest,
   type WireEnrollResponse,
+  type WireListIdentitiesResponse,
 } from "../../wire/index.ts";
 import type { HubSecurity, Peer } from "../security.ts";
 
@@ -87,6 +88,20 @@ export function identityService(
           "revoke takes an identity: spiffe://<domain>/agent/<name> or .../caller/<name>",
         );
       return revoke(req.identity, peer.uri);
+    }),
+    ListIdentities: unary<Record<string, never>, WireListIdentitiesResponse>(async (_req, call) => {
+      admin(security.identify(call));
+      return {
+        identities: (await security.identities()).map((r) => ({
+          identity: r.identity,
+          kind: r.kind,
+          roles: r.roles,
+          labels: r.labels,
+          status: r.status,
+          notAfterUnixMs: r.notAfter,
+          sinceUnixMs: r.since,
+        })),
+      };
     }),
     AuditLog(
       stream: grpc.ServerWritableStream<

@@ -1,0 +1,115 @@
+import type * as grpc from "@grpc/grpc-js";
+import { ClawHubError } from "../errors/index.ts";
+import { fromGrpcError, hubProtocol, type WireListIdentitiesResponse } from "../wire/index.ts";
+import { type ClientTls, channelCredentials, channelOptions } from "./tls.ts";
+
+/** An identity as the hub lists it (`clawhub hub identities`). */
+export interface HubIdentity {
+  identity: string;
+  kind: string;
+  roles: string[];
+  labels: Record<string, string>;
+  /** active, expired, revoked, or pending (an enrollment token not redeemed yet). */
+  status: string;
+  /** When its last certificate (or a pending token) expires, ms since the epoch. */
+  notAfter: number;
+  since: number;
+}
+
+/** What an enrollment token is for. */
+export interface EnrollmentRequest {
+  name: string;
+  kind: "agent" | "caller";
+  roles?: string[];
+  labels?: Record<string, string>;
+  /** How long the token may be redeemed (default 15 minutes). */
+  tokenTtlMs?: number;
+  /** Life of each certificate issued with it (default the hub's, 15 minutes). */
+  certTtlMs?: number;
+  /** How many processes may redeem it (default 1). */
+  uses?: number;
+}
+
+/** The IdentityService of a secured hub, as its operator uses it. */
+export interface HubAdmin {
+  /** Mints a one-time enrollment token (admin role). */
+  createEnrollment(
+    request: EnrollmentRequest,
+  ): Promise<{ token: string; identity: string; expiresAt: number }>;
+  /** Revokes an identity: its sessions end at once, its certificates are refused (admin role). */
+  revoke(identity: string): Promise<{ sessionsEnded: number }>;
+  /** Every identity the hub issued a certificate to, and pending enrollments (admin role). */
+  identities(): Promise<HubIdentity[]>;
+  /** Who this connection is, as the hub sees it. */
+  whoAmI(): Promise<{
+    identity: string;
+    roles: string[];
+    labels: Record<string, string>;
+    notAfter: number;
+  }>;
+  close(): void;
+}
+
+/** Connects to a secured hub's IdentityService with an identity's certificate. */
+export function createHubAdmin(options: { hub: string; tls: ClientTls }): HubAdmin {
+  const client = new (hubProtocol().IdentityService)(
+    options.hub,
+    channelCredentials(options.tls),
+    channelOptions(true),
+  );
+  const what = `the hub at ${options.hub}`;
+  const unary = <Res>(method: string, request: unknown) =>
+    new Promise<Res>((resolve, reject) => {
+      const fn = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[method];
+      if (typeof fn !== "function")
+        throw new ClawHubError("INTERNAL", `IdentityService has no method ${method}`);
+      fn.call(
+        client,
+        request,
+        { deadline: Date.now() + 30_000 },
+        (error: grpc.ServiceError | null, response: Res) =>
+          error ? reject(fromGrpcError(error, what)) : resolve(response),
+      );
+    });
+  return {
+    async createEnrollment(request) {
+      const res = await unary<{ token: string; identity: string; expiresAtUnixMs: number }>(
+        "CreateEnrollment",
+        {
+          name: request.name,
+          kind: request.kind,
+          roles: request.roles ?? [],
+          labels: request.labels ?? {},
+          tokenTtlMs: request.tokenTtlMs ?? 0,
+          certTtlMs: request.certTtlMs ?? 0,
+          uses: request.uses ?? 0,
+        },
+      );
+      return { token: res.token, identity: res.identity, expiresAt: res.expiresAtUnixMs };
+    },
+    revoke: (identity) => unary<{ sessionsEnded: number }>("Revoke", { identity }),
+    async identities() {
+      const res = await unary<WireListIdentitiesResponse>("ListIdentities", {});
+      return res.identities.map(({ notAfterUnixMs, sinceUnixMs, ...rest }) => ({
+        ...rest,
+        notAfter: notAfterUnixMs,
+        since: sinceUnixMs,
+      }));
+    },
+    async whoAmI() {
+      const res = await unary<{
+        identity: string;
+        roles: string[];
+        labels: Record<string, string>;
+        notAfterUnixMs: number;
+      }>("WhoAmI", {});
+      return {
+        identity: res.identity,
+        roles: res.roles,
+        labels: res.labels,
+        notAfter: res.notAfterUnixMs,
+      };
+    },
+    close: () => client.close(),
+  };
+}
