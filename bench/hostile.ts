@@ -19,6 +19,7 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import * as grpc from "@grpc/grpc-js";
 import { createAgent, createHubClient } from "../src/sdk/index.ts";
 import { CHANNEL_OPTIONS, hubProtocol } from "../src/wire/index.ts";
+import { publishBody } from "../test/helpers/multipart.ts";
 import { freePort } from "./net.ts";
 
 if (!isMainThread) await probe(workerData as { url: string });
@@ -136,29 +137,10 @@ async function main() {
     console.error(`${input}: ${outcome}, stall ${stallMs.toFixed(0)} ms`);
   }
 
-  /**
-   * A publish's multipart body, built whole before it is sent: the client's own work (undici
-   * streaming a FormData of Blobs cost more CPU than the server's parse) would otherwise compete
-   * with the server and the probe for this machine's two cores and be counted as a stall.
-   */
-  const publishBody = (slug: string, files: Array<{ path: string; content: string | Buffer }>) => {
-    const boundary = `----clawhub-bench-${slug}`;
-    const parts: Buffer[] = [
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="payload"\r\n\r\n${JSON.stringify({ slug, version: "1.0.0" })}\r\n`,
-      ),
-    ];
-    for (const f of files)
-      parts.push(
-        Buffer.from(
-          `--${boundary}\r\nContent-Disposition: form-data; name="files[]"; filename="${f.path}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-        ),
-        Buffer.from(f.content),
-        Buffer.from("\r\n"),
-      );
-    parts.push(Buffer.from(`--${boundary}--\r\n`));
-    return { body: Buffer.concat(parts), type: `multipart/form-data; boundary=${boundary}` };
-  };
+  // Bodies are built whole before they are sent: undici streaming a FormData of Blobs cost the
+  // client more CPU than the server's parse, and on two cores that was counted as a stall.
+  const multipart = (slug: string, files: Array<{ path: string; content: string | Buffer }>) =>
+    publishBody({ slug, version: "1.0.0" }, files, `----clawhub-bench-${slug}`);
   const send = async ({ body, type }: { body: Buffer; type: string }) => {
     const r = await fetch(`${url}/api/v1/skills`, {
       method: "POST",
@@ -168,7 +150,7 @@ async function main() {
     return `${r.status} ${(await r.text()).slice(0, 60).replace(/\n/g, " ")}`;
   };
   const publish = (slug: string, files: Array<{ path: string; content: string | Buffer }>) =>
-    send(publishBody(slug, files));
+    send(multipart(slug, files));
   const skill = (name: string, body: string, extra = "") =>
     `---\nname: ${name}\ndescription: A hostile test skill.\n${extra}---\n\n${body}\n`;
   /** A raw agent stream with no SDK behind it (it reads only when the test lets it). */
@@ -357,7 +339,7 @@ async function main() {
   await measure("4 concurrent 45 MiB publishes", async () => {
     const file = Buffer.alloc(9 * 1024 * 1024, 7);
     const bodies = [0, 1, 2, 3].map((k) =>
-      publishBody(`large-${k}`, [
+      multipart(`large-${k}`, [
         { path: "SKILL.md", content: skill(`large-${k}`, "# large") },
         ...[0, 1, 2, 3, 4].map((i) => ({ path: `data/${i}.bin`, content: file })),
       ]),

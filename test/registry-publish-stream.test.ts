@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { extractZip } from "../src/skill/index.ts";
+import { publishBody } from "./helpers/multipart.ts";
 import { createSandbox, type Sandbox } from "./helpers/registry.ts";
 
 let sb: Sandbox;
@@ -28,24 +29,8 @@ const SKILL = (name: string) =>
   `---\nname: ${name}\ndescription: Streams in parts.\n---\n\n# ${name}\n\nInstructions.\n`;
 
 /** A multipart body (payload + files[]) as bytes, with its content type. */
-function multipart(slug: string, files: Array<{ path: string; content: string | Buffer }>) {
-  const boundary = "----clawhub-test-boundary";
-  const parts: Buffer[] = [
-    Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="payload"\r\n\r\n${JSON.stringify({ slug, version: "1.0.0" })}\r\n`,
-    ),
-  ];
-  for (const f of files)
-    parts.push(
-      Buffer.from(
-        `--${boundary}\r\nContent-Disposition: form-data; name="files[]"; filename="${f.path}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
-      ),
-      Buffer.from(f.content),
-      Buffer.from("\r\n"),
-    );
-  parts.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(parts), type: `multipart/form-data; boundary=${boundary}` };
-}
+const multipart = (slug: string, files: Array<{ path: string; content: string | Buffer }>) =>
+  publishBody({ slug, version: "1.0.0" }, files);
 
 const post = (body: Buffer, type: string) =>
   fetch(`${sb.server.url}/api/v1/skills`, {
