@@ -209,9 +209,14 @@ export function buildProgram(commands: readonly CommandSpec[], io: CliIo, runner
       parent = group;
     }
     const name = spec.path[spec.path.length - 1] ?? "";
-    const cmd = parent
-      .command(`${name}${spec.args ? ` ${spec.args}` : ""}`)
-      .description(spec.summary);
+    // A command that is also a group (`hub`, with `hub enroll`...) was made as a group when a
+    // subcommand came first: give that one its action instead of adding a second `hub`.
+    const existing = groups.get(spec.path.join(" "));
+    const cmd =
+      existing && !spec.args
+        ? existing.description(spec.summary)
+        : parent.command(`${name}${spec.args ? ` ${spec.args}` : ""}`).description(spec.summary);
+    groups.set(spec.path.join(" "), cmd);
     cmd.exitOverride();
     spec.configure?.(cmd);
     if (spec.help) cmd.addHelpText("after", `\n${spec.help}`);

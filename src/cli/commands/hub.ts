@@ -32,10 +32,15 @@ export const hubCommand: CommandSpec = {
   help:
     "Agents connect with the SDK (`clawhub-hub/sdk`, createAgent) and register capabilities; callers use\n" +
     "`clawhub call`, `clawhub discover` and `clawhub agents`. State, locks and events live in the\n" +
-    "in-process control plane. See docs/hub.md.",
+    "in-process control plane. See docs/hub.md.\n\n" +
+    "With --tls the hub accepts enrolled identities only (mutual TLS). On start it stores an admin\n" +
+    "identity for the user who started it under the config directory, so `clawhub agents`, `call`,\n" +
+    "`run` and `runs` on this machine just work. Identities: `clawhub hub enroll <name>`, `hub login\n" +
+    "--token`, `hub identities`, `hub revoke <identity>` (docs/security.md).",
   configure(cmd) {
     cmd.option("--host <host>", "address to listen on", "127.0.0.1");
     cmd.option("--port <port>", "port to listen on (0: any free port)", "7070");
+    cmd.option("--tls", "mutual TLS: only enrolled agents and callers (CA under --data)");
     hubTuningOptions(cmd);
     logFormatOption(cmd);
     cmd.option(
@@ -56,6 +61,8 @@ export const hubCommand: CommandSpec = {
     const controlPlane = await openControlPlane(dataDir);
     const { createHub } = await import("../../hub/index.ts");
     const { createLocalEmbedder } = await import("../../search/index.ts");
+    const security =
+      options.tls === true ? await openHubSecurity(dataDir, controlPlane) : undefined;
     const hub = await createHub({
       ...tuning,
       controlPlane,
@@ -63,24 +70,99 @@ export const hubCommand: CommandSpec = {
       port,
       embedder: chosen === "none" ? undefined : chosen === "local" ? createLocalEmbedder() : chosen,
       logger,
+      ...(security ? { security } : {}),
     }).catch(async (error: unknown) => {
+      await security?.close();
       await controlPlane.close();
       throw error;
     });
+    const operator = security
+      ? await keepOperatorIdentity(ctx, security, hub.address, dataDir)
+      : undefined;
     // Listening for the stop signal before saying "ready": a SIGTERM sent the moment the line
     // appears (as supervisors and tests do) must drain, not kill the process outright.
     const stopped = ctx.waitForShutdown();
     ctx.io.stdout.write(
       ctx.json
-        ? `${JSON.stringify({ hub: hub.address, id: hub.id, data: dataDir })}\n`
-        : `ClawHub hub listening on ${hub.address}\nAgents and callers: --hub ${hub.address} (or CLAWHUB_HUB=${hub.address})\n`,
+        ? `${JSON.stringify({ hub: hub.address, id: hub.id, data: dataDir, ...(operator ? { tls: true, identity: operator.identity, credentials: operator.file } : { tls: false }) })}\n`
+        : `ClawHub hub listening on ${hub.address}${operator ? " (mutual TLS)" : ""}\nAgents and callers: --hub ${hub.address} (or CLAWHUB_HUB=${hub.address})\n` +
+            (operator
+              ? `Operator identity: ${operator.identity} (stored in ${operator.file})\nEnroll an agent: clawhub hub enroll <name> --hub ${hub.address}\n`
+              : ""),
     );
     await stopped;
+    operator?.stop();
     await hub.close();
+    await security?.close();
     await controlPlane.close();
     return { data: undefined, text: "" };
   },
 };
+
+/** A secured hub's CA, enrollments and audit key, under `<data>/identity` (owner-only). */
+export async function openHubSecurity(
+  dataDir: string,
+  controlPlane: import("../../control-plane/index.ts").ControlPlane,
+) {
+  const { makePrivate } = await import("../../schema/index.ts");
+  const dir = join(dataDir, "identity");
+  await makePrivate(dir);
+  const { createHubSecurity } = await import("../../hub/index.ts");
+  return createHubSecurity({ dir, controlPlane });
+}
+
+/** Life of the local operator's certificate; re-issued at two thirds of it while the hub runs. */
+const OPERATOR_TTL_MS = 24 * 3_600_000;
+
+/**
+ * The local operator's admin identity, as kubeconfig's for a local cluster: issued by the hub's
+ * CA for the user who started it and stored under the config directory for this hub's address
+ * and in the data directory (0600), re-issued before it expires. No shared secret: whoever can
+ * read the user's files is the user.
+ */
+export async function keepOperatorIdentity(
+  ctx: import("../command.ts").CommandContext,
+  security: import("../../hub/index.ts").HubSecurity,
+  address: string,
+  dataDir: string,
+): Promise<{ identity: string; file: string; stop(): void }> {
+  const { saveHubCredentials, writePrivateJson } = await import("./hub-credentials.ts");
+  const { userInfo } = await import("node:os");
+  const user =
+    (() => {
+      try {
+        return userInfo().username;
+      } catch {
+        return "";
+      }
+    })()
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]/g, "-")
+      .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, "")
+      .slice(0, 64) || "operator";
+  const issue = async () => {
+    const issued = await security.issueLocal({
+      name: user,
+      kind: "caller",
+      roles: ["admin"],
+      ttlMs: OPERATOR_TTL_MS,
+    });
+    const credentials = { hub: address, ...issued };
+    await writePrivateJson(join(dataDir, "identity", "operator.json"), credentials);
+    return { identity: issued.identity, file: await saveHubCredentials(ctx, address, credentials) };
+  };
+  const first = await issue();
+  const timer = setInterval(
+    () => {
+      issue().catch((error: unknown) =>
+        ctx.io.stderr.write(`hub: could not renew the operator identity: ${String(error)}\n`),
+      );
+    },
+    Math.floor((OPERATOR_TTL_MS * 2) / 3),
+  );
+  timer.unref();
+  return { ...first, stop: () => clearInterval(timer) };
+}
 
 /** The embedded control plane, journaled under `dir` so runs and locks survive restarts. */
 export async function openControlPlane(dir: string) {

@@ -21,6 +21,7 @@ const auth = () => import("./auth.ts");
 const discover = () => import("./discover.ts");
 const flow = () => import("./flow.ts");
 const hub = () => import("./hub.ts");
+const hubIdentity = () => import("./hub-identity.ts");
 const install = () => import("./install.ts");
 const manage = () => import("./manage.ts");
 const org = () => import("./org.ts");
@@ -89,6 +90,10 @@ export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
   entry(["admin", "reset-token"], admin, (m) => m.adminResetToken),
   entry(["admin", "gc"], admin, (m) => m.adminGc),
   entry(["hub"], hub, (m) => m.hubCommand),
+  entry(["hub", "enroll"], hubIdentity, (m) => m.hubEnroll),
+  entry(["hub", "login"], hubIdentity, (m) => m.hubLogin),
+  entry(["hub", "identities"], hubIdentity, (m) => m.hubIdentities),
+  entry(["hub", "revoke"], hubIdentity, (m) => m.hubRevoke),
   entry(["agents"], hub, (m) => m.agentsCommand),
   entry(["discover"], hub, (m) => m.discoverCommand),
   entry(["call"], hub, (m) => m.callCommand),

@@ -51,15 +51,43 @@ export function hubOption(cmd: import("commander").Command): void {
   );
 }
 
+/** The stored identity for a hub as SDK TLS options, if there is one. */
+export async function hubTlsFor(
+  ctx: CommandContext,
+  address: string,
+): Promise<import("../../sdk/index.ts").ClientTls | undefined> {
+  const { loadHubCredentials } = await import("./hub-credentials.ts");
+  const stored = await loadHubCredentials(ctx, address.split(",")[0] ?? address);
+  return stored
+    ? {
+        caPem: stored.caPem,
+        certPem: stored.certPem,
+        keyPem: stored.keyPem,
+        trustDomain: stored.trustDomain,
+      }
+    : undefined;
+}
+
 /** Runs `fn` with a client of the resolved hub, closed afterwards. */
 export async function withHubClient<T>(
   ctx: CommandContext,
   fn: (client: HubClient) => Promise<T>,
 ): Promise<T> {
   const { createHubClient } = await import("../../sdk/index.ts");
-  const client = createHubClient({ hub: ctx.config.hub });
+  // A secured hub: the identity stored for it (the local operator's, or `hub login`'s).
+  const tls = await hubTlsFor(ctx, ctx.config.hub);
+  const client = createHubClient({ hub: ctx.config.hub, ...(tls ? { tls } : {}) });
   try {
     return await fn(client);
+  } catch (error) {
+    // A plaintext client sees a TLS hub as unreachable: say what else it may be.
+    if (!tls && error instanceof ClawHubError && error.code === "NETWORK_ERROR")
+      throw new ClawHubError(error.code, error.message, {
+        cause: error,
+        ...(error.details ? { details: error.details } : {}),
+        hint: `${error.hint ? `${error.hint}\n` : ""}If the hub runs with --tls it needs an identity: \`clawhub hub login --token che_...\` with a token from its operator (\`clawhub hub enroll\`).`,
+      });
+    throw error;
   } finally {
     client.close();
   }

@@ -1,0 +1,162 @@
+/**
+ * A secured hub through the CLI (issue 29, steps 1 and 2): `clawhub hub --tls` stores its local
+ * operator's admin identity, so `agents` and `hub enroll` just work on the same machine; an
+ * agent enrolls with a token, another user logs in with a token and calls it, a user without an
+ * identity is refused, `hub identities` lists them and `hub revoke` ends a session.
+ */
+import { type ChildProcess, execFile } from "node:child_process";
+import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Agent, createAgent } from "../src/sdk/index.ts";
+import { until } from "./helpers/hub.ts";
+import { startProcess } from "./helpers/process.ts";
+import { OUR_BIN, type Run } from "./helpers/registry.ts";
+
+let root: string;
+let hub: ChildProcess;
+let address = "";
+let agent: Agent | undefined;
+
+/** Runs the CLI as a user whose config directory is `home/<user>`. */
+const cli = (user: string, args: string[]) =>
+  new Promise<Run>((resolve) => {
+    execFile(
+      process.execPath,
+      [OUR_BIN, ...args],
+      {
+        env: {
+          ...process.env,
+          CLAWHUB_HUB: address,
+          CLAWHUB_CONFIG_PATH: join(root, user, "config.json"),
+          NO_COLOR: "1",
+        },
+        timeout: 60_000,
+      },
+      (error, stdout, stderr) =>
+        resolve({
+          code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
+          stdout,
+          stderr,
+        }),
+    );
+  });
+const json = async <T>(user: string, args: string[]): Promise<T> => {
+  const r = await cli(user, [...args, "--json"]);
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as T;
+};
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "clawhub-hub-tls-"));
+  const started = await startProcess(
+    [
+      OUR_BIN,
+      "hub",
+      "--tls",
+      "--port",
+      "0",
+      "--json",
+      "--heartbeat",
+      "200",
+      "--data",
+      join(root, "data"),
+    ],
+    /"hub":"([^"]+)"/,
+    { CLAWHUB_CONFIG_PATH: join(root, "operator", "config.json") },
+  );
+  hub = started.child;
+  address = started.match[1] as string;
+}, 60_000);
+
+afterAll(async () => {
+  await agent?.stop();
+  hub?.kill("SIGTERM");
+  if (hub && hub.exitCode === null) await new Promise((r) => hub.once("exit", r));
+  await rm(root, { recursive: true, force: true });
+});
+
+describe("clawhub hub --tls", () => {
+  it("stores the operator's identity owner-only; agents, enroll and call work with tokens", async () => {
+    // The operator's credentials: 0600 in a 0700 directory, per hub address.
+    const hubsDir = join(root, "operator", "hubs");
+    expect((await stat(hubsDir)).mode & 0o777).toBe(0o700);
+    const [file] = await readdir(hubsDir);
+    expect(file).toMatch(/^127\.0\.0\.1_\d+\.json$/);
+    expect((await stat(join(hubsDir, file as string))).mode & 0o777).toBe(0o600);
+    expect(await json<unknown[]>("operator", ["agents"])).toEqual([]);
+
+    const forAgent = await json<{ token: string; identity: string }>("operator", [
+      "hub",
+      "enroll",
+      "worker",
+      "--kind",
+      "agent",
+      "--label",
+      "zone=eu",
+    ]);
+    expect(forAgent.identity).toMatch(/^spiffe:\/\/clawhub\.local\/agent\/worker$/);
+    agent = createAgent({
+      hub: address,
+      name: "worker",
+      enrollToken: forAgent.token,
+      handleSignals: false,
+      reconnect: { initialMs: 50, maxMs: 200 },
+    });
+    agent.capability({ name: "echo", description: "echoes its input" }, (x: unknown) => x);
+    await agent.start();
+
+    // Another user: nothing stored, refused; logged in with a caller token, calls work.
+    const stranger = await cli("stranger", ["agents"]);
+    expect(stranger.code).not.toBe(0);
+    const forCaller = await json<{ token: string }>("operator", [
+      "hub",
+      "enroll",
+      "app",
+      "--kind",
+      "caller",
+    ]);
+    const login = await json<{ identity: string; file: string }>("caller", [
+      "hub",
+      "login",
+      "--token",
+      forCaller.token,
+    ]);
+    expect(login.identity).toBe("spiffe://clawhub.local/caller/app");
+    expect((await stat(login.file)).mode & 0o777).toBe(0o600);
+    const called = await json<{ output: unknown }>("caller", [
+      "call",
+      "echo",
+      "--input",
+      '{"a":1}',
+    ]);
+    expect(called.output).toEqual({ a: 1 });
+    // A caller without the admin role cannot enroll anyone.
+    const refused = await cli("caller", ["hub", "enroll", "x", "--kind", "caller"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("does not have the admin role");
+  }, 60_000);
+
+  it("lists identities with status, and revoke ends the agent's session", async () => {
+    const before = await json<Array<{ identity: string; status: string; kind: string }>>(
+      "operator",
+      ["hub", "identities"],
+    );
+    const status = Object.fromEntries(before.map((i) => [i.identity, i.status]));
+    expect(status["spiffe://clawhub.local/agent/worker"]).toBe("active");
+    expect(status["spiffe://clawhub.local/caller/app"]).toBe("active");
+    const revoked = await json<{ sessionsEnded: number }>("operator", [
+      "hub",
+      "revoke",
+      "agent/worker",
+    ]);
+    expect(revoked.sessionsEnded).toBe(1);
+    await until(async () => (await json<unknown[]>("operator", ["agents"])).length === 0, 5000);
+    const after = await json<Array<{ identity: string; status: string }>>("operator", [
+      "hub",
+      "identities",
+    ]);
+    expect(after.find((i) => i.identity.endsWith("/agent/worker"))?.status).toBe("revoked");
+  }, 60_000);
+});
