@@ -2,20 +2,24 @@ import { execFile } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { OUR_BIN } from "./helpers/registry.ts";
 
+/** Runs `clawhub demo` with extra flags; its exit code and what it printed. */
+const demo = (flags: string[]) =>
+  new Promise<{ code: number; stdout: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [OUR_BIN, "demo", ...flags],
+      { timeout: 120_000, env: { ...process.env, NO_COLOR: "1" } },
+      (error, out) =>
+        resolve({
+          code: error ? Number((error as { code?: number }).code ?? 1) : 0,
+          stdout: out,
+        }),
+    );
+  });
+
 describe("clawhub demo (the README's first command)", () => {
   it("runs every step against a real registry, hub and agents, and cleans up", async () => {
-    const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        [OUR_BIN, "demo"],
-        { timeout: 120_000, env: { ...process.env, NO_COLOR: "1" } },
-        (error, out) =>
-          resolve({
-            code: error ? Number((error as { code?: number }).code ?? 1) : 0,
-            stdout: out,
-          }),
-      );
-    });
+    const { code, stdout } = await demo([]);
     expect(code, stdout).toBe(0);
     expect(stdout).toContain("Published text-stats@1.0.0");
     expect(stdout).toContain("(triage): succeeded");
@@ -51,5 +55,14 @@ describe("clawhub demo (the README's first command)", () => {
       );
       expect(ok, line).toBe(true);
     }
+  }, 120_000);
+
+  it("with --tls: each example agent enrolls with its own token and every step still works", async () => {
+    const { code, stdout } = await demo(["--tls", "--embedder", "none"]);
+    expect(code, stdout).toBe(0);
+    // The agents' ids are their enrolled identities' names.
+    expect(stdout).toMatch(/^text-stats\s+text-stats\s+text\.stats/m);
+    expect(stdout).toContain("(triage): succeeded");
+    expect(stdout).toContain("demo: every step behaved as expected.");
   }, 120_000);
 });

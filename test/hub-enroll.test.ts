@@ -8,8 +8,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type ControlPlane, createMemoryControlPlane } from "../src/control-plane/index.ts";
-import { createHub, createHubSecurity, type Hub, type HubSecurity } from "../src/hub/index.ts";
+import { createMemoryControlPlane } from "../src/control-plane/index.ts";
+import { createHubSecurity, type Hub, type HubSecurity } from "../src/hub/index.ts";
 import {
   type Agent,
   type ClientTls,
@@ -19,27 +19,20 @@ import {
   enroll,
 } from "../src/sdk/index.ts";
 import { rejection, until } from "./helpers/hub.ts";
+import { createSecureHubSandbox, type SecureHubSandbox } from "./helpers/secure-hub.ts";
 
-let dir: string;
-let cp: ControlPlane;
-let security: HubSecurity;
+let sb: SecureHubSandbox;
 let hub: Hub;
+let security: HubSecurity;
 let admin: ClientTls;
-const agents: Agent[] = [];
+let agents: Agent[];
 
 beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), "clawhub-enroll-"));
-  cp = createMemoryControlPlane();
-  security = await createHubSecurity({ dir, controlPlane: cp });
-  hub = await createHub({ port: 0, heartbeatIntervalMs: 200, controlPlane: cp, security });
-  admin = await security.issueLocal({ name: "operator", kind: "caller", roles: ["admin"] });
+  sb = await createSecureHubSandbox();
+  ({ hub, security, admin, agents } = sb);
 });
 afterEach(async () => {
-  await Promise.all(agents.splice(0).map((a) => a.stop()));
-  await hub.close();
-  await security.close();
-  await cp.close();
-  await rm(dir, { recursive: true, force: true });
+  await sb.close();
 });
 
 const newAgent = (options: Partial<Parameters<typeof createAgent>[0]>) => {

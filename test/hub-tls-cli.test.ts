@@ -5,7 +5,7 @@
  * identity is refused, `hub identities` lists them and `hub revoke` ends a session.
  */
 import { type ChildProcess, execFile } from "node:child_process";
-import { mkdtemp, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -158,5 +158,90 @@ describe("clawhub hub --tls", () => {
       "identities",
     ]);
     expect(after.find((i) => i.identity.endsWith("/agent/worker"))?.status).toBe("revoked");
+  }, 60_000);
+
+  it("clawhub serve --tls secures its hub the same way", async () => {
+    const served = await startProcess(
+      [
+        OUR_BIN,
+        "serve",
+        "--tls",
+        "--port",
+        "0",
+        "--hub-port",
+        "0",
+        "--json",
+        "--embedder",
+        "none",
+        "--data",
+        join(root, "served"),
+      ],
+      /"hub":"([^"]+)"/,
+      { CLAWHUB_CONFIG_PATH: join(root, "serve-operator", "config.json") },
+    );
+    try {
+      const hubAddress = served.match[1] as string;
+      expect(served.match.input).toContain('"hubTls":true');
+      const asOperator = await cli("serve-operator", ["agents", "--hub", hubAddress]);
+      expect(asOperator.code, asOperator.stderr).toBe(0);
+      const stranger = await cli("stranger", ["agents", "--hub", hubAddress]);
+      expect(stranger.code).not.toBe(0);
+      expect(stranger.stderr).toContain("clawhub hub login");
+    } finally {
+      served.child.kill("SIGTERM");
+      if (served.child.exitCode === null) await new Promise((r) => served.child.once("exit", r));
+    }
+  }, 60_000);
+
+  it("audit log and export read the running hub; an edited export fails verify with exit 4", async () => {
+    const entries = await json<Array<{ kind: string; actor?: string; outcome?: string }>>(
+      "operator",
+      ["audit", "log", "--identity", "spiffe://clawhub.local/caller/app"],
+    );
+    expect(entries.some((e) => e.kind === "call" && e.outcome === "ok")).toBe(true);
+    const file = join(root, "audit.jsonl");
+    const exported = await cli("operator", ["audit", "export", "-o", file]);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const ok = await cli("operator", ["audit", "verify", file]);
+    expect(ok.code, ok.stderr).toBe(0);
+    const lines = (await readFile(file, "utf8")).trimEnd().split("\n");
+    const at = lines.findIndex((l) => l.includes('"kind":"call"'));
+    lines[at] = (lines[at] as string).replace(/"time":\d+/, '"time":1');
+    await writeFile(file, `${lines.join("\n")}\n`);
+    const bad = await cli("operator", ["audit", "verify", file]);
+    expect(bad.code).toBe(4);
+    expect(bad.stderr).toContain(`audit.jsonl:${at + 1}: edited`);
+  }, 60_000);
+
+  it("audit export --data reads a stopped hub, with the checkpoint signed on close", async () => {
+    hub.kill("SIGTERM");
+    if (hub.exitCode === null) await new Promise((r) => hub.once("exit", r));
+    const file = join(root, "stopped.jsonl");
+    const exported = await cli("operator", [
+      "audit",
+      "export",
+      "--data",
+      join(root, "data"),
+      "-o",
+      file,
+    ]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const text = await readFile(file, "utf8");
+    // The hub signed its head when it closed: that stored checkpoint covers the last entry.
+    const rows = text
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; seq?: number; final?: boolean });
+    const last = Math.max(...rows.filter((r) => r.type === "entry").map((r) => r.seq ?? 0));
+    const stored = rows.filter((r) => r.type === "checkpoint" && !r.final);
+    expect(stored.at(-1)?.seq).toBe(last);
+    const verified = await json<{ ok: boolean; entries: number }>("operator", [
+      "audit",
+      "verify",
+      file,
+    ]);
+    expect(verified.ok).toBe(true);
+    expect(verified.entries).toBeGreaterThan(5);
   }, 60_000);
 });

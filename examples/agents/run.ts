@@ -3,11 +3,14 @@
  *
  *   node examples/agents/run.ts [text-stats] [summarizer] [chunker] [reporter] [flaky] [llm] --hub 127.0.0.1:7070
  *
- * No names: all deterministic ones (and `llm` when CLAWHUB_LLM_URL is set). The LLM agent reads
+ * No names: all deterministic ones (and `llm` when CLAWHUB_LLM_URL is set). On a secured hub,
+ * `--tokens <file>` names a JSON file (owner-only) of one enrollment token per agent name
+ * (`clawhub hub enroll text-stats` for each): each agent enrolls as itself. The LLM agent reads
  * CLAWHUB_LLM_URL (an OpenAI-compatible API base), CLAWHUB_LLM_MODEL and CLAWHUB_LLM_KEY.
  * In your own project import from "clawhub-hub/sdk" instead of the sources.
  * Prints one line per registered agent, then "ready"; SIGTERM drains and exits.
  */
+import { readFileSync } from "node:fs";
 import { type Agent, createAgent } from "../../src/sdk/index.ts";
 import { chunker } from "./chunker.ts";
 import { flaky } from "./flaky.ts";
@@ -26,6 +29,11 @@ const flag = (name: string) => {
 };
 const hub = flag("--hub") ?? process.env.CLAWHUB_HUB ?? "127.0.0.1:7070";
 const idPrefix = flag("--id-prefix");
+const tokensFile = flag("--tokens");
+// Read once, then the file is no concern of this process: one-time tokens, spent on start.
+const tokens: Record<string, string> = tokensFile
+  ? (JSON.parse(readFileSync(tokensFile, "utf8")) as Record<string, string>)
+  : {};
 const labels = Object.fromEntries(
   (flag("--labels") ?? "")
     .split(",")
@@ -44,6 +52,7 @@ const make = (name: string): Agent => {
     name,
     labels,
     ...(idPrefix ? { id: `${idPrefix}-${name}` } : {}),
+    ...(tokens[name] ? { enrollToken: tokens[name] } : {}),
     logger: (line) => process.stderr.write(`${line}\n`),
   });
   switch (name) {

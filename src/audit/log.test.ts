@@ -43,6 +43,23 @@ const entryLine = (rows: string[], seq: number) =>
   });
 
 describe("audit log", () => {
+  it("goes on verifying after an export and after it is closed and reopened", async () => {
+    const key = auditKey();
+    const sink = createMemoryAuditSink();
+    const first = createAuditLog({ sink, key, checkpointEvery: 100 });
+    await first.append({ kind: "call", outcome: "ok" });
+    expect(verifyAuditLog(await first.export(), key.publicKeyPem)).toMatchObject({ ok: true });
+    await first.append({ kind: "call", outcome: "ok" });
+    await first.close();
+    // A restarted hub appends to the same log.
+    const second = createAuditLog({ sink, key, checkpointEvery: 100 });
+    await second.append({ kind: "call", outcome: "refused", reason: "unsigned" });
+    expect(verifyAuditLog(await second.export(), key.publicKeyPem)).toMatchObject({
+      ok: true,
+      entries: 3,
+    });
+  });
+
   it("verifies an intact export, with the hub's key or the one it carries", async () => {
     const { text, key } = await exported();
     expect(verifyAuditLog(text, key.publicKeyPem)).toMatchObject({ ok: true, entries: 6 });

@@ -139,15 +139,14 @@ export function createAuditLog(options: {
     tail = run.catch(() => undefined);
     return run;
   };
-  async function checkpoint(final = false): Promise<AuditCheckpoint> {
+  /** A signed statement of the head now; `final` marks the last line of an export. */
+  function signHead(final: boolean): AuditCheckpoint {
     const base = { seq, head, time: now(), keyId: key.keyId };
     const signature = sign(null, checkpointPayload(base), key.privateKey).toString("base64");
-    const line: AuditCheckpoint = {
-      type: "checkpoint",
-      ...base,
-      signature,
-      ...(final ? { final } : {}),
-    };
+    return { type: "checkpoint", ...base, signature, ...(final ? { final } : {}) };
+  }
+  async function checkpoint(): Promise<AuditCheckpoint> {
+    const line = signHead(false);
     await sink.append(line);
     sinceCheckpoint = 0;
     return line;
@@ -179,26 +178,33 @@ export function createAuditLog(options: {
         await load();
         return checkpoint();
       }),
-    /** The log as JSON lines, ending with a final signed checkpoint. */
+    /**
+     * The log as JSON lines, ending with a final signed checkpoint. The final checkpoint is the
+     * export's own, never stored: a log that goes on after an export (or a restart) still
+     * verifies, and an export cut short lacks it.
+     */
     export: () =>
       serial(async () => {
         await load();
         const lines = await sink.all();
-        const last = await checkpoint(true);
         const header: AuditKeyLine = {
           type: "key",
           keyId: key.keyId,
           publicKeyPem: key.publicKeyPem,
         };
-        return [header, ...lines.filter((l) => l !== last), last]
+        return [
+          header,
+          ...lines.filter((l) => !(l.type === "checkpoint" && l.final)),
+          signHead(true),
+        ]
           .map((l) => JSON.stringify(l))
           .join("\n");
       }),
-    /** Closes the log with a signed head. */
+    /** Closes the log with a signed head (the log may go on after a restart). */
     close: () =>
       serial(async () => {
         await load();
-        return checkpoint(true);
+        return checkpoint();
       }),
   };
 }

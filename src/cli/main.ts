@@ -239,6 +239,6 @@ const groupDescriptions: Record<string, string> = {
   user: "users: create, list, disable",
   token: "tokens: create, list, revoke",
   flow: "workflows: validate a flow file, draw its graph",
-  audit: "audit trail: verify an exported log (hash chain, signed checkpoints)",
+  audit: "audit trail of a secured hub: log, export, and verify an export offline",
   runs: "workflow runs: list, show, cancel, resume (run ids match by unique prefix)",
 };

@@ -259,14 +259,34 @@ export function createHubCore(options: HubCoreOptions): HubCore {
               early = queued;
               sessions
                 .register(channel, first.register, () => !ended)
-                .then((registered) => {
-                  session = registered;
-                  early = undefined;
-                  for (const m of queued) {
-                    if (registered.gone) return;
-                    onMessage(registered, m, 1);
-                  }
-                }, fail);
+                .then(
+                  (registered) => {
+                    ctx.audit?.({
+                      kind: "agent.registered",
+                      actor: channel.identity?.uri ?? registered.id,
+                      outcome: "accepted",
+                      details: {
+                        agentId: registered.id,
+                        capabilities: [...registered.capabilities.keys()].join(","),
+                      },
+                    });
+                    session = registered;
+                    early = undefined;
+                    for (const m of queued) {
+                      if (registered.gone) return;
+                      onMessage(registered, m, 1);
+                    }
+                  },
+                  (error: unknown) => {
+                    ctx.audit?.({
+                      kind: "agent.registered",
+                      actor: channel.identity?.uri ?? (first.register.agentId || "unknown"),
+                      outcome: "refused",
+                      reason: toClawHubError(error).message,
+                    });
+                    fail(error);
+                  },
+                );
               return;
             }
             onMessage(session, message, 0);

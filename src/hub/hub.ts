@@ -1,12 +1,11 @@
 /**
- * The hub's composition root: the core's rooms (core.ts), the workflow engine, and the gRPC
- * services that put them on the network.
+ * The hub's composition root: the core's rooms (core.ts), the workflow engine, who may talk to
+ * them (trust.ts), and the gRPC services that put them on the network.
  */
-import { createHash, X509Certificate } from "node:crypto";
-import * as grpc from "@grpc/grpc-js";
+import type * as grpc from "@grpc/grpc-js";
 import { type ControlPlane, createMemoryControlPlane } from "../control-plane/index.ts";
 import { ClawHubError } from "../errors/index.ts";
-import { decodePayload, failStream, hubProtocol, type WireAgentInfo } from "../wire/index.ts";
+import { decodePayload, hubProtocol, type WireAgentInfo } from "../wire/index.ts";
 import {
   type CapabilityInfo,
   createWorkflowEngine,
@@ -19,12 +18,11 @@ import { createHubCore, type HubCore, type HubCoreOptions } from "./core.ts";
 import type { CallInput } from "./dispatcher.ts";
 import { agentService } from "./grpc/agent-service.ts";
 import { callerService } from "./grpc/caller-service.ts";
-import { requireIdentity } from "./grpc/guard.ts";
-import { identityService } from "./grpc/identity-service.ts";
 import { startGrpcServer } from "./grpc/server.ts";
 import { describeProblems } from "./schema.ts";
 import type { HubSecurity } from "./security.ts";
-import type { CallOutcome, PeerIdentity } from "./types.ts";
+import { createHubTrust, type HubTls } from "./trust.ts";
+import type { CallOutcome } from "./types.ts";
 
 /** Options of {@link createHub}. Every limit is explicit; docs/hub.md lists the defaults. */
 export interface HubOptions extends Omit<HubCoreOptions, "controlPlane"> {
@@ -60,32 +58,6 @@ export interface HubOptions extends Omit<HubCoreOptions, "controlPlane"> {
    * place of `tls`.
    */
   security?: HubSecurity;
-}
-
-/** The hub's side of mutual TLS. */
-export interface HubTls {
-  caPem: string;
-  certPem: string;
-  keyPem: string;
-  /** What enrollment attested for a verified certificate's identity; undefined refuses it. */
-  attest(uri: string): PeerIdentity | undefined;
-}
-
-/** The identity a peer's certificate names, as its enrollment attested it. */
-function peerIdentity(
-  tls: HubTls,
-  revoked: ReadonlySet<string>,
-  call: { getAuthContext?: () => { sslPeerCertificate?: { raw?: Buffer } } },
-): PeerIdentity {
-  const raw = call.getAuthContext?.().sslPeerCertificate?.raw;
-  if (!raw) throw new ClawHubError("UNAUTHENTICATED", "no client certificate");
-  const san = new X509Certificate(raw).subjectAltName ?? "";
-  const uri = /URI:(spiffe:\/\/[^,\s]+)/.exec(san)?.[1];
-  if (!uri) throw new ClawHubError("UNAUTHENTICATED", "the client certificate names no identity");
-  if (revoked.has(uri)) throw new ClawHubError("UNAUTHENTICATED", `${uri} is revoked`);
-  const identity = tls.attest(uri);
-  if (!identity) throw new ClawHubError("UNAUTHENTICATED", `${uri} is not enrolled with this hub`);
-  return identity;
 }
 
 /** A running hub: gRPC server plus the same operations in process. */
@@ -194,71 +166,20 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
         });
 
   const protocol = hubProtocol();
-  const tls = options.tls;
-  const security = options.security;
-  if (tls && security) throw new ClawHubError("USAGE", "createHub takes tls or security, not both");
-  // Revoked identities, kept in the control plane (hub.revoked.<sha256 of the URI>).
-  const revoked = new Set<string>();
-  // Caller streams (Calls, Events...) by identity: a revocation ends them too.
-  const openStreams = new Map<string, Set<NodeJS.EventEmitter>>();
-  if (tls)
-    for (const key of await cp.kv.keys("hub.revoked")) {
-      const entry = (await cp.kv.get(key))?.value as { uri?: unknown } | undefined;
-      if (typeof entry?.uri === "string") revoked.add(entry.uri);
-    }
-  /** Who a call's peer is (secured hubs), verified from its certificate; throws otherwise. */
-  const identify: ((call: unknown) => PeerIdentity) | undefined = security
-    ? (call) => security.identify(call)
-    : tls
-      ? (call) => peerIdentity(tls, revoked, call as Parameters<typeof peerIdentity>[2])
-      : undefined;
-  // Request signatures and the audit trail join when the SDK signs (docs/hub.md).
-  const callers = callerService(core, identify ? { identify } : undefined);
-  // On a secured hub every caller and workflow RPC needs an enrolled identity, not only a
-  // certificate of the CA.
-  const secured = (impl: grpc.UntypedServiceImplementation) =>
-    identify
-      ? requireIdentity(impl, identify, (uri, stream) => {
-          const set = openStreams.get(uri) ?? new Set();
-          set.add(stream);
-          openStreams.set(uri, set);
-          const forget = () => {
-            set.delete(stream);
-            if (set.size === 0) openStreams.delete(uri);
-          };
-          for (const event of ["close", "finish", "cancelled", "error"]) stream.once(event, forget);
-        })
-      : impl;
-  async function revoke(uri: string, actor?: string) {
-    if (security) await security.revoke(uri, actor);
-    else {
-      revoked.add(uri);
-      await cp.kv.put(`hub.revoked.${createHash("sha256").update(uri).digest("hex")}`, { uri });
-    }
-    const streams = [...(openStreams.get(uri) ?? [])];
-    for (const stream of streams)
-      failStream(stream, new ClawHubError("UNAUTHENTICATED", `${uri} is revoked`));
-    openStreams.delete(uri);
-    const sessionsEnded = core.sessions.dropIdentity(uri, `identity ${uri} revoked`);
-    log(`hub: revoked ${uri}${actor ? ` by ${actor}` : ""}; ${sessionsEnded} session(s) ended`);
-    return { sessionsEnded: sessionsEnded + streams.length };
-  }
+  const trust = await createHubTrust({
+    core,
+    controlPlane: cp,
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.security ? { security: options.security } : {}),
+  });
+  const { identify, secured, revoke } = trust;
+  const callers = callerService(core, trust.callerGuard);
   const server = await startGrpcServer({
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 7070,
-    ...(security
-      ? { credentials: security.serverCredentials() }
-      : tls
-        ? {
-            credentials: grpc.ServerCredentials.createSsl(
-              Buffer.from(tls.caPem),
-              [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }],
-              true,
-            ),
-          }
-        : {}),
+    ...(trust.credentials ? { credentials: trust.credentials } : {}),
     services: [
-      [protocol.AgentService.service, agentService(core, identify ? { identify } : undefined)],
+      [protocol.AgentService.service, agentService(core, trust.agentGuard)],
       [protocol.CallerService.service, secured(callers.implementation)],
       [
         protocol.WorkflowService.service,
@@ -296,13 +217,10 @@ export async function createHub(options: HubOptions = {}): Promise<Hub> {
           }),
         ),
       ],
-      ...(security
-        ? ([
-            [
-              protocol.IdentityService.service,
-              identityService(security, (uri, actor) => revoke(uri, actor)),
-            ],
-          ] as Array<[grpc.ServiceDefinition, grpc.UntypedServiceImplementation]>)
+      ...(trust.identityService
+        ? ([[protocol.IdentityService.service, trust.identityService]] as Array<
+            [grpc.ServiceDefinition, grpc.UntypedServiceImplementation]
+          >)
         : []),
     ],
   });

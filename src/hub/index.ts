@@ -14,7 +14,7 @@ export {
   type HubCoreOptions,
 } from "./core.ts";
 export type { CallInput } from "./dispatcher.ts";
-export { createHub, type Hub, type HubOptions, type HubTls, outputOf } from "./hub.ts";
+export { createHub, type Hub, type HubOptions, outputOf } from "./hub.ts";
 export {
   DEFAULT_ROUTING_WEIGHTS,
   hasRoom,
@@ -42,6 +42,8 @@ export {
   type HubSecurityOptions,
   type IdentityRecord,
   type LocalIdentity,
+  openHubAudit,
   type Peer,
 } from "./security.ts";
+export type { HubTls } from "./trust.ts";
 export type { AgentChannel, CallOutcome, PeerIdentity } from "./types.ts";

@@ -53,6 +53,8 @@ export interface HubSecurityOptions {
   signatureWindowMs?: number;
   /** Audit entries between signed checkpoints. Default 100. */
   auditCheckpointEvery?: number;
+  /** A checkpoint is also signed this often while entries were added since the last. Default 60 s. */
+  auditCheckpointMs?: number;
 }
 
 /** A verified peer: its identity, attestations and the key its signatures must verify with. */
@@ -60,6 +62,8 @@ export type Peer = PeerIdentity &
   Pick<VerifiedCertificate, "publicKey" | "keyId" | "notAfter"> & {
     /** The life its certificate was issued with (a renewal gets the same). */
     lifeMs: number;
+    /** When its certificate was issued (a revocation after it ends the identity). */
+    issuedAt: number;
   };
 
 /** An identity as `clawhub hub identities` lists it. */
@@ -177,9 +181,18 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
     checkpointEvery: options.auditCheckpointEvery ?? 100,
   });
   let auditTail: Promise<unknown> = Promise.resolve();
+  let unsigned = 0;
   const record = (event: AuditEvent) => {
+    unsigned++;
     auditTail = audit.append(event).catch(() => undefined);
   };
+  // Signed heads periodically too, so a quiet hub's last entries are covered within a minute.
+  const checkpoints = setInterval(() => {
+    if (unsigned === 0) return;
+    unsigned = 0;
+    audit.checkpoint().catch(() => undefined);
+  }, options.auditCheckpointMs ?? 60_000);
+  checkpoints.unref();
 
   // The hub's own certificate, renewed at two thirds of its life through the provider, so new
   // handshakes get the new one and open connections carry on.
@@ -326,6 +339,7 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
         keyId: cert.keyId,
         notAfter: Math.max(cert.notAfter, renewedUntil.get(cert.keyId)?.notAfter ?? 0),
         lifeMs: cert.notAfter - (cert.issuedAt || cert.notBefore),
+        issuedAt: cert.issuedAt || cert.notBefore,
       };
     },
     async createEnrollment(input) {
@@ -485,6 +499,18 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
       return out.sort((a, b) => a.identity.localeCompare(b.identity));
     },
     verify(peer, fields, signature) {
+      // A stream opened before a revocation or past its certificate's life signs no more.
+      const t = now();
+      const revoked = revokedAt.get(peer.uri);
+      if (revoked !== undefined && peer.issuedAt <= revoked)
+        throw new ClawHubError("UNAUTHENTICATED", `${peer.uri} is revoked`);
+      const until = Math.max(peer.notAfter, renewedUntil.get(peer.keyId)?.notAfter ?? 0);
+      if (t > until)
+        throw new ClawHubError(
+          "UNAUTHENTICATED",
+          `the certificate of ${peer.uri} expired at ${new Date(until).toISOString()}`,
+          { hint: "Certificates renew at two thirds of their life; enroll again." },
+        );
       if (!signature || signature.length === 0)
         throw new ClawHubError(
           "UNAUTHENTICATED",
@@ -502,10 +528,22 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
     record,
     async close() {
       clearInterval(hubRenewal);
+      clearInterval(checkpoints);
       await auditTail;
       await audit.close();
     },
   };
+}
+
+/**
+ * A stopped hub's audit log, read from its control plane and signed with its key in `dir`
+ * (what `clawhub audit log|export --data` reads). Not while the hub runs: it owns the journal.
+ */
+export async function openHubAudit(options: { dir: string; controlPlane: ControlPlane }) {
+  return createAuditLog({
+    sink: kvAuditSink(options.controlPlane),
+    key: await loadAuditKey(options.dir),
+  });
 }
 
 /** Enrollments in the control plane's KV (`hub.enroll.<token hash>`), CAS by revision. */

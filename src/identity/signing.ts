@@ -7,19 +7,9 @@
 import { createPublicKey, type KeyObject, randomBytes, sign, verify } from "node:crypto";
 import canonicalize from "canonicalize";
 import { ClawHubError } from "../errors/index.ts";
+import type { SignedFields } from "../schema/index.ts";
 
-/** What a signature covers. */
-export interface SignedFields {
-  method: string;
-  capability?: string | undefined;
-  /** sha256 hex of the input (a call) or the output (a result). */
-  digest: string;
-  idempotencyKey?: string | undefined;
-  /** Epoch milliseconds when it was signed. */
-  time: number;
-  /** 16 random bytes, base64url: no two requests share one. */
-  nonce: string;
-}
+export type { SignedFields };
 
 const payload = (f: SignedFields) => {
   const text = canonicalize({

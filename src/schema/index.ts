@@ -62,6 +62,7 @@ export type {
   WhoamiResponse,
 } from "./registry-api.ts";
 export { ORG_ROLES, VISIBILITIES } from "./registry-api.ts";
+export type { SignedFields } from "./signed-fields.ts";
 export {
   checkDisplayName,
   displayNameProblem,

@@ -40,6 +40,20 @@ export interface HubAdmin {
   revoke(identity: string): Promise<{ sessionsEnded: number }>;
   /** Every identity the hub issued a certificate to, and pending enrollments (admin role). */
   identities(): Promise<HubIdentity[]>;
+  /**
+   * The hub's audit entries, oldest first, filtered by time (ms since the epoch), by identity
+   * (as actor or on whose behalf) and by capability (admin role).
+   */
+  auditLog(filter?: {
+    since?: number;
+    identity?: string;
+    capability?: string;
+  }): Promise<Array<Record<string, unknown> & { seq: number; time: number; kind: string }>>;
+  /**
+   * The whole audit log as JSON lines: the key line, every entry and checkpoint, and a final
+   * signed checkpoint (what `clawhub audit verify` checks; admin role).
+   */
+  auditExport(): Promise<string>;
   /** Who this connection is, as the hub sees it. */
   whoAmI(): Promise<{
     identity: string;
@@ -71,7 +85,49 @@ export function createHubAdmin(options: { hub: string; tls: ClientTls }): HubAdm
           error ? reject(fromGrpcError(error, what)) : resolve(response),
       );
     });
+  /** The AuditLog stream's lines. */
+  const auditLines = (request: {
+    export: boolean;
+    sinceUnixMs: number;
+    identity: string;
+    capability: string;
+  }) =>
+    new Promise<string[]>((resolve, reject) => {
+      const lines: string[] = [];
+      const stream = (
+        client as unknown as {
+          AuditLog(
+            req: unknown,
+            options: grpc.CallOptions,
+          ): grpc.ClientReadableStream<{ json: string }>;
+        }
+      ).AuditLog(request, { deadline: Date.now() + 120_000 });
+      stream.on("data", (line: { json: string }) => lines.push(line.json));
+      stream.on("error", (error: grpc.ServiceError) => reject(fromGrpcError(error, what)));
+      stream.on("end", () => resolve(lines));
+    });
   return {
+    async auditLog(filter = {}) {
+      const lines = await auditLines({
+        export: false,
+        sinceUnixMs: filter.since ?? 0,
+        identity: filter.identity ?? "",
+        capability: filter.capability ?? "",
+      });
+      return lines.map(
+        (l) =>
+          JSON.parse(l) as Record<string, unknown> & { seq: number; time: number; kind: string },
+      );
+    },
+    async auditExport() {
+      const lines = await auditLines({
+        export: true,
+        sinceUnixMs: 0,
+        identity: "",
+        capability: "",
+      });
+      return `${lines.join("\n")}\n`;
+    },
     async createEnrollment(request) {
       const res = await unary<{ token: string; identity: string; expiresAtUnixMs: number }>(
         "CreateEnrollment",

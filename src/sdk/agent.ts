@@ -24,11 +24,12 @@ import {
   hubAddresses,
   hubProtocol,
   payloadBytes,
+  resultSignedFields,
   type WireTask,
   type WireTelemetry,
 } from "../wire/index.ts";
 import { enroll } from "./enroll.ts";
-import { type ClientTls, channelCredentials, channelOptions } from "./tls.ts";
+import { type ClientTls, channelCredentials, channelOptions, createSigner } from "./tls.ts";
 
 /** A JSON Schema document (validated by the hub with ajv). */
 export type JsonSchema = Record<string, unknown> | boolean;
@@ -293,6 +294,7 @@ export function createAgent(options: AgentOptions): Agent {
   };
 
   let tls = options.tls;
+  let signer = tls ? createSigner(tls.keyPem) : undefined;
   let started = false;
 
   function connect(): void {
@@ -600,14 +602,19 @@ export function createAgent(options: AgentOptions): Agent {
           );
         }
       }
+      const reply = {
+        taskId: task.taskId,
+        output,
+        failure: failure ? failureToWire(failure) : null,
+        usage: pendingUsage,
+      };
       send({
         kind: "result",
-        result: {
-          taskId: task.taskId,
-          output,
-          failure: failure ? failureToWire(failure) : null,
-          usage: pendingUsage,
-        },
+        // On a secured hub every result is signed with this agent's key: the hub refuses one
+        // it cannot verify, so a caller never gets output nobody vouches for.
+        result: signer
+          ? { ...reply, signature: signer.sign(resultSignedFields(reply, null)) }
+          : reply,
       });
       if (options.telemetry) reportTelemetry();
       if (stopping && running.size === 0) drained?.();
@@ -698,6 +705,7 @@ export function createAgent(options: AgentOptions): Agent {
         enroll({ hub: addresses[0] as string, token: options.enrollToken }).then(
           (identity) => {
             tls = identity;
+            signer = createSigner(identity.keyPem);
             if (!options.id) id = identityName(identity.certPem) ?? id;
             connect();
           },

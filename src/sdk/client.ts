@@ -4,6 +4,7 @@ import {
   type Batcher,
   type CallerFrame,
   type CallerReply,
+  callSignedFields,
   createStreamBatcher,
   decodePayload,
   encodeJson,
@@ -29,7 +30,7 @@ import {
 } from "../wire/index.ts";
 import type { RunSummary, RunView } from "../workflow/index.ts";
 import { enroll } from "./enroll.ts";
-import { type ClientTls, channelCredentials, channelOptions } from "./tls.ts";
+import { type ClientTls, channelCredentials, channelOptions, createSigner } from "./tls.ts";
 
 /** Options of {@link createHubClient}. */
 export interface HubClientOptions {
@@ -200,6 +201,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
   }
   let current = 0;
   const protocol = hubProtocol();
+  const signer = options.tls ? createSigner(options.tls.keyPem) : undefined;
   let stub: CallerStub;
   let workflows: WorkflowStub | undefined;
   let what: string;
@@ -369,7 +371,10 @@ export function createHubClient(options: HubClientOptions): HubClient {
         kind: "call",
         call: {
           id,
-          request,
+          // Signed as it is sent: each send has its own nonce (a secured hub refuses replays).
+          request: signer
+            ? { ...request, signature: signer.sign(callSignedFields(request, null)) }
+            : request,
           timeoutMs: opts.timeoutMs !== undefined ? Math.max(1, Math.round(opts.timeoutMs)) : 0,
           progress: Boolean(opts.onProgress),
         },

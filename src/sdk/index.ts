@@ -34,5 +34,10 @@ export {
   type HubEvent,
 } from "./client.ts";
 export { type EnrolledIdentity, type EnrollOptions, enroll } from "./enroll.ts";
-export { type ClientTls, channelCredentials } from "./tls.ts";
+export {
+  type ClientTls,
+  channelCredentials,
+  channelOptions,
+  createSigner,
+} from "./tls.ts";
 export { type FlowNode, type FlowOptions, type FlowTarget, ref, workflow } from "./workflow.ts";

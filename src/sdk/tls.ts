@@ -1,5 +1,7 @@
+import { createPrivateKey } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { CHANNEL_OPTIONS } from "../wire/index.ts";
+import { newNonce, signFields } from "../identity/index.ts";
+import { CHANNEL_OPTIONS, type SignedRequestFields, type WireSignature } from "../wire/index.ts";
 
 /**
  * What an agent or caller needs for a hub with mutual TLS: the hub CA's certificate, and its
@@ -43,4 +45,23 @@ export function channelCredentials(tls?: ClientTls): grpc.ChannelCredentials {
  */
 export function channelOptions(secure: boolean): grpc.ChannelOptions {
   return secure ? { ...CHANNEL_OPTIONS, "grpc.ssl_target_name_override": "hub" } : CHANNEL_OPTIONS;
+}
+
+/**
+ * Signs what a process sends to a secured hub (calls, task results) with the key of its
+ * certificate: the fields given (their time and nonce are filled in here) as identity/signing.ts
+ * defines it. The hub checks it against the connection's certificate and refuses a replay.
+ */
+export function createSigner(keyPem: string, now: () => number = Date.now) {
+  const key = createPrivateKey(keyPem);
+  return {
+    sign(fields: SignedRequestFields): WireSignature {
+      const signed = { ...fields, time: now(), nonce: newNonce() };
+      return {
+        timeUnixMs: signed.time,
+        nonce: signed.nonce,
+        signature: Buffer.from(signFields(key, signed), "base64"),
+      };
+    },
+  };
 }

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { SignedFields } from "../schema/index.ts";
 import type { WirePayload } from "./payload.ts";
 
 /**
@@ -37,4 +38,41 @@ export function resultDigest(result: {
       )
       .digest("hex");
   return payloadDigest(result.output);
+}
+
+/** What a sender's signature covers (schema's SignedFields; identity/signing.ts signs it). */
+export type SignedRequestFields = SignedFields;
+
+/** The fields of a call's signature: the capability (or `query:<need>`) and the input's digest. */
+export function callSignedFields(
+  req: {
+    capability: string;
+    query: string;
+    input: WirePayload | null;
+    idempotencyKey: string;
+  },
+  signature: { timeUnixMs: number; nonce: string } | null | undefined,
+): SignedRequestFields {
+  return {
+    method: "call",
+    capability: req.capability || `query:${req.query}`,
+    digest: payloadDigest(req.input),
+    idempotencyKey: req.idempotencyKey || undefined,
+    time: signature?.timeUnixMs ?? 0,
+    nonce: signature?.nonce ?? "",
+  };
+}
+
+/** The fields of a task result's signature: the task id and the digest of what it reports. */
+export function resultSignedFields(
+  result: Parameters<typeof resultDigest>[0] & { taskId: string },
+  signature: { timeUnixMs: number; nonce: string } | null | undefined,
+): SignedRequestFields {
+  return {
+    method: "result",
+    digest: resultDigest(result),
+    idempotencyKey: result.taskId,
+    time: signature?.timeUnixMs ?? 0,
+    nonce: signature?.nonce ?? "",
+  };
 }

@@ -10,7 +10,13 @@ export {
   MAX_FRAME_BYTES,
   payloadBytes,
 } from "./batch.ts";
-export { payloadDigest, resultDigest } from "./digest.ts";
+export {
+  callSignedFields,
+  payloadDigest,
+  resultDigest,
+  resultSignedFields,
+  type SignedRequestFields,
+} from "./digest.ts";
 export { failStream, unary } from "./handlers.ts";
 export {
   abortStream,

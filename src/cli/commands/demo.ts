@@ -7,12 +7,13 @@ import { fileURLToPath } from "node:url";
 import { ClawHubError } from "../../errors/index.ts";
 import { createHub } from "../../hub/index.ts";
 import { startRegistryServer } from "../../registry/index.ts";
-import { createHubClient } from "../../sdk/index.ts";
+import { type ClientTls, createHubClient } from "../../sdk/index.ts";
 import { createLocalEmbedder } from "../../search/index.ts";
 import { parseWorkflowText } from "../../workflow/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { describeRun } from "./flow.ts";
-import { openControlPlane } from "./hub.ts";
+import { keepOperatorIdentity, openControlPlane, openHubSecurity } from "./hub.ts";
+import { writePrivateJson } from "./hub-credentials.ts";
 
 /** The package root: the nearest folder above this module holding bin/clawhub.js (sources, dist/ or the bundle). */
 const ROOT = (() => {
@@ -29,6 +30,8 @@ const BIN = join(ROOT, "bin", "clawhub.js");
  * bundle scripts/build.ts makes of them in the package (which ships no src/, and Node refuses to
  * strip types inside node_modules).
  */
+/** The example agents `run.ts` starts by default (llm when CLAWHUB_LLM_URL is set). */
+const EXAMPLE_AGENTS = ["text-stats", "summarizer", "chunker", "reporter", "flaky", "llm"];
 const AGENTS = existsSync(join(ROOT, "src"))
   ? join(ROOT, "examples", "agents", "run.ts")
   : join(ROOT, "dist", "bundle", "example-agents.mjs");
@@ -47,6 +50,10 @@ export const demoCommand: CommandSpec = {
     "--keep leaves everything running until interrupted, to look around.",
   configure(cmd) {
     cmd.option("--keep", "keep the registry, hub and agents running until interrupted");
+    cmd.option(
+      "--tls",
+      "a secured hub: mutual TLS, each example agent enrolled with its own token, the steps as the operator",
+    );
     cmd.option(
       "--embedder <kind>",
       "search embedder for registry and hub: local (the bundled model: search and discovery by meaning) or none (words only, faster)",
@@ -77,7 +84,10 @@ export const demoCommand: CommandSpec = {
       embedder: model ?? "none",
     });
     const controlPlane = await openControlPlane(join(work, "hub"));
+    const security =
+      options.tls === true ? await openHubSecurity(join(work, "hub"), controlPlane) : undefined;
     const hub = await createHub({
+      ...(security ? { security } : {}),
       port: 0,
       controlPlane,
       heartbeatIntervalMs: 500,
@@ -96,6 +106,30 @@ export const demoCommand: CommandSpec = {
       CLAWHUB_HUB: hub.address,
       NO_COLOR: "1",
     };
+    // A secured hub: the steps run as the operator (its identity stored in the demo's config
+    // directory, as `clawhub hub --tls` does), the in-process clients as a caller of their own,
+    // and each example agent enrolls with a one-time token of its own name.
+    let tls: ClientTls | undefined;
+    let agentArgs: string[] = [];
+    if (security) {
+      await keepOperatorIdentity(
+        {
+          ...ctx,
+          config: { ...ctx.config, configPath: join(home, ".config", "clawhub", "config.json") },
+        },
+        security,
+        hub.address,
+        join(work, "hub"),
+      ).then((operator) => operator.stop());
+      tls = await security.issueLocal({ name: "demo", kind: "caller", ttlMs: 3_600_000 });
+      const tokens: Record<string, string> = {};
+      for (const name of EXAMPLE_AGENTS)
+        tokens[name] = (await security.createEnrollment({ name, kind: "agent" })).token;
+      const file = join(work, "agent-tokens.json");
+      await writePrivateJson(file, tokens);
+      agentArgs = ["--tokens", file];
+    }
+    const hubClient = () => createHubClient({ hub: hub.address, ...(tls ? { tls } : {}) });
     let failed = 0;
     const step = (title: string, argv: string[], expect = 0) =>
       new Promise<void>((resolve) => {
@@ -146,7 +180,7 @@ export const demoCommand: CommandSpec = {
       await step("list what is installed", ["list"]);
 
       out("\n# starting the example agents (examples/agents)");
-      const agents = spawn(process.execPath, [AGENTS, "--hub", hub.address], {
+      const agents = spawn(process.execPath, [AGENTS, "--hub", hub.address, ...agentArgs], {
         env,
         stdio: ["ignore", "pipe", "pipe"],
       });
@@ -190,7 +224,7 @@ export const demoCommand: CommandSpec = {
       out(
         "\n# the triage workflow on this README: triage -> summary, stats, sections in parallel -> report",
       );
-      const client = createHubClient({ hub: hub.address });
+      const client = hubClient();
       try {
         const spec = parseWorkflowText(
           await readFile(join(examples, "flows", "triage.yaml"), "utf8"),
@@ -216,7 +250,7 @@ export const demoCommand: CommandSpec = {
       } finally {
         client.close();
       }
-      const events = createHubClient({ hub: hub.address });
+      const events = hubClient();
       const watcher = events.events(
         (e) => out(`  [hub event] ${e.kind} ${String(e.data.key ?? "")}`),
         {
@@ -250,6 +284,7 @@ export const demoCommand: CommandSpec = {
         if (child.exitCode === null) await new Promise((r) => child.once("exit", r));
       }
       await hub.close();
+      await security?.close();
       await controlPlane.close();
       await registry.close();
       await rm(work, { recursive: true, force: true });

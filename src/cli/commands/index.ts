@@ -110,6 +110,16 @@ export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
     (m) => m.auditVerify,
   ),
   entry(
+    ["audit", "log"],
+    () => import("./audit.ts"),
+    (m) => m.auditLog,
+  ),
+  entry(
+    ["audit", "export"],
+    () => import("./audit.ts"),
+    (m) => m.auditExport,
+  ),
+  entry(
     ["completion"],
     () => import("./completion.ts"),
     (m) => m.completionCommand,

@@ -1,10 +1,10 @@
 import { join, resolve } from "node:path";
 import { ClawHubError } from "../../errors/index.ts";
-import { createHub, type Hub } from "../../hub/index.ts";
+import { createHub, type Hub, type HubSecurity } from "../../hub/index.ts";
 import { startRegistryServer } from "../../registry/index.ts";
 import { createLocalEmbedder } from "../../search/index.ts";
 import type { CommandSpec } from "../command.ts";
-import { openControlPlane } from "./hub.ts";
+import { keepOperatorIdentity, openControlPlane, openHubSecurity } from "./hub.ts";
 import { bytesFlag, hubTuningOf, hubTuningOptions, intFlag } from "./hub-options.ts";
 import { logFormatOption, loggerOf } from "./log-format.ts";
 import { defaultDataDir, embedderOf, embedderOptions } from "./shared.ts";
@@ -67,6 +67,7 @@ export const serveCommand: CommandSpec = {
     embedderOptions(cmd);
     cmd.option("--hub-port <port>", "port of the agent hub (0: any free port)", "7070");
     cmd.option("--no-hub", "do not start the agent hub");
+    cmd.option("--tls", "the hub requires mutual TLS: enrolled agents and callers only");
     hubTuningOptions(cmd);
     logFormatOption(cmd);
   },
@@ -100,9 +101,13 @@ export const serveCommand: CommandSpec = {
     });
     let hub: Hub | undefined;
     let controlPlane: Awaited<ReturnType<typeof openControlPlane>> | undefined;
+    let security: HubSecurity | undefined;
+    let operator: Awaited<ReturnType<typeof keepOperatorIdentity>> | undefined;
     if (options.hub !== false) {
+      const hubData = join(dataDir, "hub");
       try {
-        controlPlane = await openControlPlane(join(dataDir, "hub"));
+        controlPlane = await openControlPlane(hubData);
+        if (options.tls === true) security = await openHubSecurity(hubData, controlPlane);
         hub = await createHub({
           ...tuning,
           controlPlane,
@@ -110,8 +115,12 @@ export const serveCommand: CommandSpec = {
           port: hubPort,
           embedder: embedder === "none" ? undefined : embedder,
           logger,
+          ...(security ? { security } : {}),
         });
+        if (security) operator = await keepOperatorIdentity(ctx, security, hub.address, hubData);
       } catch (error) {
+        await hub?.close();
+        await security?.close();
         await controlPlane?.close();
         await server.close();
         throw error;
@@ -120,8 +129,13 @@ export const serveCommand: CommandSpec = {
     const lines = [
       `ClawHub registry listening on ${server.url} (data: ${dataDir}${options.db ? `, db: ${String(options.db).replace(/\/\/[^@]*@/, "//***@")}` : ""})`,
       hub
-        ? `ClawHub hub listening on ${hub.address} (agents: --hub ${hub.address})`
+        ? `ClawHub hub listening on ${hub.address}${operator ? " (mutual TLS)" : ""} (agents: --hub ${hub.address})`
         : "Hub not started (--no-hub)",
+      ...(operator
+        ? [
+            `Hub operator identity: ${operator.identity} (stored in ${operator.file}); enroll agents with: clawhub hub enroll <name> --hub ${hub?.address}`,
+          ]
+        : []),
     ];
     if (server.bootstrap) {
       lines.push(
@@ -135,11 +149,13 @@ export const serveCommand: CommandSpec = {
     const stopped = ctx.waitForShutdown();
     ctx.io.stdout.write(
       ctx.json
-        ? `${JSON.stringify({ url: server.url, hub: hub?.address ?? null, dataDir, bootstrap: server.bootstrap ?? null })}\n`
+        ? `${JSON.stringify({ url: server.url, hub: hub?.address ?? null, hubTls: Boolean(operator), dataDir, bootstrap: server.bootstrap ?? null })}\n`
         : `${lines.join("\n")}\n`,
     );
     await stopped;
+    operator?.stop();
     await hub?.close();
+    await security?.close();
     await controlPlane?.close();
     await server.close();
     return { data: undefined, text: "" };

@@ -7,6 +7,7 @@ import { isName, TOPIC_PATTERN } from "../../schema/index.ts";
 import {
   type CallerFrame,
   type CallerReply,
+  callSignedFields,
   createOutbox,
   createStreamBatcher,
   encodePayload,
@@ -38,16 +39,8 @@ export interface CallerGuard {
 }
 
 /** What a caller's signature covers for one call (identity/signing.ts). */
-export function callFields(req: WireCallRequest): SignedFields {
-  return {
-    method: "call",
-    capability: req.capability || `query:${req.query}`,
-    digest: payloadDigest(req.input),
-    idempotencyKey: req.idempotencyKey || undefined,
-    time: req.signature?.timeUnixMs ?? 0,
-    nonce: req.signature?.nonce ?? "",
-  };
-}
+export const callFields = (req: WireCallRequest): SignedFields =>
+  callSignedFields(req, req.signature);
 
 /** An outbox's overflow handler: logs the slow consumer (`who`) and stops its stream. */
 const dropSlowConsumer = (core: HubCore, who: string, stop: () => void) => (bytes: number) => {

@@ -1,0 +1,47 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type ControlPlane, createMemoryControlPlane } from "../../src/control-plane/index.ts";
+import {
+  createHub,
+  createHubSecurity,
+  type Hub,
+  type HubSecurity,
+  type LocalIdentity,
+} from "../../src/hub/index.ts";
+import type { Agent } from "../../src/sdk/index.ts";
+
+/** A secured hub on a free loopback port, its security, and an admin identity issued by it. */
+export interface SecureHubSandbox {
+  hub: Hub;
+  security: HubSecurity;
+  controlPlane: ControlPlane;
+  admin: LocalIdentity;
+  /** Agents to stop on close. */
+  agents: Agent[];
+  close(): Promise<void>;
+}
+
+/** Starts a secured hub (createHubSecurity in a temporary directory) and issues an admin. */
+export async function createSecureHubSandbox(): Promise<SecureHubSandbox> {
+  const dir = await mkdtemp(join(tmpdir(), "clawhub-secure-"));
+  const controlPlane = createMemoryControlPlane();
+  const security = await createHubSecurity({ dir, controlPlane });
+  const hub = await createHub({ port: 0, heartbeatIntervalMs: 200, controlPlane, security });
+  const admin = await security.issueLocal({ name: "operator", kind: "caller", roles: ["admin"] });
+  const agents: Agent[] = [];
+  return {
+    hub,
+    security,
+    controlPlane,
+    admin,
+    agents,
+    async close() {
+      await Promise.all(agents.splice(0).map((a) => a.stop()));
+      await hub.close();
+      await security.close();
+      await controlPlane.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
