@@ -113,6 +113,8 @@ export interface HubSecurity {
     kind: IdentityKind;
     roles?: string[];
     labels?: Record<string, string>;
+    /** Capability name patterns an agent may serve (none: any). */
+    capabilities?: string[];
     tokenTtlMs?: number;
     certTtlMs?: number;
     uses?: number;
@@ -335,6 +337,7 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
         name: cert.identity.name,
         roles: cert.roles,
         labels: cert.labels,
+        capabilities: cert.capabilities,
         publicKey: cert.publicKey,
         keyId: cert.keyId,
         notAfter: Math.max(cert.notAfter, renewedUntil.get(cert.keyId)?.notAfter ?? 0),
@@ -350,6 +353,7 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
         kind: input.kind,
         roles: input.roles ?? [],
         labels: input.labels ?? {},
+        capabilities: input.capabilities ?? [],
         certTtlMs: input.certTtlMs || defaultCertTtl,
         ...(input.tokenTtlMs ? { tokenTtlMs: input.tokenTtlMs } : {}),
         ...(input.uses ? { uses: input.uses } : {}),
@@ -365,6 +369,7 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
             .map(([k, v]) => `${k}=${v}`)
             .join(","),
           uses: input.uses ?? 1,
+          capabilities: (input.capabilities ?? []).join(",") || "any",
         },
       });
       return created;
@@ -400,6 +405,7 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
         ttlMs: Math.max(1000, Math.min(peer.lifeMs, MAX_LEAF_TTL_MS)),
         roles: [...peer.roles],
         labels: { ...peer.labels },
+        capabilities: [...(peer.capabilities ?? [])],
         sameKeyAs: peer.keyId,
       });
       renewedUntil.set(peer.keyId, { uri: peer.uri, notAfter: issued.notAfter });

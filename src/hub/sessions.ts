@@ -4,7 +4,7 @@
  */
 import { ClawHubError } from "../errors/index.ts";
 import { createBreaker } from "../resilience/index.ts";
-import { AGENT_ID, CAPABILITY_NAME, checkName } from "../schema/index.ts";
+import { AGENT_ID, CAPABILITY_NAME, checkName, subjectMatches } from "../schema/index.ts";
 import type { WireAgentInfo, WireRegister, WireTelemetry } from "../wire/index.ts";
 import type { SchemaRef } from "./schema.ts";
 import type { AgentChannel, CapabilityEntry, HubContext, Session } from "./types.ts";
@@ -29,7 +29,8 @@ export interface Sessions {
     stillWanted?: () => boolean,
   ): Promise<Session>;
   /** Removes an agent: the `onGone` hook re-routes its work and frees what it held. */
-  drop(session: Session, reason: string): void;
+  /** Ends a session; `error`, when given, is what its agent is told. */
+  drop(session: Session, reason: string, error?: ClawHubError): void;
   /** Drops every session of an identity (revoked): returns how many. */
   dropIdentity(uri: string, reason: string): number;
   heartbeat(session: Session, telemetry: WireTelemetry | null): void;
@@ -177,6 +178,15 @@ export function createSessions(ctx: HubContext, options: SessionsOptions): Sessi
             "FORBIDDEN",
             `agent id "${reg.agentId}" belongs to another identity; this connection is ${proven.uri}`,
           );
+        const allowed = proven.capabilities ?? [];
+        if (allowed.length > 0)
+          for (const spec of reg.capabilities)
+            if (!allowed.some((pattern) => subjectMatches(pattern, spec.name)))
+              throw new ClawHubError(
+                "FORBIDDEN",
+                `${proven.uri} may not serve "${spec.name}" (enrolled for ${allowed.join(", ")})`,
+                { hint: "Enroll the agent with --capability for what it serves." },
+              );
         for (const [k, v] of labels)
           if (proven.labels[k] !== v)
             throw new ClawHubError(
@@ -192,8 +202,23 @@ export function createSessions(ctx: HubContext, options: SessionsOptions): Sessi
           ctx.closing ? "the hub is shutting down" : "the stream ended while it registered",
         );
       }
+      // Two connections of one agent id: the newer replaces the older once, and the older is
+      // told why with CONFLICT, on which the SDK stops instead of reconnecting. A reconnect after
+      // a network blip is the newer connection (the older stream is dead anyway); two processes
+      // sharing an id no longer evict each other in a loop (one stops, its operator sees why).
       const previous = sessions.get(reg.agentId);
-      if (previous) room.drop(previous, "replaced by a new connection with the same agent id");
+      if (previous)
+        room.drop(
+          previous,
+          `replaced by a newer connection of ${proven ? proven.uri : `agent id ${reg.agentId}`} from ${channel.peer}`,
+          new ClawHubError(
+            "CONFLICT",
+            `replaced by a newer connection of ${proven ? proven.uri : `agent id "${reg.agentId}"`} (from ${channel.peer}): two processes must not share one agent identity`,
+            {
+              hint: "Give each process its own identity (`clawhub hub enroll <name>`) or agent id.",
+            },
+          ),
+        );
       const at = ctx.now();
       const session: Session = {
         id: reg.agentId,
@@ -246,13 +271,13 @@ export function createSessions(ctx: HubContext, options: SessionsOptions): Sessi
         }
       return n;
     },
-    drop(session, reason) {
+    drop(session, reason, error) {
       if (session.gone) return;
       session.gone = true;
       if (sessions.get(session.id) === session) sessions.delete(session.id);
       for (const entry of session.capabilities.values()) entry.release();
       try {
-        session.channel.end();
+        session.channel.end(error);
       } catch {
         // The connection is already gone.
       }

@@ -43,6 +43,8 @@ export interface PeerIdentity {
   roles: readonly string[];
   /** Attested at enrollment; the only labels routing and policy see. */
   labels: Readonly<Record<string, string>>;
+  /** Capability name patterns an agent may serve, attested at enrollment; absent or empty: any. */
+  capabilities?: readonly string[];
 }
 
 /** One capability as one agent serves it. */

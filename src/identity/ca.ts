@@ -31,6 +31,11 @@ export const ATTESTATION_OID = "2.25.2620467701";
 export interface CertificateAttestation {
   roles: string[];
   labels: Record<string, string>;
+  /**
+   * Capability name patterns (`echo`, `payments.*`, `text.>`) an agent may serve; empty: any
+   * (the enrollment named none).
+   */
+  capabilities: string[];
   /** When the CA issued it: a revocation refuses certificates issued before it. */
   issuedAt: number;
 }
@@ -72,6 +77,7 @@ export interface CertificateAuthority {
     ttlMs: number;
     roles?: string[];
     labels?: Record<string, string>;
+    capabilities?: string[];
     sameKeyAs?: string;
   }): Promise<IssuedCertificate>;
   /**
@@ -152,7 +158,15 @@ export async function openCertificateAuthority(options: CaOptions): Promise<Cert
     trustDomain,
     certificatePem,
     fingerprint: caFingerprint(certificatePem),
-    async issue({ csrPem, identity, ttlMs, roles = [], labels = {}, sameKeyAs }) {
+    async issue({
+      csrPem,
+      identity,
+      ttlMs,
+      roles = [],
+      labels = {},
+      capabilities = [],
+      sameKeyAs,
+    }) {
       if (identity.trustDomain !== trustDomain)
         throw new ClawHubError("INVALID_ARGUMENT", `${identity.uri} is not in ${trustDomain}`);
       if (!(ttlMs > 0 && ttlMs <= MAX_LEAF_TTL_MS))
@@ -192,7 +206,14 @@ export async function openCertificateAuthority(options: CaOptions): Promise<Cert
           new x509.Extension(
             ATTESTATION_OID,
             false,
-            derUtf8(JSON.stringify({ roles, labels, issuedAt })),
+            derUtf8(
+              JSON.stringify({
+                roles,
+                labels,
+                issuedAt,
+                ...(capabilities.length > 0 ? { capabilities } : {}),
+              }),
+            ),
           ),
         ],
       });
@@ -269,7 +290,7 @@ export async function createKeyAndCsr(
 /** The attestation a CA-verified certificate carries (none: no roles, no labels). */
 function attestationOf(pem: string): CertificateAttestation {
   const ext = new x509.X509Certificate(pem).getExtension(ATTESTATION_OID);
-  if (!ext) return { roles: [], labels: {}, issuedAt: 0 };
+  if (!ext) return { roles: [], labels: {}, capabilities: [], issuedAt: 0 };
   const parsed = JSON.parse(fromDerUtf8(Buffer.from(ext.value))) as Partial<CertificateAttestation>;
   return {
     roles: Array.isArray(parsed.roles) ? parsed.roles.map(String) : [],
@@ -277,6 +298,7 @@ function attestationOf(pem: string): CertificateAttestation {
       parsed.labels && typeof parsed.labels === "object"
         ? Object.fromEntries(Object.entries(parsed.labels).map(([k, v]) => [k, String(v)]))
         : {},
+    capabilities: Array.isArray(parsed.capabilities) ? parsed.capabilities.map(String) : [],
     issuedAt: typeof parsed.issuedAt === "number" ? parsed.issuedAt : 0,
   };
 }

@@ -10,6 +10,7 @@
  */
 import { createHash, randomBytes } from "node:crypto";
 import { ClawHubError } from "../errors/index.ts";
+import { isName, TOPIC_PATTERN } from "../schema/index.ts";
 import type { CertificateAuthority, IssuedCertificate } from "./ca.ts";
 import { type IdentityKind, type SpiffeId, spiffeId } from "./spiffe.ts";
 
@@ -18,6 +19,8 @@ export interface Attestation {
   identity: SpiffeId;
   roles: string[];
   labels: Record<string, string>;
+  /** Capability name patterns an agent may serve; empty: any. */
+  capabilities: string[];
 }
 
 /** A stored enrollment (the token itself is never stored). */
@@ -28,6 +31,8 @@ export interface EnrollmentRecord {
   name: string;
   roles: string[];
   labels: Record<string, string>;
+  /** Capability name patterns an agent may serve (absent or empty: any). */
+  capabilities?: string[];
   certTtlMs: number;
   expiresAt: number;
   usesLeft: number;
@@ -87,6 +92,8 @@ export function createEnrollment(options: {
       kind: IdentityKind;
       roles?: string[];
       labels?: Record<string, string>;
+      /** Capability name patterns (`payments.*`, `text.>`) the agent may serve; none: any. */
+      capabilities?: string[];
       /** How long the token may be redeemed (default 15 minutes). */
       tokenTtlMs?: number;
       /** How long each certificate lives (default 15 minutes). */
@@ -102,6 +109,13 @@ export function createEnrollment(options: {
       for (const [k, v] of Object.entries(labels))
         if (!LABEL_KEY.test(k) || typeof v !== "string" || v.length > 256)
           throw new ClawHubError("INVALID_ARGUMENT", `invalid label ${JSON.stringify(k)}`);
+      const capabilities = [...new Set(input.capabilities ?? [])];
+      for (const c of capabilities)
+        if (!isName(TOPIC_PATTERN, c))
+          throw new ClawHubError(
+            "INVALID_ARGUMENT",
+            `invalid capability pattern ${JSON.stringify(c)} (a name, with * for one word or > for the rest)`,
+          );
       const uses = input.uses ?? 1;
       if (!Number.isInteger(uses) || uses < 1 || uses > 1000)
         throw new ClawHubError("INVALID_ARGUMENT", "uses must be a whole number from 1 to 1000");
@@ -115,6 +129,7 @@ export function createEnrollment(options: {
         name: identity.name,
         roles,
         labels,
+        ...(capabilities.length > 0 ? { capabilities } : {}),
         certTtlMs: input.certTtlMs ?? 15 * 60_000,
         expiresAt,
         usesLeft: uses,
@@ -147,8 +162,14 @@ export function createEnrollment(options: {
           ttlMs: record.certTtlMs,
           roles: record.roles,
           labels: record.labels,
+          capabilities: record.capabilities ?? [],
         });
-        return { ...issued, roles: record.roles, labels: record.labels };
+        return {
+          ...issued,
+          roles: record.roles,
+          labels: record.labels,
+          capabilities: record.capabilities ?? [],
+        };
       }
       throw refused();
     },

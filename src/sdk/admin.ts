@@ -28,6 +28,8 @@ export interface EnrollmentRequest {
   certTtlMs?: number;
   /** How many processes may redeem it (default 1). */
   uses?: number;
+  /** Capability name patterns an agent may serve (`payments.*`, `text.>`); none: any. */
+  capabilities?: string[];
 }
 
 /** The IdentityService of a secured hub, as its operator uses it. */
@@ -139,6 +141,7 @@ export function createHubAdmin(options: { hub: string; tls: ClientTls }): HubAdm
           tokenTtlMs: request.tokenTtlMs ?? 0,
           certTtlMs: request.certTtlMs ?? 0,
           uses: request.uses ?? 0,
+          capabilities: request.capabilities ?? [],
         },
       );
       return { token: res.token, identity: res.identity, expiresAt: res.expiresAtUnixMs };

@@ -134,6 +134,11 @@ export interface AgentOptions {
   /** How long `stop()` waits for running tasks before aborting them (default 30 s). */
   drainTimeoutMs?: number;
   logger?: (line: string) => void;
+  /**
+   * Called when the agent stops on its own: another connection of its identity (or agent id)
+   * replaced it (CONFLICT). It does not reconnect then: two processes must not share one.
+   */
+  onStopped?: (reason: ClawHubError) => void;
 }
 
 /** A connected (or connecting) agent. */
@@ -141,8 +146,15 @@ export interface Agent {
   readonly id: string;
   /** Adds a capability; call before `start()`. */
   capability<I = unknown>(spec: CapabilitySpec, handler: Handler<I>): Agent;
-  /** Receives events published on topics matching `topic` (`*` one token, final `>` the rest). */
-  subscribe(topic: string, handler: (data: unknown, topic: string) => void): () => void;
+  /**
+   * Receives events published on topics matching `topic` (`*` one token, final `>` the rest),
+   * with who published each (an identity on a secured hub, else an agent id). On a secured hub
+   * topics are the identity's own unless under `shared.`.
+   */
+  subscribe(
+    topic: string,
+    handler: (data: unknown, topic: string, publisher: string) => void,
+  ): () => void;
   publish(topic: string, data: unknown): void;
   /** Connects and registers; resolves once registered, retries while the hub is unreachable. */
   start(): Promise<void>;
@@ -219,7 +231,10 @@ export function createAgent(options: AgentOptions): Agent {
   let id = options.id ?? identityName(options.tls?.certPem) ?? randomUUID();
   const log = options.logger ?? (() => {});
   const capabilities = new Map<string, { spec: CapabilitySpec; handler: Handler<unknown> }>();
-  const subscriptions = new Map<string, Set<(data: unknown, topic: string) => void>>();
+  const subscriptions = new Map<
+    string,
+    Set<(data: unknown, topic: string, publisher: string) => void>
+  >();
   const running = new Map<string, Running>();
   const pendingLocks = new Map<
     string,
@@ -387,6 +402,14 @@ export function createAgent(options: AgentOptions): Agent {
       stopped = true;
       return;
     }
+    // Replaced by a newer connection of the same identity (or agent id): another process holds
+    // it now. Reconnecting would evict that one in turn, forever; stop and say why.
+    if (wasRegistered && e?.code === "CONFLICT") {
+      stopped = true;
+      log(`agent ${options.name}: ${e.message}; not reconnecting`);
+      options.onStopped?.(e);
+      return;
+    }
     // The next hub of the list, if there are several: a lost node is replaced by another.
     if (!wasRegistered || addresses.length > 1) addressIndex++;
     failures = wasRegistered ? 1 : failures + 1;
@@ -463,17 +486,21 @@ export function createAgent(options: AgentOptions): Agent {
       }
       case "event": {
         const { topic, data } = message.event;
+        const publisher = message.event.publisher ?? "";
         let value: unknown;
         let decoded = false;
         for (const [pattern, handlers] of subscriptions) {
           if (!subjectMatches(pattern, topic)) continue;
+          // As the hub scopes them on a secured hub: `>` is this identity's own topics, shared
+          // ones match only patterns that name `shared.`.
+          if (tls && topic.startsWith("shared.") !== pattern.startsWith("shared.")) continue;
           if (!decoded) {
             value = decodePayload(data);
             decoded = true;
           }
           for (const handler of handlers) {
             try {
-              handler(value, topic);
+              handler(value, topic, publisher);
             } catch (error) {
               log(
                 `agent ${options.name}: subscriber of ${topic} threw: ${(error as Error).message}`,

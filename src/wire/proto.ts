@@ -386,6 +386,7 @@ export interface WireCreateEnrollmentRequest {
   tokenTtlMs: number;
   certTtlMs: number;
   uses: number;
+  capabilities: string[];
 }
 
 export type { WirePayload, WireTensor };

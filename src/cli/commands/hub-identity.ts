@@ -77,6 +77,11 @@ export const hubEnroll: CommandSpec = {
     cmd.option("--kind <kind>", "agent or caller", "agent");
     cmd.option("--role <role>", "a role (repeatable; admin may enroll and revoke)", collect);
     cmd.option("--label <k=v>", "a label routing may trust (repeatable)", collect);
+    cmd.option(
+      "--capability <pattern>",
+      "what an agent may serve: a name, `payments.*` or `text.>` (repeatable; default any)",
+      collect,
+    );
     cmd.option("--ttl <duration>", "how long the token may be redeemed", "15m");
     cmd.option(
       "--cert-ttl <duration>",
@@ -92,6 +97,7 @@ export const hubEnroll: CommandSpec = {
       kind: choiceFlag(options.kind, ["agent", "caller"] as const, "--kind"),
       roles: Array.isArray(options.role) ? options.role.map(String) : [],
       labels: labelsOf(options.label),
+      capabilities: Array.isArray(options.capability) ? options.capability.map(String) : [],
       tokenTtlMs: durationFlag(options.ttl, "--ttl", 1000, 7 * 86_400_000),
       certTtlMs: durationFlag(options.certTtl, "--cert-ttl", 10_000, 86_400_000),
       uses: intFlag(options.uses, "--uses", 1, 1000),

@@ -72,6 +72,7 @@ export function identityService(
         tokenTtlMs: req.tokenTtlMs,
         certTtlMs: req.certTtlMs,
         uses: req.uses,
+        capabilities: req.capabilities,
         actor: peer.uri,
       });
       return {
