@@ -29,6 +29,7 @@ import {
   type WireTelemetry,
 } from "../wire/index.ts";
 import { enroll } from "./enroll.ts";
+import { keepRenewed } from "./renew.ts";
 import { type ClientTls, channelCredentials, channelOptions, createSigner } from "./tls.ts";
 
 /** A JSON Schema document (validated by the hub with ajv). */
@@ -308,8 +309,14 @@ export function createAgent(options: AgentOptions): Agent {
     agent.stop().catch(() => {});
   };
 
-  let tls = options.tls;
+  // A copy: renewal replaces the certificate in it (keepRenewed).
+  let tls = options.tls ? { ...options.tls } : undefined;
   let signer = tls ? createSigner(tls.keyPem) : undefined;
+  let renewer: { stop(): void } | undefined;
+  const renewing = (identity: ClientTls) =>
+    keepRenewed(addresses[0] as string, identity, {
+      log: (line) => log(`agent ${options.name}: ${line}`),
+    });
   let started = false;
 
   function connect(): void {
@@ -726,6 +733,7 @@ export function createAgent(options: AgentOptions): Agent {
       return new Promise<void>((resolve, reject) => {
         firstRegistration = { resolve, reject };
         if (!options.enrollToken || tls) {
+          if (tls) renewer = renewing(tls);
           connect();
           return;
         }
@@ -733,6 +741,7 @@ export function createAgent(options: AgentOptions): Agent {
           (identity) => {
             tls = identity;
             signer = createSigner(identity.keyPem);
+            renewer = renewing(identity);
             if (!options.id) id = identityName(identity.certPem) ?? id;
             connect();
           },
@@ -748,6 +757,7 @@ export function createAgent(options: AgentOptions): Agent {
     async stop() {
       if (stopping) return;
       stopping = true;
+      renewer?.stop();
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
       if (reconnectTimer) clearTimeout(reconnectTimer);

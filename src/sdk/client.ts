@@ -30,6 +30,7 @@ import {
 } from "../wire/index.ts";
 import type { RunSummary, RunView } from "../workflow/index.ts";
 import { enroll } from "./enroll.ts";
+import { keepRenewed } from "./renew.ts";
 import { type ClientTls, channelCredentials, channelOptions, createSigner } from "./tls.ts";
 
 /** Options of {@link createHubClient}. */
@@ -201,7 +202,10 @@ export function createHubClient(options: HubClientOptions): HubClient {
   }
   let current = 0;
   const protocol = hubProtocol();
-  const signer = options.tls ? createSigner(options.tls.keyPem) : undefined;
+  // A copy: renewal replaces the certificate in it, for channels made from then on.
+  const tls = options.tls ? { ...options.tls } : undefined;
+  const signer = tls ? createSigner(tls.keyPem) : undefined;
+  const renewer = tls ? keepRenewed(addresses[0] as string, tls) : undefined;
   let stub: CallerStub;
   let workflows: WorkflowStub | undefined;
   let what: string;
@@ -210,16 +214,16 @@ export function createHubClient(options: HubClientOptions): HubClient {
     address = addresses[current % addresses.length] as string;
     stub = new protocol.CallerService(
       address,
-      channelCredentials(options.tls),
-      channelOptions(Boolean(options.tls)),
+      channelCredentials(tls),
+      channelOptions(Boolean(tls)),
     ) as unknown as CallerStub;
     workflows = undefined;
     what = `a hub at ${address}`;
   };
   /** The workflow service's client, made on first use (it shares the caller's channel). */
   const wfStub = (): WorkflowStub => {
-    workflows ??= new protocol.WorkflowService(address, channelCredentials(options.tls), {
-      ...channelOptions(Boolean(options.tls)),
+    workflows ??= new protocol.WorkflowService(address, channelCredentials(tls), {
+      ...channelOptions(Boolean(tls)),
       channelOverride: stub.getChannel(),
     }) as unknown as WorkflowStub;
     return workflows;
@@ -492,6 +496,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
       },
     },
     close() {
+      renewer?.stop();
       closeStream(new ClawHubError("CANCELLED", "the client was closed"));
       workflows?.close();
       stub.close();

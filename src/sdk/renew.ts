@@ -1,0 +1,92 @@
+import { X509Certificate } from "node:crypto";
+import type * as grpc from "@grpc/grpc-js";
+import { createKeyAndCsr } from "../identity/index.ts";
+import { fromGrpcError, hubProtocol, type WireEnrollResponse } from "../wire/index.ts";
+import { type ClientTls, channelCredentials, channelOptions } from "./tls.ts";
+
+/** A certificate's validity, in ms since the epoch. */
+export function lifeOf(certPem: string): { notBefore: number; notAfter: number } {
+  const cert = new X509Certificate(certPem);
+  return { notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) };
+}
+
+/**
+ * Keeps a process's certificate valid: at two thirds of its life it asks the hub for a new one
+ * for the same key (IdentityService.Renew over the current mutual-TLS connection), and stores it
+ * in `tls` (so channels made from then on present it). Streams already open stay as they are:
+ * the hub accepts a connection whose certificate was renewed for the same key, so nothing in
+ * flight is dropped. A failed renewal is retried every tenth of the time left, until it expires.
+ */
+export function keepRenewed(
+  hub: string,
+  tls: ClientTls,
+  options: {
+    log?: (line: string) => void;
+    onRenewed?: (notAfter: number) => void;
+    now?: () => number;
+  } = {},
+): { stop(): void } {
+  const now = options.now ?? Date.now;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = (delay: number) => {
+    if (stopped) return;
+    timer = setTimeout(renew, Math.max(200, delay));
+    timer.unref();
+  };
+  // Two thirds of the time left: for a certificate just issued that is two thirds of its life
+  // (its notBefore is backdated for clock skew, so it does not tell when it was issued).
+  const nextFor = (certPem: string) => ((lifeOf(certPem).notAfter - now()) * 2) / 3;
+  async function renew() {
+    const { notAfter } = lifeOf(tls.certPem);
+    try {
+      const renewed = await renewCertificate(hub, tls);
+      tls.certPem = renewed.certPem;
+      options.onRenewed?.(renewed.notAfter);
+      schedule(nextFor(renewed.certPem));
+    } catch (error) {
+      const left = notAfter - now();
+      options.log?.(
+        `certificate renewal failed (${(error as Error).message}); ${left > 0 ? `retrying, it expires in ${Math.round(left / 1000)} s` : "it has expired: enroll again"}`,
+      );
+      if (left > 0) schedule(left / 10);
+    }
+  }
+  schedule(nextFor(tls.certPem));
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
+
+/**
+ * A new certificate for the same identity and key, from the hub (IdentityService.Renew, over
+ * mutual TLS with the current certificate). The key never changes, so connections already open
+ * with the old certificate stay valid.
+ */
+export async function renewCertificate(
+  hub: string,
+  tls: ClientTls,
+): Promise<{ certPem: string; notAfter: number }> {
+  const client = new (hubProtocol().IdentityService)(
+    hub,
+    channelCredentials(tls),
+    channelOptions(true),
+  );
+  try {
+    const { csrPem } = await createKeyAndCsr("renewal", tls.keyPem);
+    const res = await new Promise<WireEnrollResponse>((resolve, reject) => {
+      (client as unknown as Record<string, (...a: unknown[]) => void>).Renew?.(
+        { csrPem },
+        { deadline: Date.now() + 15_000 },
+        (error: grpc.ServiceError | null, response: WireEnrollResponse) =>
+          error ? reject(fromGrpcError(error, `the hub at ${hub}`)) : resolve(response),
+      );
+    });
+    return { certPem: res.certificatePem, notAfter: res.notAfterUnixMs };
+  } finally {
+    client.close();
+  }
+}
