@@ -1,7 +1,9 @@
 /**
  * Per-call overhead and throughput through the hub, against a raw gRPC unary echo between the
  * same two processes (the floor: no broker at all) and NATS request/reply through a local
- * nats-server (a peer broker), with 1, 10 and 100 agents.
+ * nats-server (a peer broker), with 1, 10 and 100 agents; and the secured hub (`clawhub hub
+ * --tls`: mutual TLS, every call and result signed and verified, each decision audited) beside
+ * the same hub without, with the handshake, signing and verification costs on their own.
  *
  *   npm run bench:hub [-- --calls 2000 --seconds 3 --concurrency 64]
  *
@@ -11,15 +13,27 @@
  * package of that name); without it the NATS column is skipped.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { X509Certificate } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import { type Agent, createAgent, createHubClient } from "../src/sdk/index.ts";
+import { createReplayGuard, verifySignedFields } from "../src/identity/index.ts";
+import {
+  type Agent,
+  type ClientTls,
+  createAgent,
+  createHubAdmin,
+  createHubClient,
+  createSigner,
+  enroll,
+} from "../src/sdk/index.ts";
 import {
   CHANNEL_OPTIONS,
+  callSignedFields,
   decodePayload,
   encodePayload,
   hubProtocol,
@@ -41,17 +55,34 @@ else await caller();
 
 // ---- worker: agents, NATS responders, raw gRPC echo ---------------------------------------
 
-async function worker([hub = "", nats = "", agentsArg = "1"]: string[]): Promise<void> {
+async function worker([
+  hub = "",
+  nats = "",
+  agentsArg = "1",
+  secureHub = "",
+  tokensFile = "",
+]: string[]): Promise<void> {
   const n = Number(agentsArg);
   const agents: Agent[] = [];
+  const tokens = tokensFile ? (JSON.parse(readFileSync(tokensFile, "utf8")) as string[]) : [];
   for (let i = 0; i < n; i++) {
-    const agent = createAgent({ hub, name: `echo-${i}`, handleSignals: false });
-    agent.capability(
-      { name: "echo", description: "echoes its input", maxConcurrency: 64 },
-      (input) => input,
-    );
-    await agent.start();
-    agents.push(agent);
+    for (const [address, enrollToken] of [
+      [hub, undefined],
+      ...(secureHub ? [[secureHub, tokens[i]] as const] : []),
+    ] as const) {
+      const agent = createAgent({
+        hub: address,
+        name: `echo-${i}`,
+        handleSignals: false,
+        ...(enrollToken ? { enrollToken } : {}),
+      });
+      agent.capability(
+        { name: "echo", description: "echoes its input", maxConcurrency: 64 },
+        (input) => input,
+      );
+      await agent.start();
+      agents.push(agent);
+    }
   }
   const natsConnections: NatsConnection[] = [];
   if (nats) {
@@ -93,8 +124,17 @@ async function worker([hub = "", nats = "", agentsArg = "1"]: string[]): Promise
 
 // ---- caller ---------------------------------------------------------------------------------
 
-function start(cmd: string, argv: string[], ready: RegExp, stdin = false) {
-  const child = spawn(cmd, argv, { stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"] });
+function start(
+  cmd: string,
+  argv: string[],
+  ready: RegExp,
+  stdin = false,
+  env: Record<string, string> = {},
+) {
+  const child = spawn(cmd, argv, {
+    stdio: [stdin ? "pipe" : "ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   let out = "";
   return new Promise<{ child: ChildProcess; match: RegExpExecArray }>((resolve, reject) => {
     const onData = (d: Buffer) => {
@@ -159,6 +199,36 @@ async function caller(): Promise<void> {
     /"hub":"([^"]+)"/,
   );
   const hubAddress = hub.match[1] as string;
+  // The same hub secured: its operator identity lands in a config directory of the bench's own.
+  const configPath = join(dataDir, "config", "config.json");
+  const secure = await start(
+    process.execPath,
+    [
+      CLI,
+      "hub",
+      "--tls",
+      "--port",
+      "0",
+      "--embedder",
+      "none",
+      "--json",
+      "--data",
+      join(dataDir, "secure"),
+    ],
+    /"hub":"([^"]+)"/,
+    false,
+    { CLAWHUB_CONFIG_PATH: configPath },
+  );
+  const secureAddress = secure.match[1] as string;
+  const operatorFile = /"credentials":"([^"]+)"/.exec(secure.match.input)?.[1] as string;
+  const operator = JSON.parse(readFileSync(operatorFile, "utf8")) as ClientTls;
+  const admin = createHubAdmin({ hub: secureAddress, tls: operator });
+  const enrolled = async (name: string, kind: "agent" | "caller") =>
+    (await admin.createEnrollment({ name, kind, certTtlMs: 3_600_000 })).token;
+  const secureClient = createHubClient({
+    hub: secureAddress,
+    tls: await enroll({ hub: secureAddress, token: await enrolled("bench", "caller") }),
+  });
   let nats: ChildProcess | undefined;
   let natsUrl = "";
   if (natsBin) {
@@ -181,9 +251,13 @@ async function caller(): Promise<void> {
   console.log("---|---|---|---|---|---|---|---|---");
   try {
     for (const n of [1, 10, 100]) {
+      const tokensFile = join(dataDir, `tokens-${n}.json`);
+      const tokens: string[] = [];
+      for (let i = 0; i < n; i++) tokens.push(await enrolled(`echo-${i}`, "agent"));
+      writeFileSync(tokensFile, JSON.stringify(tokens), { mode: 0o600 });
       const w = await start(
         process.execPath,
-        [SELF, "--worker", hubAddress, natsUrl, String(n)],
+        [SELF, "--worker", hubAddress, natsUrl, String(n), secureAddress, tokensFile],
         /ready (\d+)/,
         true,
       );
@@ -226,6 +300,10 @@ async function caller(): Promise<void> {
         "ClawHub hub",
         await measure(() => client.call("echo", input), calls, seconds, concurrency),
       ]);
+      rows.push([
+        "ClawHub hub, secured (mTLS, signed, audited)",
+        await measure(() => secureClient.call("echo", input), calls, seconds, concurrency),
+      ]);
       const floor = rows[0]?.[1] as { p50: number; rps: number };
       const peer = rows.find((r) => r[0].startsWith("NATS"))?.[1];
       for (const [name, r] of rows) {
@@ -243,11 +321,23 @@ async function caller(): Promise<void> {
           ].join(" | "),
         );
       }
+      const plain = rows.find((r) => r[0] === "ClawHub hub")?.[1];
+      const secured = rows.find((r) => r[0].startsWith("ClawHub hub, secured"))?.[1];
+      if (plain && secured)
+        console.log(
+          `${n} | secured vs insecure hub | p50 ${(secured.p50 / plain.p50).toFixed(2)}x (target <= 1.3x) | p99 ${(secured.p99 / plain.p99).toFixed(2)}x | calls/s ${(secured.rps / plain.rps).toFixed(2)}x`,
+        );
+      // With agents still connected: the secured path's costs on their own, once.
+      if (n === 1) await costs(hubAddress, secureAddress, await enrolled("costs", "caller"));
       raw.close();
       w.child.stdin?.end();
       await new Promise((r) => w.child.once("exit", r));
     }
   } finally {
+    admin.close();
+    secureClient.close();
+    secure.child.kill("SIGTERM");
+    await new Promise((r) => secure.child.once("exit", r));
     client.close();
     await nc?.close();
     nats?.kill();
@@ -255,4 +345,53 @@ async function caller(): Promise<void> {
     await new Promise((r) => hub.child.once("exit", r));
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The secured path's costs on their own: a new connection's first call (TCP, the TLS handshake
+ * with client certificates, and the hub's check of the certificate) against the same on the
+ * plaintext hub, and signing and verifying one call's signature (ECDSA P-256 over RFC 8785 JSON).
+ */
+async function costs(plainHub: string, secureHub: string, token: string): Promise<void> {
+  const tls = await enroll({ hub: secureHub, token });
+  const firstCall = async (make: () => ReturnType<typeof createHubClient>) => {
+    const times: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const c = make();
+      const t = performance.now();
+      await c.call("echo", { i });
+      times.push(performance.now() - t);
+      c.close();
+    }
+    times.sort((a, b) => a - b);
+    return percentile(times, 50);
+  };
+  const plainFirst = await firstCall(() => createHubClient({ hub: plainHub }));
+  const secureFirst = await firstCall(() => createHubClient({ hub: secureHub, tls }));
+  const signer = createSigner(tls.keyPem);
+  const request = {
+    capability: "echo",
+    query: "",
+    input: encodePayload({ n: 1 }),
+    idempotencyKey: "",
+  };
+  const n = 5000;
+  let t = performance.now();
+  const signatures = [];
+  for (let i = 0; i < n; i++) signatures.push(signer.sign(callSignedFields(request, null)));
+  const signUs = ((performance.now() - t) * 1000) / n;
+  const publicKey = new X509Certificate(tls.certPem).publicKey;
+  const guard = createReplayGuard({ windowMs: 600_000 });
+  t = performance.now();
+  for (const signature of signatures)
+    verifySignedFields({
+      publicKey,
+      fields: callSignedFields(request, signature),
+      signature: Buffer.from(signature.signature).toString("base64"),
+      guard,
+    });
+  const verifyUs = ((performance.now() - t) * 1000) / n;
+  console.log(
+    `\nsecured path costs: a new connection's first call ${secureFirst.toFixed(2)} ms (plaintext ${plainFirst.toFixed(2)} ms: the TLS handshake adds ${(secureFirst - plainFirst).toFixed(2)} ms); signing ${signUs.toFixed(1)} µs and verifying ${verifyUs.toFixed(1)} µs per call (ECDSA P-256)`,
+  );
 }

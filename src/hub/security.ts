@@ -31,6 +31,7 @@ import {
   spiffeId,
   type VerifiedCertificate,
   verifySignedFields,
+  verifySignedFieldsAsync,
 } from "../identity/index.ts";
 import type { WireEnrollResponse } from "../wire/index.ts";
 import type { PeerIdentity } from "./types.ts";
@@ -140,6 +141,12 @@ export interface HubSecurity {
   identities(): Promise<IdentityRecord[]>;
   /** Checks a sender's signature and refuses a replay; UNAUTHENTICATED otherwise. */
   verify(peer: Peer, fields: SignedFields, signature: Uint8Array | string | undefined): void;
+  /** {@link verify} with the signature checked on libuv's thread pool. */
+  verifyAsync(
+    peer: Peer,
+    fields: SignedFields,
+    signature: Uint8Array | string | undefined,
+  ): Promise<void>;
   readonly audit: ReturnType<typeof createAuditLog>;
   /** Appends an audit event without waiting (the chain keeps the order of calls). */
   record(event: AuditEvent): void;
@@ -222,6 +229,20 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
   hubRenewal.unref();
   const caBuffer = Buffer.from(ca.certificatePem);
 
+  const certOfCall = new WeakMap<object, VerifiedCertificate>();
+  /** A stream opened before a revocation, or past its certificate's life, signs no more. */
+  const stillValid = (peer: Peer) => {
+    const revoked = revokedAt.get(peer.uri);
+    if (revoked !== undefined && peer.issuedAt <= revoked)
+      throw new ClawHubError("UNAUTHENTICATED", `${peer.uri} is revoked`);
+    const until = Math.max(peer.notAfter, renewedUntil.get(peer.keyId)?.notAfter ?? 0);
+    if (now() > until)
+      throw new ClawHubError(
+        "UNAUTHENTICATED",
+        `the certificate of ${peer.uri} expired at ${new Date(until).toISOString()}`,
+        { hint: "Certificates renew at two thirds of their life; enroll again." },
+      );
+  };
   // Verified certificates by their bytes: one chain check per certificate, not per RPC.
   const verified = new Map<string, VerifiedCertificate>();
   const verifyCert = (raw: Buffer): VerifiedCertificate => {
@@ -307,14 +328,21 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
       );
     },
     identify(call) {
-      const raw = (
-        call as { getAuthContext?: () => { sslPeerCertificate?: { raw?: Buffer } } }
-      ).getAuthContext?.().sslPeerCertificate?.raw;
-      if (!raw || raw.length === 0)
-        throw new ClawHubError("UNAUTHENTICATED", "no client certificate", {
-          hint: "Enroll first: `clawhub hub login --token che_...`, or createAgent({ enrollToken }).",
-        });
-      const cert = verifyCert(raw);
+      // The certificate of a call object is read once: getPeerCertificate builds the whole
+      // certificate object each time (a tenth of the hub's time when asked per call frame).
+      // Expiry and revocation are still checked below on every use.
+      let cert = typeof call === "object" && call ? certOfCall.get(call) : undefined;
+      if (!cert) {
+        const raw = (
+          call as { getAuthContext?: () => { sslPeerCertificate?: { raw?: Buffer } } }
+        ).getAuthContext?.().sslPeerCertificate?.raw;
+        if (!raw || raw.length === 0)
+          throw new ClawHubError("UNAUTHENTICATED", "no client certificate", {
+            hint: "Enroll first: `clawhub hub login --token che_...`, or createAgent({ enrollToken }).",
+          });
+        cert = verifyCert(raw);
+        if (typeof call === "object" && call) certOfCall.set(call, cert);
+      }
       const { uri } = cert.identity;
       const t = now();
       if (t > cert.notAfter) {
@@ -504,19 +532,23 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
       }
       return out.sort((a, b) => a.identity.localeCompare(b.identity));
     },
-    verify(peer, fields, signature) {
-      // A stream opened before a revocation or past its certificate's life signs no more.
-      const t = now();
-      const revoked = revokedAt.get(peer.uri);
-      if (revoked !== undefined && peer.issuedAt <= revoked)
-        throw new ClawHubError("UNAUTHENTICATED", `${peer.uri} is revoked`);
-      const until = Math.max(peer.notAfter, renewedUntil.get(peer.keyId)?.notAfter ?? 0);
-      if (t > until)
+    async verifyAsync(peer, fields, signature) {
+      stillValid(peer);
+      if (!signature || signature.length === 0)
         throw new ClawHubError(
           "UNAUTHENTICATED",
-          `the certificate of ${peer.uri} expired at ${new Date(until).toISOString()}`,
-          { hint: "Certificates renew at two thirds of their life; enroll again." },
+          `unsigned ${fields.method} (a secured hub requires signed requests)`,
         );
+      await verifySignedFieldsAsync({
+        publicKey: peer.publicKey,
+        fields,
+        signature:
+          typeof signature === "string" ? signature : Buffer.from(signature).toString("base64"),
+        guard,
+      });
+    },
+    verify(peer, fields, signature) {
+      stillValid(peer);
       if (!signature || signature.length === 0)
         throw new ClawHubError(
           "UNAUTHENTICATED",

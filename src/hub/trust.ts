@@ -110,7 +110,7 @@ export async function createHubTrust(options: {
     callerGuard: security
       ? {
           identify: (call) => security.identify(call),
-          verify: (peer, fields, signature) => security.verify(peer, fields, signature),
+          verify: (peer, fields, signature) => security.verifyAsync(peer, fields, signature),
           record: (event) => security.record(event),
         }
       : identify
@@ -121,7 +121,7 @@ export async function createHubTrust(options: {
           identify: (stream) => security.identify(stream),
           results: {
             verifyResult: (peer, result) =>
-              security.verify(
+              security.verifyAsync(
                 peer,
                 resultSignedFields(result, result.signature),
                 result.signature?.signature,

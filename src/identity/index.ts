@@ -29,6 +29,7 @@ export {
   type SignedFields,
   signFields,
   verifySignedFields,
+  verifySignedFieldsAsync,
 } from "./signing.ts";
 export {
   checkTrustDomain,

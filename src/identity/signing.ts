@@ -94,3 +94,44 @@ export function verifySignedFields(options: {
     );
   options.guard.check(options.fields.nonce, options.fields.time);
 }
+
+/**
+ * {@link verifySignedFields} with the signature check on libuv's thread pool (Node's callback
+ * form of crypto.verify): a hub verifying every call and every result keeps its event loop for
+ * routing, and two cores verify at once. The replay check runs after, on the loop.
+ */
+export function verifySignedFieldsAsync(options: {
+  publicKey: KeyObject;
+  fields: SignedFields;
+  signature: string;
+  guard: ReturnType<typeof createReplayGuard>;
+}): Promise<void> {
+  const key = options.publicKey;
+  const alg = key.asymmetricKeyType === "ed25519" ? null : "sha256";
+  const refused = () =>
+    new ClawHubError("UNAUTHENTICATED", "request signature does not verify with the sender's key");
+  return new Promise<void>((resolve, reject) => {
+    try {
+      verify(
+        alg,
+        payload(options.fields),
+        key,
+        Buffer.from(options.signature, "base64"),
+        (error, ok) => {
+          if (error || !ok) {
+            reject(refused());
+            return;
+          }
+          try {
+            options.guard.check(options.fields.nonce, options.fields.time);
+            resolve();
+          } catch (e) {
+            reject(e);
+          }
+        },
+      );
+    } catch {
+      reject(refused());
+    }
+  });
+}

@@ -25,58 +25,70 @@ export interface AgentGuard {
 
 /** Checks result signatures and audits them. */
 export interface ResultGuard {
-  /** Throws UNAUTHENTICATED when a result's signature does not hold. */
-  verifyResult(peer: Peer, result: WireTaskResult): void;
+  /** Rejects with UNAUTHENTICATED when a result's signature does not hold. */
+  verifyResult(peer: Peer, result: WireTaskResult): Promise<void>;
   record(event: AuditEvent): void;
 }
 
 /**
  * A result whose signature does not verify becomes a retryable failure (another agent gets
  * the task), and the refusal is audited: the caller never sees output nobody vouches for.
+ * Results are verified off the event loop and delivered when checked; other messages (and the
+ * other messages of a batch) go on at once, in order.
  */
-function checked(guard: ResultGuard, peer: Peer, message: AgentMessage, depth = 0): AgentMessage {
-  if (message.kind === "batch" && depth === 0)
-    return {
-      kind: "batch",
-      batch: { messages: message.batch.messages.map((m) => checked(guard, peer, m, 1)) },
-    };
-  if (message.kind !== "result") return message;
-  const result = message.result;
-  try {
-    guard.verifyResult(peer, result);
-    guard.record({
-      kind: "task.result",
-      actor: peer.uri,
-      outcome: result.failure ? "failed" : "ok",
-      outputDigest: resultDigest(result),
-      senderSignature: Buffer.from(result.signature?.signature ?? []).toString("base64"),
-      details: { taskId: result.taskId },
-    });
-    return message;
-  } catch (error) {
-    const reason = toClawHubError(error).message;
-    guard.record({
-      kind: "task.result",
-      actor: peer.uri,
-      outcome: "refused",
-      reason,
-      details: { taskId: result.taskId },
-    });
-    return {
-      kind: "result",
-      result: {
-        taskId: result.taskId,
-        output: null,
-        usage: result.usage,
-        failure: {
-          type: "UNAUTHENTICATED",
-          message: `result refused: ${reason}`,
-          nonRetryable: false,
-          detailsJson: new Uint8Array(),
-        },
-      },
-    };
+function deliverChecked(
+  guard: ResultGuard,
+  peer: Peer,
+  message: AgentMessage,
+  deliver: (message: AgentMessage) => void,
+  depth = 0,
+): void {
+  if (message.kind === "batch" && depth === 0) {
+    for (const m of message.batch.messages) deliverChecked(guard, peer, m, deliver, 1);
+    return;
   }
+  if (message.kind !== "result") {
+    deliver(message);
+    return;
+  }
+  const result = message.result;
+  guard.verifyResult(peer, result).then(
+    () => {
+      guard.record({
+        kind: "task.result",
+        actor: peer.uri,
+        outcome: result.failure ? "failed" : "ok",
+        outputDigest: resultDigest(result),
+        senderSignature: Buffer.from(result.signature?.signature ?? []).toString("base64"),
+        details: { taskId: result.taskId },
+      });
+      deliver(message);
+    },
+    (error: unknown) => {
+      const reason = toClawHubError(error).message;
+      guard.record({
+        kind: "task.result",
+        actor: peer.uri,
+        outcome: "refused",
+        reason,
+        details: { taskId: result.taskId },
+      });
+      deliver({
+        kind: "result",
+        result: {
+          taskId: result.taskId,
+          output: null,
+          usage: result.usage,
+          failure: {
+            type: "UNAUTHENTICATED",
+            message: `result refused: ${reason}`,
+            nonRetryable: false,
+            detailsJson: new Uint8Array(),
+          },
+        },
+      });
+    },
+  );
 }
 
 /**
@@ -144,7 +156,10 @@ export function agentService(core: HubCore, guard?: AgentGuard): grpc.UntypedSer
       stream.on(
         "data",
         results && peer
-          ? (message: AgentMessage) => ep.receive(checked(results, peer, message))
+          ? (message: AgentMessage) =>
+              deliverChecked(results, peer, message, (m) => {
+                if (open) ep.receive(m);
+              })
           : (message: AgentMessage) => ep.receive(message),
       );
       const gone = (reason: string) => () => {

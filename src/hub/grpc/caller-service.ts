@@ -34,7 +34,11 @@ import type { PeerIdentity } from "../types.ts";
  */
 export interface CallerGuard {
   identify(call: unknown): PeerIdentity;
-  verify?: (peer: Peer, fields: SignedFields, signature: Uint8Array | undefined) => void;
+  verify?: (
+    peer: Peer,
+    fields: SignedFields,
+    signature: Uint8Array | undefined,
+  ) => void | Promise<void>;
   record?: (event: AuditEvent) => void;
 }
 
@@ -87,15 +91,15 @@ export function callerService(
    * its outcome once it ends (digests only: inputs may be secret). Returns the call's identity
    * parts, or nothing on a plaintext hub.
    */
-  const admit = (
+  const admit = async (
     req: WireCallRequest,
     call: unknown,
-  ): Partial<CallInput> & { peer?: PeerIdentity } => {
+  ): Promise<Partial<CallInput> & { peer?: PeerIdentity }> => {
     if (!guard) return {};
     const peer = guard.identify(call);
     const fields = callFields(req);
     try {
-      guard.verify?.(peer as Peer, fields, req.signature?.signature);
+      await guard.verify?.(peer as Peer, fields, req.signature?.signature);
     } catch (error) {
       guard.record?.({
         kind: "call",
@@ -148,7 +152,7 @@ export function callerService(
       call.on("cancelled", () => signal.abort());
       const deadline = call.getDeadline();
       const ms = deadline instanceof Date ? deadline.getTime() : deadline;
-      const { peer, ...who } = admit(req, call);
+      const { peer, ...who } = await admit(req, call);
       return audited(
         req,
         { ...(peer ? { peer } : {}) },
@@ -201,19 +205,32 @@ export function callerService(
           });
           return;
         }
-        let identity: ReturnType<typeof admit>;
-        try {
-          identity = admit(c.request, stream);
-        } catch (error) {
+        const controller = new AbortController();
+        running.set(id, controller);
+        const refuse = (error: unknown) => {
+          running.delete(id);
           batcher.push({
             kind: "result",
             result: { id, response: null, error: errorToWire(toClawHubError(error)) },
           });
-          return;
-        }
+        };
+        // A plaintext hub admits at once; a secured one verifies the signature off the loop.
+        if (!guard) run(c, id, controller, {});
+        else
+          admit(c.request, stream).then((identity) => {
+            if (controller.signal.aborted)
+              refuse(new ClawHubError("CANCELLED", "the call was cancelled"));
+            else run(c, id, controller, identity);
+          }, refuse);
+      };
+      const run = (
+        c: WireStreamCall,
+        id: number,
+        controller: AbortController,
+        identity: Awaited<ReturnType<typeof admit>>,
+      ) => {
+        if (!open || !c.request) return;
         const { peer, ...who } = identity;
-        const controller = new AbortController();
-        running.set(id, controller);
         audited(
           c.request,
           { ...(peer ? { peer } : {}) },
