@@ -173,3 +173,49 @@ function runLimitsOf(options: Record<string, unknown>) {
     maxRunningBytesPerCaller: bytesFlag(bytesPerCaller, "--max-running-run-bytes", 1024),
   };
 }
+
+/** Whether a listen address only this machine can reach (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** `--tls` and `--insecure` of `clawhub hub` and `clawhub serve`. */
+export function hubSecurityOptions(cmd: Command): void {
+  cmd.option("--tls", "mutual TLS: only enrolled agents and callers (CA under --data)");
+  cmd.option(
+    "--insecure",
+    "plaintext for local development: any process that reaches the port is trusted (loopback only)",
+  );
+}
+
+/**
+ * Whether the hub runs with mutual TLS, from `--tls`, `--insecure` and the address. Plaintext is
+ * never served beyond this machine: on a non-loopback address the hub needs --tls (`--insecure`
+ * is refused there). Until mutual TLS is the default (issue 29), a loopback hub without either
+ * flag is plaintext; `warn` says so on every start.
+ */
+export function hubTlsOf(
+  options: Record<string, unknown>,
+  host: string,
+  warn: (line: string) => void,
+): boolean {
+  if (options.tls === true && options.insecure === true)
+    throw new ClawHubError("USAGE", "--tls and --insecure contradict each other");
+  if (options.tls === true) return true;
+  if (!isLoopback(host))
+    throw new ClawHubError(
+      "USAGE",
+      `the hub would serve plaintext on ${host}: anyone who reaches it could register agents and read calls`,
+      {
+        hint: "Add --tls (agents and callers then enroll: `clawhub hub enroll`), or listen on 127.0.0.1.",
+      },
+    );
+  warn(
+    "hub: warning: plaintext: every process on this machine that reaches its port is trusted as any agent or caller (--tls secures it)",
+  );
+  return false;
+}

@@ -4,7 +4,14 @@ import { ClawHubError } from "../../errors/index.ts";
 import { type CallResult, isTensor, toFloat32 } from "../../sdk/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
-import { durationFlag, hubTuningOf, hubTuningOptions, intFlag } from "./hub-options.ts";
+import {
+  durationFlag,
+  hubSecurityOptions,
+  hubTlsOf,
+  hubTuningOf,
+  hubTuningOptions,
+  intFlag,
+} from "./hub-options.ts";
 import { logFormatOption, loggerOf } from "./log-format.ts";
 import {
   age,
@@ -40,7 +47,7 @@ export const hubCommand: CommandSpec = {
   configure(cmd) {
     cmd.option("--host <host>", "address to listen on", "127.0.0.1");
     cmd.option("--port <port>", "port to listen on (0: any free port)", "7070");
-    cmd.option("--tls", "mutual TLS: only enrolled agents and callers (CA under --data)");
+    hubSecurityOptions(cmd);
     hubTuningOptions(cmd);
     logFormatOption(cmd);
     cmd.option(
@@ -58,11 +65,11 @@ export const hubCommand: CommandSpec = {
     const tuning = hubTuningOf(options);
     const logger = loggerOf(options, (text) => ctx.io.stderr.write(text));
     const port = intFlag(options.port, "--port", 0, 65_535);
+    const secure = hubTlsOf(options, String(options.host), logger);
     const controlPlane = await openControlPlane(dataDir);
     const { createHub } = await import("../../hub/index.ts");
     const { createLocalEmbedder } = await import("../../search/index.ts");
-    const security =
-      options.tls === true ? await openHubSecurity(dataDir, controlPlane) : undefined;
+    const security = secure ? await openHubSecurity(dataDir, controlPlane) : undefined;
     const hub = await createHub({
       ...tuning,
       controlPlane,

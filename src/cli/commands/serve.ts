@@ -5,7 +5,14 @@ import { startRegistryServer } from "../../registry/index.ts";
 import { createLocalEmbedder } from "../../search/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { keepOperatorIdentity, openControlPlane, openHubSecurity } from "./hub.ts";
-import { bytesFlag, hubTuningOf, hubTuningOptions, intFlag } from "./hub-options.ts";
+import {
+  bytesFlag,
+  hubSecurityOptions,
+  hubTlsOf,
+  hubTuningOf,
+  hubTuningOptions,
+  intFlag,
+} from "./hub-options.ts";
 import { logFormatOption, loggerOf } from "./log-format.ts";
 import { defaultDataDir, embedderOf, embedderOptions } from "./shared.ts";
 
@@ -67,7 +74,7 @@ export const serveCommand: CommandSpec = {
     embedderOptions(cmd);
     cmd.option("--hub-port <port>", "port of the agent hub (0: any free port)", "7070");
     cmd.option("--no-hub", "do not start the agent hub");
-    cmd.option("--tls", "the hub requires mutual TLS: enrolled agents and callers only");
+    hubSecurityOptions(cmd);
     hubTuningOptions(cmd);
     logFormatOption(cmd);
   },
@@ -80,6 +87,7 @@ export const serveCommand: CommandSpec = {
     const hubPort = intFlag(options.hubPort, "--hub-port", 0, 65_535);
     const tuning = options.hub !== false ? hubTuningOf(options) : {};
     const logger = loggerOf(options, (text) => ctx.io.stderr.write(text));
+    const secure = options.hub !== false && hubTlsOf(options, String(options.host), logger);
     // One model instance serves both halves: registry search and capability search.
     const chosen = await embedderOf(options, ctx.config.embedderKey);
     const embedder = chosen === "local" ? createLocalEmbedder() : chosen;
@@ -107,7 +115,7 @@ export const serveCommand: CommandSpec = {
       const hubData = join(dataDir, "hub");
       try {
         controlPlane = await openControlPlane(hubData);
-        if (options.tls === true) security = await openHubSecurity(hubData, controlPlane);
+        if (secure) security = await openHubSecurity(hubData, controlPlane);
         hub = await createHub({
           ...tuning,
           controlPlane,
