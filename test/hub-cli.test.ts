@@ -37,7 +37,16 @@ describe("hub through the CLI, with the example agents", () => {
       execFile(
         process.execPath,
         [OUR_BIN, ...args],
-        { env: { ...process.env, CLAWHUB_HUB: hubAddress, NO_COLOR: "1" }, timeout: 60_000 },
+        {
+          env: {
+            ...process.env,
+            CLAWHUB_HUB: hubAddress,
+            // The operator's identity, stored there by the hub (mutual TLS).
+            CLAWHUB_CONFIG_PATH: join(dataDir, "config", "config.json"),
+            NO_COLOR: "1",
+          },
+          timeout: 60_000,
+        },
         (error, stdout, stderr) =>
           resolve({
             code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
@@ -73,9 +82,11 @@ describe("hub through the CLI, with the example agents", () => {
     const llmUrl = `http://127.0.0.1:${(llm.address() as AddressInfo).port}/v1`;
 
     dataDir = await mkdtemp(join(tmpdir(), "clawhub-hub-cli-"));
+    // A secured hub: the CLI runs as its operator, each example agent enrolls with its own token.
     const started = await startProcess(
-      [OUR_BIN, "hub", "--port", "0", "--json", "--heartbeat", "200", "--data", dataDir],
+      [OUR_BIN, "hub", "--tls", "--port", "0", "--json", "--heartbeat", "200", "--data", dataDir],
       /"hub":"([^"]+)"/,
+      { CLAWHUB_CONFIG_PATH: join(dataDir, "config", "config.json") },
     );
     hub = started.child;
     hubAddress = started.match[1] as string;
@@ -83,13 +94,26 @@ describe("hub through the CLI, with the example agents", () => {
       ["text-stats", "summarizer"],
       ["chunker", "llm", "reporter"],
     ]) {
-      const a = await startProcess([RUNNER, ...names, "--hub", hubAddress], /ready/, {
-        CLAWHUB_LLM_URL: llmUrl,
-        CLAWHUB_LLM_MODEL: "fake-model",
-      });
+      const a = await startProcess(
+        [RUNNER, ...names, "--hub", hubAddress, "--tokens", await tokensFor(names)],
+        /ready/,
+        { CLAWHUB_LLM_URL: llmUrl, CLAWHUB_LLM_MODEL: "fake-model" },
+      );
       agents.push(a.child);
     }
   }, 60_000);
+
+  /** One enrollment token per agent (`identity` names it, default the agent's name), in a file. */
+  const tokensFor = async (names: string[], identity = (name: string) => name) => {
+    const tokens: Record<string, string> = {};
+    for (const name of names)
+      tokens[name] = (
+        await json<{ token: string }>(["hub", "enroll", identity(name), "--kind", "agent"])
+      ).token;
+    const file = join(dataDir, `tokens-${names.join("-")}-${identity("x")}.json`);
+    await writeFile(file, JSON.stringify(tokens), { mode: 0o600 });
+    return file;
+  };
 
   afterAll(async () => {
     for (const child of [...agents, hub]) child?.kill("SIGKILL");
@@ -180,7 +204,16 @@ describe("hub through the CLI, with the example agents", () => {
 
   it("drains an agent process on SIGTERM", async () => {
     const extra = await startProcess(
-      [RUNNER, "text-stats", "--hub", hubAddress, "--id-prefix", "extra"],
+      [
+        RUNNER,
+        "text-stats",
+        "--hub",
+        hubAddress,
+        "--id-prefix",
+        "extra",
+        "--tokens",
+        await tokensFor(["text-stats"], (name) => `extra-${name}`),
+      ],
       /ready/,
     );
     await expect.poll(async () => (await json<unknown[]>(["agents"])).length).toBe(6);

@@ -58,9 +58,10 @@ it("keeps the data directory, blobs, database and journal owner-only under umask
       "--data",
       data,
       "--json",
+      "--tls",
     ],
     /\n/,
-    { HOME: dir },
+    { HOME: dir, CLAWHUB_CONFIG_PATH: join(dir, "config", "config.json") },
   );
   server = started.child;
   const info = JSON.parse(started.match.input.split("\n")[0] as string) as {
@@ -79,6 +80,13 @@ it("keeps the data directory, blobs, database and journal owner-only under umask
   const all = await modes(data);
   expect(all.some(([p]) => p.endsWith("registry.db"))).toBe(true);
   expect(all.some(([p]) => p.endsWith("control-plane.jsonl"))).toBe(true);
+  // The secured hub's CA key, audit key and the operator's identity, in the data directory and
+  // (its copy) in the config directory.
+  for (const file of ["ca.key.pem", "audit.key.pem", "operator.json"])
+    expect(all.some(([p]) => p.endsWith(`identity/${file}`))).toBe(true);
+  const config = await modes(join(dir, "config", "hubs"));
+  expect(config.length).toBeGreaterThan(1);
+  all.push(...config);
   expect(
     all.filter(([p]) => p.includes(`${join(data, "blobs")}/`) && !p.endsWith("old-blob")).length,
   ).toBeGreaterThan(2);

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { createHubClient } from "../src/sdk/index.ts";
+import { type ClientTls, createHubAdmin, createHubClient } from "../src/sdk/index.ts";
 import { until } from "./helpers/hub.ts";
 import { freePort, startProcess } from "./helpers/process.ts";
 import { OUR_BIN } from "./helpers/registry.ts";
@@ -35,12 +35,23 @@ describe("durable workflow runs", () => {
       "--heartbeat",
       "200",
       "--json",
+      "--tls",
     ];
-    const start = async (args: string[], ready: RegExp) => (await startProcess(args, ready)).child;
+    // A secured hub: the operator's identity is stored in this config directory on start.
+    const config = { CLAWHUB_CONFIG_PATH: join(dir, "config", "config.json") };
+    const start = async (args: string[], ready: RegExp) =>
+      (await startProcess(args, ready, config)).child;
     let hub = await start(hubArgs, /"hub":/);
     children.push(hub);
-    children.push(await start([AGENT, `127.0.0.1:${port}`, log], /ready/));
-    const client = createHubClient({ hub: `127.0.0.1:${port}` });
+    const operator = JSON.parse(
+      await readFile(join(dir, "config", "hubs", `127.0.0.1_${port}.json`), "utf8"),
+    ) as ClientTls;
+    const admin = createHubAdmin({ hub: `127.0.0.1:${port}`, tls: operator });
+    const { token } = await admin.createEnrollment({ name: "counting", kind: "agent" });
+    admin.close();
+    children.push(await start([AGENT, `127.0.0.1:${port}`, log, token], /ready/));
+    // The certificate stays valid across the hub's restart: the CA is in its data directory.
+    const client = createHubClient({ hub: `127.0.0.1:${port}`, tls: operator });
     const run = await client.flows.start({
       name: "durable",
       nodes: [

@@ -142,7 +142,7 @@ export async function openCertificateAuthority(options: CaOptions): Promise<Cert
     const pkcs8 = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
     await mkdir(options.dir, { recursive: true, mode: 0o700 });
     await writeAtomic(keyPath, toPem(pkcs8, "PRIVATE KEY"), 0o600);
-    await writeAtomic(certPath, `${certificatePem}\n`, 0o644);
+    await writeAtomic(certPath, `${certificatePem}\n`, 0o600);
     signingKey = keys.privateKey;
   }
   const caCert = new X509Certificate(certificatePem);

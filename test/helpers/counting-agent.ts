@@ -1,13 +1,15 @@
 /**
  * A child-process agent for the resume test: every task start is appended to a log file as
- * `<capability> <idempotency key> <attempt> <input n>`. Usage: node counting-agent.ts <hub> <log-file>
+ * `<capability> <idempotency key> <attempt> <input n>`. Usage:
+ * node counting-agent.ts <hub> <log-file> [<enrollment token for "counting">]
  */
 import { appendFileSync } from "node:fs";
 import { createAgent } from "../../src/sdk/index.ts";
 
-const [hub = "", log = ""] = process.argv.slice(2);
+const [hub = "", log = "", enrollToken] = process.argv.slice(2);
 const agent = createAgent({
   hub,
+  ...(enrollToken ? { enrollToken } : {}),
   id: "counting",
   name: "counting",
   reconnect: { initialMs: 50, maxMs: 300 },
