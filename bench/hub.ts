@@ -195,7 +195,8 @@ async function caller(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), "clawhub-bench-hub-"));
   const hub = await start(
     process.execPath,
-    [CLI, "hub", "--port", "0", "--embedder", "none", "--json", "--data", dataDir],
+    // The plaintext hub, for the secured one to be compared with.
+    [CLI, "hub", "--insecure", "--port", "0", "--embedder", "none", "--json", "--data", dataDir],
     /"hub":"([^"]+)"/,
   );
   const hubAddress = hub.match[1] as string;

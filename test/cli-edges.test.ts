@@ -111,15 +111,11 @@ describe("flags, completion and help", () => {
       "--max-running-runs must be a whole number from 1 to 1000000",
     ],
     [["hub", "--max-peer-buffer", "1"], "--max-peer-buffer"],
-    // Plaintext never goes beyond this machine: a non-loopback hub needs --tls.
-    [["hub", "--host", "0.0.0.0", "--port", "0"], "the hub would serve plaintext on 0.0.0.0"],
+    // Plaintext never goes beyond this machine: --insecure is refused on a non-loopback address.
+    [["hub", "--host", "0.0.0.0", "--port", "0", "--insecure"], "--insecure is refused on 0.0.0.0"],
     [
-      ["hub", "--host", "0.0.0.0", "--port", "0", "--insecure"],
-      "the hub would serve plaintext on 0.0.0.0",
-    ],
-    [
-      ["serve", "--host", "10.1.2.3", "--port", "0", "--hub-port", "0"],
-      "the hub would serve plaintext on 10.1.2.3",
+      ["serve", "--host", "10.1.2.3", "--port", "0", "--hub-port", "0", "--insecure"],
+      "--insecure is refused on 10.1.2.3",
     ],
     [["hub", "--tls", "--insecure"], "--tls and --insecure contradict each other"],
   ])("refuses %j with exit 2 and the allowed range", async (args, message) => {

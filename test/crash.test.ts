@@ -24,8 +24,9 @@ function startServe(dataDir: string): Promise<Started> {
         "serve",
         "--port",
         "0",
-        "--hub-port",
-        "0",
+        // The registry is what this test kills mid-publish; no hub (and no operator identity
+        // written to the user's config directory).
+        "--no-hub",
         "--data",
         dataDir,
         "--json",

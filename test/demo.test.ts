@@ -22,6 +22,8 @@ describe("clawhub demo (the README's first command)", () => {
     const { code, stdout } = await demo([]);
     expect(code, stdout).toBe(0);
     expect(stdout).toContain("Published text-stats@1.0.0");
+    // A secured hub by default: each example agent enrolled, its id its identity's name.
+    expect(stdout).toMatch(/^text-stats\s+text-stats\s+text\.stats/m);
     expect(stdout).toContain("(triage): succeeded");
     expect(stdout).toContain("[hub event] breaker.open weather-upstream");
     // Some cities are answered by the fallback, later ones by the recovered upstream. Which
@@ -57,11 +59,9 @@ describe("clawhub demo (the README's first command)", () => {
     }
   }, 120_000);
 
-  it("with --tls: each example agent enrolls with its own token and every step still works", async () => {
-    const { code, stdout } = await demo(["--tls", "--embedder", "none"]);
+  it("with --insecure: a plaintext hub, every step still works", async () => {
+    const { code, stdout } = await demo(["--insecure", "--embedder", "none"]);
     expect(code, stdout).toBe(0);
-    // The agents' ids are their enrolled identities' names.
-    expect(stdout).toMatch(/^text-stats\s+text-stats\s+text\.stats/m);
     expect(stdout).toContain("(triage): succeeded");
     expect(stdout).toContain("demo: every step behaved as expected.");
   }, 120_000);

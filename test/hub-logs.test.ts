@@ -33,6 +33,9 @@ describe("clawhub hub --log-format json", () => {
         "none",
         "--log-format",
         "json",
+        // Plaintext on purpose: anonymous connects and forged agent names are what this test
+        // sends, and a secured hub refuses them before anything is logged.
+        "--insecure",
       ],
       /"hub":"([^"]+)"/,
     );

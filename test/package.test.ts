@@ -129,12 +129,31 @@ describe("the packed package, installed outside the repository", () => {
       }
       expect(status).toMatchObject({ embedded: 1, pending: 0 });
 
-      // The example agents as the package ships them, and a call routed by meaning alone.
-      const agentsProcess = spawn(NODE, [exampleAgents, "--hub", started.hub], {
-        cwd: dir,
-        env: { ...process.env, ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
+      // The example agents as the package ships them, each enrolled on the secured hub with a
+      // token the operator (this user: `serve` stored its identity) mints, and a call routed by
+      // meaning alone.
+      const tokens: Record<string, string> = {};
+      for (const name of ["text-stats", "summarizer", "chunker", "reporter", "flaky"]) {
+        const r = await run(
+          NODE,
+          [bin, "hub", "enroll", name, "--kind", "agent", "--hub", started.hub, "--json"],
+          dir,
+          env,
+        );
+        expect(r.code, r.stderr).toBe(0);
+        tokens[name] = (JSON.parse(r.stdout) as { token: string }).token;
+      }
+      const tokensFile = join(dir, "agent-tokens.json");
+      await writeFile(tokensFile, JSON.stringify(tokens), { mode: 0o600 });
+      const agentsProcess = spawn(
+        NODE,
+        [exampleAgents, "--hub", started.hub, "--tokens", tokensFile],
+        {
+          cwd: dir,
+          env: { ...process.env, ...env },
+          stdio: ["ignore", "pipe", "pipe"],
+        },
+      );
       try {
         let ready = "";
         let errors = "";

@@ -50,9 +50,10 @@ export const demoCommand: CommandSpec = {
     "--keep leaves everything running until interrupted, to look around.",
   configure(cmd) {
     cmd.option("--keep", "keep the registry, hub and agents running until interrupted");
+    cmd.option("--tls", "a secured hub (the default; kept for scripts that pass it)");
     cmd.option(
-      "--tls",
-      "a secured hub: mutual TLS, each example agent enrolled with its own token, the steps as the operator",
+      "--insecure",
+      "a plaintext hub instead of mutual TLS with each example agent enrolled with a token of its own",
     );
     cmd.option(
       "--embedder <kind>",
@@ -85,7 +86,9 @@ export const demoCommand: CommandSpec = {
     });
     const controlPlane = await openControlPlane(join(work, "hub"));
     const security =
-      options.tls === true ? await openHubSecurity(join(work, "hub"), controlPlane) : undefined;
+      options.insecure === true
+        ? undefined
+        : await openHubSecurity(join(work, "hub"), controlPlane);
     const hub = await createHub({
       ...(security ? { security } : {}),
       port: 0,
@@ -107,7 +110,7 @@ export const demoCommand: CommandSpec = {
       NO_COLOR: "1",
     };
     // A secured hub: the steps run as the operator (its identity stored in the demo's config
-    // directory, as `clawhub hub --tls` does), the in-process clients as a caller of their own,
+    // directory, as `clawhub hub` does), the in-process clients as a caller of their own,
     // and each example agent enrolls with a one-time token of its own name.
     let tls: ClientTls | undefined;
     let agentArgs: string[] = [];

@@ -183,20 +183,18 @@ export function isLoopback(host: string): boolean {
   return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
-/** `--tls` and `--insecure` of `clawhub hub` and `clawhub serve`. */
+/** `--insecure` (and the former `--tls`) of `clawhub hub` and `clawhub serve`. */
 export function hubSecurityOptions(cmd: Command): void {
-  cmd.option("--tls", "mutual TLS: only enrolled agents and callers (CA under --data)");
+  cmd.option("--tls", "mutual TLS (the default; kept for scripts that pass it)");
   cmd.option(
     "--insecure",
-    "plaintext for local development: any process that reaches the port is trusted (loopback only)",
+    "plaintext for local development: any process that reaches the port is trusted (loopback only, warned on every start)",
   );
 }
 
 /**
- * Whether the hub runs with mutual TLS, from `--tls`, `--insecure` and the address. Plaintext is
- * never served beyond this machine: on a non-loopback address the hub needs --tls (`--insecure`
- * is refused there). Until mutual TLS is the default (issue 29), a loopback hub without either
- * flag is plaintext; `warn` says so on every start.
+ * Whether the hub runs with mutual TLS: always, unless `--insecure` asks for plaintext, which is
+ * only served on a loopback address and said on every start (`warn`).
  */
 export function hubTlsOf(
   options: Record<string, unknown>,
@@ -205,17 +203,17 @@ export function hubTlsOf(
 ): boolean {
   if (options.tls === true && options.insecure === true)
     throw new ClawHubError("USAGE", "--tls and --insecure contradict each other");
-  if (options.tls === true) return true;
+  if (options.insecure !== true) return true;
   if (!isLoopback(host))
     throw new ClawHubError(
       "USAGE",
-      `the hub would serve plaintext on ${host}: anyone who reaches it could register agents and read calls`,
+      `--insecure is refused on ${host}: anyone who reaches it could register agents and read calls`,
       {
-        hint: "Add --tls (agents and callers then enroll: `clawhub hub enroll`), or listen on 127.0.0.1.",
+        hint: "Drop --insecure (mutual TLS is the default: agents and callers enroll with `clawhub hub enroll`), or listen on 127.0.0.1.",
       },
     );
   warn(
-    "hub: warning: plaintext: every process on this machine that reaches its port is trusted as any agent or caller (--tls secures it)",
+    "hub: warning: --insecure: plaintext, every process on this machine that reaches its port is trusted as any agent or caller",
   );
   return false;
 }

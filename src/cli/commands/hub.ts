@@ -40,7 +40,7 @@ export const hubCommand: CommandSpec = {
     "Agents connect with the SDK (`clawhub-hub/sdk`, createAgent) and register capabilities; callers use\n" +
     "`clawhub call`, `clawhub discover` and `clawhub agents`. State, locks and events live in the\n" +
     "in-process control plane. See docs/hub.md.\n\n" +
-    "With --tls the hub accepts enrolled identities only (mutual TLS). On start it stores an admin\n" +
+    "The hub accepts enrolled identities only (mutual TLS). On start it stores an admin\n" +
     "identity for the user who started it under the config directory, so `clawhub agents`, `call`,\n" +
     "`run` and `runs` on this machine just work. Identities: `clawhub hub enroll <name>`, `hub login\n" +
     "--token`, `hub identities`, `hub revoke <identity>` (docs/security.md).",
