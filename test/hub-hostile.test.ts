@@ -1,10 +1,12 @@
 /**
  * Hostile input the hub must survive (a red-team pass): one process serves the hub and the
  * registry, so anything that blocks its event loop or grows its memory without bound takes
- * both down. Each case runs through the SDK over real gRPC, with the event-loop delay measured.
+ * both down. Each case runs through the SDK over real gRPC and asserts outcomes: refused with
+ * the right code, memory released, and a bystander agent (heartbeats every 100 ms) still
+ * connected, which a loop held for a few hundred ms would have dropped. Timings are measured
+ * by bench/hostile.ts, not here.
  */
 import * as http2 from "node:http2";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import { afterEach, describe, expect, it } from "vitest";
 import { isClawHubError } from "../src/errors/index.ts";
 import { createWorkPool, type WorkPool } from "../src/sandbox/index.ts";
@@ -21,18 +23,6 @@ afterEach(async () => {
   await sb?.close();
   sb = undefined;
 });
-
-/** Runs `fn` while sampling the event loop; resolves with the p99 delay in ms. */
-async function loopDelayDuring(fn: () => Promise<void>): Promise<number> {
-  const histogram = monitorEventLoopDelay({ resolution: 5 });
-  histogram.enable();
-  try {
-    await fn();
-  } finally {
-    histogram.disable();
-  }
-  return histogram.percentile(99) / 1e6;
-}
 
 /** A bystander agent whose heartbeats (every 100 ms, dropped after 300 ms) prove the loop ran. */
 async function bystander(s: HubSandbox) {
@@ -57,13 +47,10 @@ describe("hostile input", () => {
     );
     await evil.start();
     const s = sb;
-    const p99 = await loopDelayDuring(async () => {
-      for (let i = 0; i < 5; i++) {
-        const error = await rejection(s.client.call("redos", `${"a".repeat(30 + i)}!`));
-        expect(error.code).toBe("SCHEMA_INVALID");
-      }
-    });
-    expect(p99).toBeLessThan(50);
+    for (let i = 0; i < 5; i++) {
+      const error = await rejection(s.client.call("redos", `${"a".repeat(30 + i)}!`));
+      expect(error.code).toBe("SCHEMA_INVALID");
+    }
     expect((await s.client.agents()).map((a) => a.agentId)).toContain("bystander");
     expect((await s.client.call("redos", "aaaa")).output).toBe("matched");
   });
@@ -119,29 +106,26 @@ describe("hostile input", () => {
     sb = await createHubSandbox({ heartbeatIntervalMs: 100 });
     await bystander(sb);
     const s = sb;
-    const p99 = await loopDelayDuring(async () => {
-      const unclosed = await rejection(
-        s.client.flows.validate({
-          name: "unclosed",
-          nodes: [{ id: "a", capability: "ping", input: { text: "${{".repeat(160_000) } }],
-        }),
-      );
-      expect(unclosed.code).toBe("INVALID_WORKFLOW");
-      expect(unclosed.message).toContain("unclosed");
-      // A 10,000-node chain listed in reverse order: a recursive search overflows the stack.
-      const chain = Array.from({ length: 10_000 }, (_, i) => ({
-        id: `n${i}`,
-        capability: "ping",
-        ...(i > 0 ? { needs: [`n${i - 1}`] } : {}),
-      })).reverse();
-      expect((await s.client.flows.validate({ name: "chain", nodes: chain })).nodes).toBe(10_000);
-      const cyclic = [...chain, { id: "loop", capability: "ping", needs: ["n9999"] }];
-      (cyclic[cyclic.length - 1] as { needs: string[] }).needs = ["n9999"];
-      (cyclic.find((n) => n.id === "n0") as { needs?: string[] }).needs = ["loop"];
-      const cycle = await rejection(s.client.flows.validate({ name: "cycle", nodes: cyclic }));
-      expect(cycle.message).toContain("cycle: ");
-    });
-    expect(p99).toBeLessThan(50);
+    const unclosed = await rejection(
+      s.client.flows.validate({
+        name: "unclosed",
+        nodes: [{ id: "a", capability: "ping", input: { text: "${{".repeat(160_000) } }],
+      }),
+    );
+    expect(unclosed.code).toBe("INVALID_WORKFLOW");
+    expect(unclosed.message).toContain("unclosed");
+    // A 10,000-node chain listed in reverse order: a recursive search overflows the stack.
+    const chain = Array.from({ length: 10_000 }, (_, i) => ({
+      id: `n${i}`,
+      capability: "ping",
+      ...(i > 0 ? { needs: [`n${i - 1}`] } : {}),
+    })).reverse();
+    expect((await s.client.flows.validate({ name: "chain", nodes: chain })).nodes).toBe(10_000);
+    const cyclic = [...chain, { id: "loop", capability: "ping", needs: ["n9999"] }];
+    (cyclic[cyclic.length - 1] as { needs: string[] }).needs = ["n9999"];
+    (cyclic.find((n) => n.id === "n0") as { needs?: string[] }).needs = ["loop"];
+    const cycle = await rejection(s.client.flows.validate({ name: "cycle", nodes: cyclic }));
+    expect(cycle.message).toContain("cycle: ");
     expect((await s.client.agents()).map((a) => a.agentId)).toContain("bystander");
   });
 

@@ -1,8 +1,9 @@
 /**
- * A secured hub through the CLI (issue 29, steps 1 and 2): `clawhub hub --tls` stores its local
- * operator's admin identity, so `agents` and `hub enroll` just work on the same machine; an
- * agent enrolls with a token, another user logs in with a token and calls it, a user without an
- * identity is refused, `hub identities` lists them and `hub revoke` ends a session.
+ * The secured hub through the CLI, with default settings (issue 29): `clawhub hub` and `clawhub
+ * serve` store the local operator's admin identity, so `agents` and `hub enroll` just work on the
+ * same machine; an agent enrolls with a token, another user logs in with a token and calls it, a
+ * process without an identity is refused as caller and as agent, `hub identities` lists them,
+ * `hub revoke` ends a session, and the audit log is read, exported and verified.
  */
 import { type ChildProcess, execFile } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
@@ -51,18 +52,7 @@ const json = async <T>(user: string, args: string[]): Promise<T> => {
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "clawhub-hub-tls-"));
   const started = await startProcess(
-    [
-      OUR_BIN,
-      "hub",
-      "--tls",
-      "--port",
-      "0",
-      "--json",
-      "--heartbeat",
-      "200",
-      "--data",
-      join(root, "data"),
-    ],
+    [OUR_BIN, "hub", "--port", "0", "--json", "--heartbeat", "200", "--data", join(root, "data")],
     /"hub":"([^"]+)"/,
     { CLAWHUB_CONFIG_PATH: join(root, "operator", "config.json") },
   );
@@ -77,7 +67,26 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-describe("clawhub hub --tls", () => {
+/** An agent without an identity: it never registers (the TLS handshake fails; it retries). */
+async function strangerAgent(address: string): Promise<{ registered: boolean }> {
+  const stranger = createAgent({
+    hub: address,
+    name: "stranger",
+    handleSignals: false,
+    reconnect: { initialMs: 50, maxMs: 200 },
+  });
+  stranger.capability({ name: "echo", description: "claims to echo" }, (x: unknown) => x);
+  let registered = false;
+  stranger.start().then(
+    () => (registered = true),
+    () => {},
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  await stranger.stop();
+  return { registered };
+}
+
+describe("clawhub hub (mutual TLS by default)", () => {
   it("stores the operator's identity owner-only; agents, enroll and call work with tokens", async () => {
     // The operator's credentials: 0600 in a 0700 directory, per hub address.
     const hubsDir = join(root, "operator", "hubs");
@@ -107,9 +116,14 @@ describe("clawhub hub --tls", () => {
     agent.capability({ name: "echo", description: "echoes its input" }, (x: unknown) => x);
     await agent.start();
 
-    // Another user: nothing stored, refused; logged in with a caller token, calls work.
+    // Another user: nothing stored, refused as caller and as agent; logged in with a caller
+    // token, calls work.
     const stranger = await cli("stranger", ["agents"]);
     expect(stranger.code).not.toBe(0);
+    expect(await strangerAgent(address)).toEqual({ registered: false });
+    expect(
+      (await json<Array<{ name: string }>>("operator", ["agents"])).map((a) => a.name),
+    ).toEqual(["worker"]);
     const forCaller = await json<{ token: string }>("operator", [
       "hub",
       "enroll",
@@ -160,12 +174,11 @@ describe("clawhub hub --tls", () => {
     expect(after.find((i) => i.identity.endsWith("/agent/worker"))?.status).toBe("revoked");
   }, 60_000);
 
-  it("clawhub serve --tls secures its hub the same way", async () => {
+  it("clawhub serve secures its hub the same way", async () => {
     const served = await startProcess(
       [
         OUR_BIN,
         "serve",
-        "--tls",
         "--port",
         "0",
         "--hub-port",
@@ -187,6 +200,7 @@ describe("clawhub hub --tls", () => {
       const stranger = await cli("stranger", ["agents", "--hub", hubAddress]);
       expect(stranger.code).not.toBe(0);
       expect(stranger.stderr).toContain("clawhub hub login");
+      expect(await strangerAgent(hubAddress)).toEqual({ registered: false });
     } finally {
       served.child.kill("SIGTERM");
       if (served.child.exitCode === null) await new Promise((r) => served.child.once("exit", r));
