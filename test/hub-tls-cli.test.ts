@@ -207,6 +207,28 @@ describe("clawhub hub (mutual TLS by default)", () => {
     }
   }, 60_000);
 
+  it("renews a logged-in certificate when it is used past two thirds of its life", async () => {
+    const { token } = await json<{ token: string }>("operator", [
+      "hub",
+      "enroll",
+      "short-lived",
+      "--kind",
+      "caller",
+      "--cert-ttl",
+      "10s",
+    ]);
+    const login = await json<{ file: string }>("renewing", ["hub", "login", "--token", token]);
+    const first = JSON.parse(await readFile(login.file, "utf8")) as { notAfter: number };
+    await new Promise((r) => setTimeout(r, 7_500));
+    expect((await cli("renewing", ["agents"])).code).toBe(0);
+    const renewed = JSON.parse(await readFile(login.file, "utf8")) as { notAfter: number };
+    expect(renewed.notAfter).toBeGreaterThan(first.notAfter);
+    // Past the first certificate's end: the renewed one works.
+    await new Promise((r) => setTimeout(r, Math.max(0, first.notAfter - Date.now() + 500)));
+    const later = await cli("renewing", ["agents"]);
+    expect(later.code, later.stderr).toBe(0);
+  }, 60_000);
+
   it("audit log and export read the running hub; an edited export fails verify with exit 4", async () => {
     const entries = await json<Array<{ kind: string; actor?: string; outcome?: string }>>(
       "operator",

@@ -14,6 +14,8 @@ import type { CommandContext } from "../command.ts";
 /** An identity for one hub, as stored: what the hub issued, and the hub's address. */
 export interface HubCredentials extends LocalIdentity {
   hub: string;
+  /** When the certificate was received (ms): it is renewed once two thirds of its life passed. */
+  issuedAt?: number;
 }
 
 /**
@@ -51,7 +53,32 @@ export async function loadHubCredentials(
     throw new ClawHubError("INVALID_ARGUMENT", `${fileOf(ctx, address)} is not a hub identity`, {
       hint: "Log in again: `clawhub hub login --token che_...`.",
     });
-  return parsed as HubCredentials;
+  return renewIfDue(ctx, address, parsed as HubCredentials);
+}
+
+/**
+ * A stored certificate past two thirds of its life is renewed for the same key before it is
+ * used (as the SDK does for long-running processes), so a `hub login` lasts as long as it is
+ * used. A failed renewal leaves it as it was: the hub says why when it is refused.
+ */
+async function renewIfDue(
+  ctx: CommandContext,
+  address: string,
+  stored: HubCredentials,
+): Promise<HubCredentials> {
+  const now = ctx.now();
+  const issuedAt = stored.issuedAt;
+  if (issuedAt === undefined || now >= stored.notAfter) return stored;
+  if (now < issuedAt + ((stored.notAfter - issuedAt) * 2) / 3) return stored;
+  try {
+    const { renewCertificate } = await import("../../sdk/index.ts");
+    const renewed = await renewCertificate(address, stored);
+    const next = { ...stored, certPem: renewed.certPem, notAfter: renewed.notAfter, issuedAt: now };
+    await saveHubCredentials(ctx, address, next);
+    return next;
+  } catch {
+    return stored;
+  }
 }
 
 /** Stores an identity for `address` (owner-only, written whole then renamed into place). */

@@ -130,6 +130,7 @@ export const hubLogin: CommandSpec = {
     const file = await saveHubCredentials(ctx, ctx.config.hub, {
       hub: ctx.config.hub,
       ...identity,
+      issuedAt: ctx.now(),
     });
     return {
       data: {

@@ -154,7 +154,7 @@ export async function keepOperatorIdentity(
       roles: ["admin"],
       ttlMs: OPERATOR_TTL_MS,
     });
-    const credentials = { hub: address, ...issued };
+    const credentials = { hub: address, ...issued, issuedAt: ctx.now() };
     await writePrivateJson(join(dataDir, "identity", "operator.json"), credentials);
     return { identity: issued.identity, file: await saveHubCredentials(ctx, address, credentials) };
   };
