@@ -1,7 +1,7 @@
 import type * as grpc from "@grpc/grpc-js";
-import { ClawHubError } from "../errors/index.ts";
-import { fromGrpcError, hubProtocol, type WireListIdentitiesResponse } from "../wire/index.ts";
-import { type ClientTls, channelCredentials, channelOptions } from "./tls.ts";
+import { fromGrpcError, type WireListIdentitiesResponse } from "../wire/index.ts";
+import { identityCall, identityClient } from "./identity-rpc.ts";
+import { type ClientTls, channelCredentials } from "./tls.ts";
 
 /** An identity as the hub lists it (`clawhub hub identities`). */
 export interface HubIdentity {
@@ -68,25 +68,10 @@ export interface HubAdmin {
 
 /** Connects to a secured hub's IdentityService with an identity's certificate. */
 export function createHubAdmin(options: { hub: string; tls: ClientTls }): HubAdmin {
-  const client = new (hubProtocol().IdentityService)(
-    options.hub,
-    channelCredentials(options.tls),
-    channelOptions(true),
-  );
+  const client = identityClient(options.hub, channelCredentials(options.tls));
   const what = `the hub at ${options.hub}`;
   const unary = <Res>(method: string, request: unknown) =>
-    new Promise<Res>((resolve, reject) => {
-      const fn = (client as unknown as Record<string, (...args: unknown[]) => unknown>)[method];
-      if (typeof fn !== "function")
-        throw new ClawHubError("INTERNAL", `IdentityService has no method ${method}`);
-      fn.call(
-        client,
-        request,
-        { deadline: Date.now() + 30_000 },
-        (error: grpc.ServiceError | null, response: Res) =>
-          error ? reject(fromGrpcError(error, what)) : resolve(response),
-      );
-    });
+    identityCall<Res>(client, options.hub, method, request, 30_000);
   /** The AuditLog stream's lines. */
   const auditLines = (request: {
     export: boolean;

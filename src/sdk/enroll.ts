@@ -4,8 +4,9 @@ import { connect, type DetailedPeerCertificate as PeerCertificate } from "node:t
 import * as grpc from "@grpc/grpc-js";
 import { ClawHubError } from "../errors/index.ts";
 import { caFingerprint, createKeyAndCsr, parseEnrollmentToken } from "../identity/index.ts";
-import { fromGrpcError, hubProtocol, type WireEnrollResponse } from "../wire/index.ts";
-import { type ClientTls, channelOptions } from "./tls.ts";
+import type { WireEnrollResponse } from "../wire/index.ts";
+import { identityCall, identityClient } from "./identity-rpc.ts";
+import type { ClientTls } from "./tls.ts";
 
 /** What enrollment gives a process: its certificate and key, and what the hub attested. */
 export interface EnrolledIdentity extends ClientTls {
@@ -117,20 +118,15 @@ export async function enroll(options: EnrollOptions): Promise<EnrolledIdentity> 
         ? undefined
         : new Error(`the server is not a hub (${cert.subjectaltname ?? "no names"})`),
   });
-  const client = new (hubProtocol().IdentityService)(
-    options.hub,
-    credentials,
-    channelOptions(true),
-  );
+  const client = identityClient(options.hub, credentials);
   try {
-    const res = await new Promise<WireEnrollResponse>((resolve, reject) => {
-      (client as unknown as Record<string, (...args: unknown[]) => void>).Enroll?.(
-        { token: options.token.trim(), csrPem },
-        { deadline: Date.now() + timeoutMs },
-        (error: grpc.ServiceError | null, response: never) =>
-          error ? reject(fromGrpcError(error, `the hub at ${options.hub}`)) : resolve(response),
-      );
-    });
+    const res = await identityCall<WireEnrollResponse>(
+      client,
+      options.hub,
+      "Enroll",
+      { token: options.token.trim(), csrPem },
+      timeoutMs,
+    );
     return {
       caPem: res.caPem || caPem,
       certPem: res.certificatePem,

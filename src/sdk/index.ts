@@ -34,7 +34,7 @@ export {
   type HubEvent,
 } from "./client.ts";
 export { type EnrolledIdentity, type EnrollOptions, enroll } from "./enroll.ts";
-export { keepRenewed, lifeOf, renewCertificate } from "./renew.ts";
+export { keepRenewed, renewCertificate } from "./renew.ts";
 export {
   type ClientTls,
   channelCredentials,

@@ -1,14 +1,11 @@
 import { X509Certificate } from "node:crypto";
-import type * as grpc from "@grpc/grpc-js";
 import { createKeyAndCsr } from "../identity/index.ts";
-import { fromGrpcError, hubProtocol, type WireEnrollResponse } from "../wire/index.ts";
-import { type ClientTls, channelCredentials, channelOptions } from "./tls.ts";
+import type { WireEnrollResponse } from "../wire/index.ts";
+import { identityCall, identityClient } from "./identity-rpc.ts";
+import { type ClientTls, channelCredentials } from "./tls.ts";
 
-/** A certificate's validity, in ms since the epoch. */
-export function lifeOf(certPem: string): { notBefore: number; notAfter: number } {
-  const cert = new X509Certificate(certPem);
-  return { notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) };
-}
+/** When a certificate expires, in ms since the epoch. */
+const notAfterOf = (certPem: string) => Date.parse(new X509Certificate(certPem).validTo);
 
 /**
  * Keeps a process's certificate valid: at two thirds of its life it asks the hub for a new one
@@ -36,9 +33,9 @@ export function keepRenewed(
   };
   // Two thirds of the time left: for a certificate just issued that is two thirds of its life
   // (its notBefore is backdated for clock skew, so it does not tell when it was issued).
-  const nextFor = (certPem: string) => ((lifeOf(certPem).notAfter - now()) * 2) / 3;
+  const nextFor = (certPem: string) => ((notAfterOf(certPem) - now()) * 2) / 3;
   async function renew() {
-    const { notAfter } = lifeOf(tls.certPem);
+    const notAfter = notAfterOf(tls.certPem);
     try {
       const renewed = await renewCertificate(hub, tls);
       tls.certPem = renewed.certPem;
@@ -70,21 +67,10 @@ export async function renewCertificate(
   hub: string,
   tls: ClientTls,
 ): Promise<{ certPem: string; notAfter: number }> {
-  const client = new (hubProtocol().IdentityService)(
-    hub,
-    channelCredentials(tls),
-    channelOptions(true),
-  );
+  const client = identityClient(hub, channelCredentials(tls));
   try {
     const { csrPem } = await createKeyAndCsr("renewal", tls.keyPem);
-    const res = await new Promise<WireEnrollResponse>((resolve, reject) => {
-      (client as unknown as Record<string, (...a: unknown[]) => void>).Renew?.(
-        { csrPem },
-        { deadline: Date.now() + 15_000 },
-        (error: grpc.ServiceError | null, response: WireEnrollResponse) =>
-          error ? reject(fromGrpcError(error, `the hub at ${hub}`)) : resolve(response),
-      );
-    });
+    const res = await identityCall<WireEnrollResponse>(client, hub, "Renew", { csrPem }, 15_000);
     return { certPem: res.certificatePem, notAfter: res.notAfterUnixMs };
   } finally {
     client.close();
