@@ -1,7 +1,8 @@
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { ClawHubError } from "../errors/index.ts";
+import { writePrivateFile } from "../schema/index.ts";
 
 /** Environment variables as the CLI entry received them. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -158,10 +159,7 @@ export async function updateConfigFile(
     if (value === undefined) delete next[key];
     else next[key] = value;
   }
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
-  await rename(tmp, path);
+  await writePrivateFile(path, `${JSON.stringify(next, null, 2)}\n`);
 }
 
 /**

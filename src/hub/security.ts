@@ -6,7 +6,7 @@
  * (the attested roles and labels); the CA and audit keys stay in the hub's data directory.
  */
 import { createHash, createPrivateKey, X509Certificate } from "node:crypto";
-import { chmod, readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import {
@@ -30,9 +30,9 @@ import {
   type SignedFields,
   spiffeId,
   type VerifiedCertificate,
-  verifySignedFields,
   verifySignedFieldsAsync,
 } from "../identity/index.ts";
+import { writePrivateFile } from "../schema/index.ts";
 import type { WireEnrollResponse } from "../wire/index.ts";
 import type { PeerIdentity } from "./types.ts";
 
@@ -139,10 +139,11 @@ export interface HubSecurity {
   }): Promise<LocalIdentity>;
   /** Identities the hub issued certificates to, and enrollments not redeemed yet. */
   identities(): Promise<IdentityRecord[]>;
-  /** Checks a sender's signature and refuses a replay; UNAUTHENTICATED otherwise. */
-  verify(peer: Peer, fields: SignedFields, signature: Uint8Array | string | undefined): void;
-  /** {@link verify} with the signature checked on libuv's thread pool. */
-  verifyAsync(
+  /**
+   * Checks a sender's signature (on libuv's thread pool) and refuses a replay, a revoked or an
+   * expired identity; rejects with UNAUTHENTICATED otherwise.
+   */
+  verify(
     peer: Peer,
     fields: SignedFields,
     signature: Uint8Array | string | undefined,
@@ -532,7 +533,7 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
       }
       return out.sort((a, b) => a.identity.localeCompare(b.identity));
     },
-    async verifyAsync(peer, fields, signature) {
+    async verify(peer, fields, signature) {
       stillValid(peer);
       if (!signature || signature.length === 0)
         throw new ClawHubError(
@@ -540,21 +541,6 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
           `unsigned ${fields.method} (a secured hub requires signed requests)`,
         );
       await verifySignedFieldsAsync({
-        publicKey: peer.publicKey,
-        fields,
-        signature:
-          typeof signature === "string" ? signature : Buffer.from(signature).toString("base64"),
-        guard,
-      });
-    },
-    verify(peer, fields, signature) {
-      stillValid(peer);
-      if (!signature || signature.length === 0)
-        throw new ClawHubError(
-          "UNAUTHENTICATED",
-          `unsigned ${fields.method} (a secured hub requires signed requests)`,
-        );
-      verifySignedFields({
         publicKey: peer.publicKey,
         fields,
         signature:
@@ -639,7 +625,6 @@ async function loadAuditKey(dir: string) {
   if (existing) return auditKey(existing);
   const key = auditKey();
   const pem = key.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-  await writeFile(path, pem, { mode: 0o600 });
-  await chmod(path, 0o600);
+  await writePrivateFile(path, pem);
   return auditKey(createPrivateKey(pem).export({ type: "pkcs8", format: "pem" }).toString());
 }

@@ -107,31 +107,31 @@ export async function createHubTrust(options: {
 
   return {
     identify,
-    callerGuard: security
-      ? {
-          identify: (call) => security.identify(call),
-          verify: (peer, fields, signature) => security.verifyAsync(peer, fields, signature),
-          record: (event) => security.record(event),
-        }
-      : identify
-        ? { identify }
-        : undefined,
-    agentGuard: security
-      ? {
-          identify: (stream) => security.identify(stream),
-          results: {
-            verifyResult: (peer, result) =>
-              security.verifyAsync(
-                peer,
-                resultSignedFields(result, result.signature),
-                result.signature?.signature,
-              ),
+    callerGuard:
+      identify &&
+      (security
+        ? {
+            identify,
+            verify: (peer, fields, signature) => security.verify(peer, fields, signature),
             record: (event) => security.record(event),
-          },
-        }
-      : identify
-        ? { identify }
-        : undefined,
+          }
+        : { identify }),
+    agentGuard:
+      identify &&
+      (security
+        ? {
+            identify,
+            results: {
+              verifyResult: (peer, result) =>
+                security.verify(
+                  peer,
+                  resultSignedFields(result, result.signature),
+                  result.signature?.signature,
+                ),
+              record: (event) => security.record(event),
+            },
+          }
+        : { identify }),
     secured: (impl) =>
       identify
         ? requireIdentity(impl, identify, (uri, stream) => {

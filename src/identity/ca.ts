@@ -5,9 +5,10 @@
  * generated where they are used: the CA signs a CSR, it never sees a private key but its own.
  */
 import { type KeyObject, randomBytes, X509Certificate } from "node:crypto";
-import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { ClawHubError } from "../errors/index.ts";
+import { writePrivateFile } from "../schema/index.ts";
 import { caFingerprint, spkiId } from "./fingerprint.ts";
 import { checkTrustDomain, parseSpiffeId, type SpiffeId } from "./spiffe.ts";
 import { x509 } from "./x509.ts";
@@ -141,8 +142,8 @@ export async function openCertificateAuthority(options: CaOptions): Promise<Cert
     certificatePem = cert.toString("pem").trim();
     const pkcs8 = await crypto.subtle.exportKey("pkcs8", keys.privateKey);
     await mkdir(options.dir, { recursive: true, mode: 0o700 });
-    await writeAtomic(keyPath, toPem(pkcs8, "PRIVATE KEY"), 0o600);
-    await writeAtomic(certPath, `${certificatePem}\n`, 0o600);
+    await writePrivateFile(keyPath, toPem(pkcs8, "PRIVATE KEY"));
+    await writePrivateFile(certPath, `${certificatePem}\n`);
     signingKey = keys.privateKey;
   }
   const caCert = new X509Certificate(certificatePem);
@@ -345,11 +346,4 @@ function pemBody(pem: string): ArrayBuffer {
   const b64 = pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");
   const buf = Buffer.from(b64, "base64");
   return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
-}
-
-async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, text, { mode });
-  await chmod(tmp, mode);
-  await rename(tmp, path);
 }

@@ -26,6 +26,7 @@ export {
   makePrivate,
   PRIVATE_DIR_MODE,
   PRIVATE_FILE_MODE,
+  writePrivateFile,
 } from "./private-files.ts";
 export type {
   AdminUser,

@@ -3,8 +3,8 @@
  * owner's alone whatever the umask: directories 0700, files 0600. Blobs hold private skills and
  * the journal holds run inputs, so the usual umask 022 (world-readable) is not good enough.
  */
-import { chmod, lstat, mkdir, readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { chmod, lstat, mkdir, readdir, rename, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 
 /** Mode of directories the product keeps its own data in. */
 export const PRIVATE_DIR_MODE = 0o700;
@@ -34,4 +34,17 @@ async function walk(dir: string, top: boolean): Promise<void> {
       if (mode !== PRIVATE_FILE_MODE) await chmod(path, PRIVATE_FILE_MODE);
     }
   }
+}
+
+/**
+ * Writes a file owner-only (0600) whatever the umask, atomically: to a temporary sibling, then
+ * renamed, so a reader or a crash never sees half of it. Its directory is created 0700 when
+ * missing (an existing one is left as it is: it may be the user's).
+ */
+export async function writePrivateFile(path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode: PRIVATE_FILE_MODE });
+  await chmod(tmp, PRIVATE_FILE_MODE);
+  await rename(tmp, path);
 }

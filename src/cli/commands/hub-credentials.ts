@@ -5,10 +5,11 @@
  * local operator's admin identity there on start; `clawhub hub login` writes an enrolled one.
  * Commands that talk to a hub (`agents`, `call`, `run`, `runs`, `hub enroll`...) read it.
  */
-import { chmod, mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ClawHubError } from "../../errors/index.ts";
 import type { LocalIdentity } from "../../hub/index.ts";
+import { PRIVATE_DIR_MODE, writePrivateFile } from "../../schema/index.ts";
 import type { CommandContext } from "../command.ts";
 
 /** An identity for one hub, as stored: what the hub issued, and the hub's address. */
@@ -92,12 +93,9 @@ export async function saveHubCredentials(
   return file;
 }
 
-/** Writes JSON owner-only (directory 0700, file 0600) whatever the umask, atomically. */
+/** Writes JSON owner-only (its directory made 0700: ours), whatever the umask, atomically. */
 export async function writePrivateJson(file: string, value: unknown): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-  await chmod(dirname(file), 0o700);
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, file);
+  await mkdir(dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
+  await chmod(dirname(file), PRIVATE_DIR_MODE);
+  await writePrivateFile(file, `${JSON.stringify(value, null, 2)}\n`);
 }
