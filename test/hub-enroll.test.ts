@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createMemoryControlPlane } from "../src/control-plane/index.ts";
 import { createHubSecurity, type Hub, type HubSecurity } from "../src/hub/index.ts";
 import {
@@ -19,20 +19,15 @@ import {
   enroll,
 } from "../src/sdk/index.ts";
 import { rejection, until } from "./helpers/hub.ts";
-import { createSecureHubSandbox, type SecureHubSandbox } from "./helpers/secure-hub.ts";
+import { useSecureHub } from "./helpers/secure-hub.ts";
 
-let sb: SecureHubSandbox;
 let hub: Hub;
 let security: HubSecurity;
 let admin: ClientTls;
 let agents: Agent[];
 
-beforeEach(async () => {
-  sb = await createSecureHubSandbox();
+useSecureHub((sb) => {
   ({ hub, security, admin, agents } = sb);
-});
-afterEach(async () => {
-  await sb.close();
 });
 
 const newAgent = (options: Partial<Parameters<typeof createAgent>[0]>) => {

@@ -4,7 +4,7 @@
  * (admins see all; `shared.` topics are shared and name their publisher), an agent serves only
  * what its enrollment allows, and two connections of one agent identity never flap.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ClawHubError } from "../src/errors/index.ts";
 import type { Hub, HubSecurity } from "../src/hub/index.ts";
 import {
@@ -16,20 +16,15 @@ import {
   type HubEvent,
 } from "../src/sdk/index.ts";
 import { rejection, until } from "./helpers/hub.ts";
-import { createSecureHubSandbox, type SecureHubSandbox } from "./helpers/secure-hub.ts";
+import { useSecureHub } from "./helpers/secure-hub.ts";
 
-let sb: SecureHubSandbox;
 let hub: Hub;
 let security: HubSecurity;
 let admin: ClientTls;
 let agents: Agent[];
 
-beforeEach(async () => {
-  sb = await createSecureHubSandbox();
+useSecureHub((sb) => {
   ({ hub, security, admin, agents } = sb);
-});
-afterEach(async () => {
-  await sb.close();
 });
 
 const token = async (

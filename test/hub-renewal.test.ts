@@ -6,22 +6,17 @@
  * (The issue's figure is 2-minute certificates over 30 s; a shorter life gives more renewals in
  * less suite time.)
  */
-import { afterEach, beforeEach, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import type { Hub, HubSecurity } from "../src/hub/index.ts";
 import { type Agent, createAgent, createHubClient } from "../src/sdk/index.ts";
-import { createSecureHubSandbox, type SecureHubSandbox } from "./helpers/secure-hub.ts";
+import { useSecureHub } from "./helpers/secure-hub.ts";
 
-let sb: SecureHubSandbox;
 let hub: Hub;
 let security: HubSecurity;
 let agents: Agent[];
 
-beforeEach(async () => {
-  sb = await createSecureHubSandbox();
+useSecureHub((sb) => {
   ({ hub, security, agents } = sb);
-});
-afterEach(async () => {
-  await sb.close();
 });
 
 it("renews certificates at two thirds of their life with calls in flight, none failing", async () => {

@@ -1,5 +1,5 @@
 import type * as grpc from "@grpc/grpc-js";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { verifyAuditLog } from "../src/audit/index.ts";
 import type { Hub, HubSecurity } from "../src/hub/index.ts";
 import {
@@ -22,20 +22,15 @@ import {
   type WireCallRequest,
 } from "../src/wire/index.ts";
 import { rejection } from "./helpers/hub.ts";
-import { createSecureHubSandbox, type SecureHubSandbox } from "./helpers/secure-hub.ts";
+import { useSecureHub } from "./helpers/secure-hub.ts";
 
-let sb: SecureHubSandbox;
 let hub: Hub;
 let security: HubSecurity;
 let admin: ClientTls;
 let agents: Agent[];
 
-beforeEach(async () => {
-  sb = await createSecureHubSandbox();
+useSecureHub((sb) => {
   ({ hub, security, admin, agents } = sb);
-});
-afterEach(async () => {
-  await sb.close();
 });
 
 /** An agent serving `echo` that remembers who called it. */

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterEach, beforeEach } from "vitest";
 import { type ControlPlane, createMemoryControlPlane } from "../../src/control-plane/index.ts";
 import {
   createHub,
@@ -44,4 +45,20 @@ export async function createSecureHubSandbox(): Promise<SecureHubSandbox> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A fresh secured hub for each test of a file: created before each, closed after each, and
+ * handed to `assign` (which sets the file's own variables).
+ */
+export function useSecureHub(assign: (sandbox: SecureHubSandbox) => void): void {
+  let sandbox: SecureHubSandbox | undefined;
+  beforeEach(async () => {
+    sandbox = await createSecureHubSandbox();
+    assign(sandbox);
+  });
+  afterEach(async () => {
+    await sandbox?.close();
+    sandbox = undefined;
+  });
 }

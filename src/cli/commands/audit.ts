@@ -69,14 +69,11 @@ async function auditSource(ctx: CommandContext, options: Record<string, unknown>
       close: () => controlPlane.close(),
     };
   }
-  const { loadHubCredentials } = await import("./hub-credentials.ts");
-  const stored = await loadHubCredentials(ctx, ctx.config.hub);
-  if (!stored)
-    throw new ClawHubError("UNAUTHENTICATED", `no identity for the hub at ${ctx.config.hub}`, {
-      hint: "Run it on the hub's machine (the operator's identity is stored on start), or pass --data <the hub's data directory> when it is stopped.",
-    });
-  const { createHubAdmin } = await import("../../sdk/index.ts");
-  const admin = createHubAdmin({ hub: ctx.config.hub, tls: stored });
+  const { openHubAdmin } = await import("./hub-identity.ts");
+  const admin = await openHubAdmin(
+    ctx,
+    "When the hub is stopped, pass --data <its data directory>.",
+  );
   return {
     entries: () => admin.auditLog() as Promise<Entry[]>,
     export: () => admin.auditExport(),

@@ -12,17 +12,25 @@ import { loadHubCredentials, saveHubCredentials } from "./hub-credentials.ts";
 import { choiceFlag, durationFlag, intFlag } from "./hub-options.ts";
 import { collect, hubOption } from "./shared.ts";
 
-/** Runs `fn` with the IdentityService of the resolved hub, as the stored identity. */
-async function withAdmin<T>(ctx: CommandContext, fn: (admin: HubAdmin) => Promise<T>): Promise<T> {
+/**
+ * The IdentityService of the resolved hub, as the identity stored for it; UNAUTHENTICATED saying
+ * how to get one otherwise (`more` adds what else the command can do).
+ */
+export async function openHubAdmin(ctx: CommandContext, more?: string): Promise<HubAdmin> {
   const stored = await loadHubCredentials(ctx, ctx.config.hub);
   if (!stored)
     throw new ClawHubError("UNAUTHENTICATED", `no identity for the hub at ${ctx.config.hub}`, {
       hint:
-        "On the hub's machine, `clawhub hub --tls` stores the operator's admin identity on start; " +
-        "elsewhere, `clawhub hub login --token che_...` with a token from the operator.",
+        "On the hub's machine, `clawhub hub` stores the operator's admin identity on start; " +
+        `elsewhere, \`clawhub hub login --token che_...\` with a token from the operator.${more ? ` ${more}` : ""}`,
     });
   const { createHubAdmin } = await import("../../sdk/index.ts");
-  const admin = createHubAdmin({ hub: ctx.config.hub, tls: stored });
+  return createHubAdmin({ hub: ctx.config.hub, tls: stored });
+}
+
+/** Runs `fn` with {@link openHubAdmin}'s client, closed afterwards. */
+async function withAdmin<T>(ctx: CommandContext, fn: (admin: HubAdmin) => Promise<T>): Promise<T> {
+  const admin = await openHubAdmin(ctx);
   try {
     return await fn(admin);
   } finally {
