@@ -5,7 +5,7 @@
  * --tls`: mutual TLS, every call and result signed and verified, each decision audited) beside
  * the same hub without, with the handshake, signing and verification costs on their own.
  *
- *   npm run bench:hub [-- --calls 2000 --seconds 3 --concurrency 64]
+ *   npm run bench:hub [-- --calls 2000 --seconds 3 --concurrency 64 --agents 1,10,100]
  *
  * Processes: this one is the caller; the hub (`clawhub hub`) and nats-server are brokers of
  * their own; one worker process holds the N agents, the N NATS responders and the raw gRPC
@@ -184,6 +184,13 @@ async function caller(): Promise<void> {
   const calls = opt("--calls", 2000);
   const seconds = opt("--seconds", 3);
   const concurrency = opt("--concurrency", 64);
+  const agentsAt = args.indexOf("--agents");
+  const agentCounts =
+    agentsAt >= 0
+      ? String(args[agentsAt + 1])
+          .split(",")
+          .map(Number)
+      : [1, 10, 100];
   let natsBin: string | undefined;
   try {
     natsBin =
@@ -251,7 +258,7 @@ async function caller(): Promise<void> {
   );
   console.log("---|---|---|---|---|---|---|---|---");
   try {
-    for (const n of [1, 10, 100]) {
+    for (const n of agentCounts) {
       const tokensFile = join(dataDir, `tokens-${n}.json`);
       const tokens: string[] = [];
       for (let i = 0; i < n; i++) tokens.push(await enrolled(`echo-${i}`, "agent"));

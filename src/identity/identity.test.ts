@@ -210,4 +210,49 @@ describe("signed requests", () => {
       }),
     ).toThrow(/outside the 30 s window/);
   });
+
+  it("verifies the same on the loop and on the thread pool: a burst of checks, one tampered and one replayed", async () => {
+    const { createReplayGuard, newNonce, signFields, verifySignedFieldsAsync } = await import(
+      "./index.ts"
+    );
+    const { generateKeyPairSync } = await import("node:crypto");
+    const key = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const guard = createReplayGuard();
+    const signed = Array.from({ length: 40 }, (_, i) => {
+      const fields = {
+        method: "Call",
+        capability: "echo",
+        digest: String(i).padStart(64, "0"),
+        time: Date.now(),
+        nonce: newNonce(),
+      };
+      return { fields, signature: signFields(key.privateKey, fields) };
+    });
+    // The first check of the turn runs on the loop, the rest of the burst on the pool: the
+    // verdicts do not depend on where.
+    const check = (i: number, edit = false) => {
+      const s = signed[i] as (typeof signed)[number];
+      return verifySignedFieldsAsync({
+        publicKey: key.publicKey,
+        fields: edit ? { ...s.fields, capability: "other" } : s.fields,
+        signature: s.signature,
+        guard,
+      }).then(
+        () => "ok",
+        (e: Error) => e.message,
+      );
+    };
+    const burst = await Promise.all([
+      check(0, true),
+      ...signed.slice(1).map((_, i) => check(i + 1)),
+    ]);
+    expect(burst[0]).toMatch(/does not verify/);
+    expect(burst.slice(1)).toEqual(Array(39).fill("ok"));
+    // Alone in its turn (on the loop), a replay and a tampered request are refused as well.
+    await new Promise((r) => setImmediate(r));
+    expect(await check(1)).toMatch(/replayed/);
+    await new Promise((r) => setImmediate(r));
+    expect(await check(0, true)).toMatch(/does not verify/);
+    expect(await check(0)).toBe("ok");
+  });
 });
