@@ -1,4 +1,6 @@
 /** The hub's tamper-evident audit trail: a hash-chained, checkpoint-signed log and its verifier. */
+
+export { createFileAuditSink, type FileAuditSink, type FileAuditSinkOptions } from "./file-sink.ts";
 export {
   type AuditCheckpoint,
   type AuditEntry,
@@ -16,7 +18,7 @@ export {
 
 import type { AuditLine, AuditSink } from "./log.ts";
 
-/** An in-memory sink (tests; the hub keeps its log in the control plane). */
+/** An in-memory sink (tests; the hub keeps its log in files: createFileAuditSink). */
 export function createMemoryAuditSink(): AuditSink {
   const lines: AuditLine[] = [];
   return {

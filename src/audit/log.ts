@@ -67,10 +67,13 @@ export interface AuditKeyLine {
 /** A line of the log. */
 export type AuditLine = AuditEntry | AuditCheckpoint;
 
-/** Where lines are kept (the control plane in the hub, memory in tests). */
+/** Where lines are kept (files in the hub's data directory, memory in tests). */
 export interface AuditSink {
+  /** Takes the line at once, in call order; resolves once it is stored. */
   append(line: AuditLine): Promise<void>;
   all(): Promise<AuditLine[]>;
+  /** The newest lines, ending with the head (saves reading everything on a restart). */
+  last?(): Promise<AuditLine[]>;
 }
 
 const GENESIS = "0".repeat(64);
@@ -110,7 +113,11 @@ export function auditKey(privateKeyPem?: string): AuditKey {
   return { privateKey, publicKeyPem, keyId };
 }
 
-/** An audit log over a sink. Appends are serialised so the chain never forks. */
+/**
+ * An audit log over a sink. An append hashes and hands its line to the sink at once, in the
+ * order of the calls, so the chain never forks and a sink may write a turn's lines together;
+ * only the first waits for the log's head to be read back.
+ */
 export function createAuditLog(options: {
   sink: AuditSink;
   key: AuditKey;
@@ -124,15 +131,22 @@ export function createAuditLog(options: {
   let seq = 0;
   let head = GENESIS;
   let sinceCheckpoint = 0;
+  let ready = false;
   let loaded: Promise<void> | undefined;
   let tail: Promise<unknown> = Promise.resolve();
+  // The head is the last line's: an entry's hash, or what a checkpoint signs (a segment of a
+  // file sink opens with one; retention may have dropped every entry before it).
   const load = () =>
     (loaded ??= (async () => {
-      for (const line of await sink.all())
+      for (const line of await (sink.last ? sink.last() : sink.all()))
         if (line.type === "entry") {
           seq = line.seq;
           head = line.hash;
+        } else if (line.type === "checkpoint") {
+          seq = line.seq;
+          head = line.head;
         }
+      ready = true;
     })());
   const serial = <T>(fn: () => Promise<T>): Promise<T> => {
     const run = tail.then(fn, fn);
@@ -140,31 +154,30 @@ export function createAuditLog(options: {
     return run;
   };
   /** A signed statement of the head now; `final` marks the last line of an export. */
-  function signHead(final: boolean): AuditCheckpoint {
-    const base = { seq, head, time: now(), keyId: key.keyId };
+  function signHead(final: boolean, at = { seq, head }): AuditCheckpoint {
+    const base = { seq: at.seq, head: at.head, time: now(), keyId: key.keyId };
     const signature = sign(null, checkpointPayload(base), key.privateKey).toString("base64");
     return { type: "checkpoint", ...base, signature, ...(final ? { final } : {}) };
   }
-  async function checkpoint(): Promise<AuditCheckpoint> {
+  function checkpoint(): Promise<AuditCheckpoint> {
     const line = signHead(false);
-    await sink.append(line);
     sinceCheckpoint = 0;
-    return line;
+    return sink.append(line).then(() => line);
+  }
+  function appendNow(event: AuditEvent): Promise<AuditEntry> {
+    const base = { ...event, type: "entry" as const, seq: seq + 1, time: now(), prev: head };
+    const entry: AuditEntry = { ...base, hash: entryHash(base) };
+    const stored = sink.append(entry);
+    seq = entry.seq;
+    head = entry.hash;
+    const signed = ++sinceCheckpoint >= every ? checkpoint() : undefined;
+    return Promise.all([stored, signed]).then(() => entry);
   }
   return {
     publicKeyPem: key.publicKeyPem,
     /** Appends an event; resolves to its entry once stored. */
     append(event: AuditEvent): Promise<AuditEntry> {
-      return serial(async () => {
-        await load();
-        const base = { ...event, type: "entry" as const, seq: seq + 1, time: now(), prev: head };
-        const entry: AuditEntry = { ...base, hash: entryHash(base) };
-        await sink.append(entry);
-        seq = entry.seq;
-        head = entry.hash;
-        if (++sinceCheckpoint >= every) await checkpoint();
-        return entry;
-      });
+      return ready ? appendNow(event) : load().then(() => appendNow(event));
     },
     /** The stored lines, in order (entries and checkpoints). */
     lines: () =>
@@ -187,6 +200,12 @@ export function createAuditLog(options: {
       serial(async () => {
         await load();
         const lines = await sink.all();
+        // The final head is the last line read's: appends may have gone on since.
+        const at = { seq: 0, head: GENESIS };
+        for (const l of lines) {
+          at.seq = l.seq;
+          at.head = l.type === "entry" ? l.hash : l.head;
+        }
         const header: AuditKeyLine = {
           type: "key",
           keyId: key.keyId,
@@ -195,7 +214,7 @@ export function createAuditLog(options: {
         return [
           header,
           ...lines.filter((l) => !(l.type === "checkpoint" && l.final)),
-          signHead(true),
+          signHead(true, at),
         ]
           .map((l) => JSON.stringify(l))
           .join("\n");
@@ -211,7 +230,18 @@ export function createAuditLog(options: {
 
 /** What `verifyAuditLog` found. */
 export type AuditVerdict =
-  | { ok: true; entries: number; checkpoints: number; head: string }
+  | {
+      ok: true;
+      /** The last entry's seq. */
+      entries: number;
+      /**
+       * The first entry the log holds: 1, or later when retention dropped older segments (the
+       * log then opens with a checkpoint the hub signed, and is verified from its head).
+       */
+      from: number;
+      checkpoints: number;
+      head: string;
+    }
   | {
       ok: false;
       problem: "edited" | "deleted" | "reordered" | "truncated" | "forged" | "malformed";
@@ -250,6 +280,7 @@ export function verifyAuditLog(text: string, publicKeyPem?: string): AuditVerdic
   const key = createPublicKey(trusted);
   let prev = GENESIS;
   let seq = 0;
+  let from = 1;
   let checkpoints = 0;
   let sawFinal = false;
   for (const [i, row] of rows.entries()) {
@@ -320,6 +351,13 @@ export function verifyAuditLog(text: string, publicKeyPem?: string): AuditVerdic
           seq: parsed.seq,
           message: `checkpoint at line ${line} is not signed by the hub's key`,
         };
+      // A log whose older segments were dropped opens with a signed head: the chain goes on
+      // from there. (Dropping the start on purpose looks the same: `from` says where it starts.)
+      if (i === 0 && seq === 0 && parsed.seq > 0) {
+        seq = parsed.seq;
+        prev = parsed.head;
+        from = parsed.seq + 1;
+      }
       if (parsed.seq !== seq || parsed.head !== prev)
         return {
           ok: false,
@@ -346,5 +384,5 @@ export function verifyAuditLog(text: string, publicKeyPem?: string): AuditVerdic
       seq,
       message: `the log ends after entry ${seq} without its final signed checkpoint`,
     };
-  return { ok: true, entries: seq, checkpoints, head: prev };
+  return { ok: true, entries: seq, from, checkpoints, head: prev };
 }

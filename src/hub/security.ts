@@ -12,9 +12,9 @@ import * as grpc from "@grpc/grpc-js";
 import {
   type AuditEvent,
   type AuditLine,
-  type AuditSink,
   auditKey,
   createAuditLog,
+  createFileAuditSink,
 } from "../audit/index.ts";
 import type { ControlPlane } from "../control-plane/index.ts";
 import { ClawHubError } from "../errors/index.ts";
@@ -56,6 +56,12 @@ export interface HubSecurityOptions {
   auditCheckpointEvery?: number;
   /** A checkpoint is also signed this often while entries were added since the last. Default 60 s. */
   auditCheckpointMs?: number;
+  /**
+   * Where the audit log's segment files live (default `<dir>/audit`), the size at which a
+   * segment closes (default 8 MiB) and the bytes kept in all (default 1 GiB; the oldest
+   * segments go first).
+   */
+  audit?: { dir?: string; segmentBytes?: number; maxBytes?: number };
 }
 
 /** A verified peer: its identity, attestations and the key its signatures must verify with. */
@@ -184,8 +190,9 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
       renewedUntil.set(key.slice("hub.renewed.".length), { uri: v.uri, notAfter: v.notAfter });
   }
 
+  const auditSink = await openAuditSink(options);
   const audit = createAuditLog({
-    sink: kvAuditSink(options.controlPlane),
+    sink: auditSink,
     key: await loadAuditKey(options.dir),
     now,
     checkpointEvery: options.auditCheckpointEvery ?? 100,
@@ -555,6 +562,7 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
       clearInterval(checkpoints);
       await auditTail;
       await audit.close();
+      auditSink.close();
     },
   };
 }
@@ -563,11 +571,44 @@ export async function createHubSecurity(options: HubSecurityOptions): Promise<Hu
  * A stopped hub's audit log, read from its control plane and signed with its key in `dir`
  * (what `clawhub audit log|export --data` reads). Not while the hub runs: it owns the journal.
  */
-export async function openHubAudit(options: { dir: string; controlPlane: ControlPlane }) {
-  return createAuditLog({
-    sink: kvAuditSink(options.controlPlane),
-    key: await loadAuditKey(options.dir),
+export async function openHubAudit(options: {
+  dir: string;
+  controlPlane: ControlPlane;
+  audit?: HubSecurityOptions["audit"];
+}) {
+  const sink = await openAuditSink(options);
+  // `release` closes the files without signing a head: a reader of a stopped hub's log.
+  return Object.assign(createAuditLog({ sink, key: await loadAuditKey(options.dir) }), {
+    release: () => sink.close(),
   });
+}
+
+/**
+ * The audit log's files, with what an older hub kept in the control plane's KV
+ * (`hub.audit.<n>`, without retention) moved into them once: memory no longer grows with it.
+ */
+async function openAuditSink(options: {
+  dir: string;
+  controlPlane: ControlPlane;
+  audit?: HubSecurityOptions["audit"];
+}) {
+  const sink = createFileAuditSink({
+    dir: options.audit?.dir ?? join(options.dir, "audit"),
+    ...(options.audit?.segmentBytes ? { segmentBytes: options.audit.segmentBytes } : {}),
+    ...(options.audit?.maxBytes ? { maxBytes: options.audit.maxBytes } : {}),
+  });
+  const kv = options.controlPlane.kv;
+  const keys = (await kv.keys("hub.audit.")).sort();
+  if (keys.length > 0 && sink.usage().bytes === 0) {
+    const moved: Promise<void>[] = [];
+    for (const k of keys) {
+      const line = (await kv.get<AuditLine>(k))?.value;
+      if (line) moved.push(sink.append(line));
+    }
+    await Promise.all(moved);
+    for (const k of keys) await kv.delete(k);
+  }
+  return sink;
 }
 
 /** Enrollments in the control plane's KV (`hub.enroll.<token hash>`), CAS by revision. */
@@ -592,28 +633,6 @@ function kvEnrollmentStore(cp: ControlPlane): EnrollmentStore {
     },
     async delete(h) {
       await cp.kv.delete(key(h));
-    },
-  };
-}
-
-/** The audit log's lines in the control plane's KV, one key a line, in order. */
-function kvAuditSink(cp: ControlPlane): AuditSink {
-  let next: number | undefined;
-  const key = (n: number) => `hub.audit.${String(n).padStart(12, "0")}`;
-  return {
-    async append(line: AuditLine) {
-      next ??= (await cp.kv.keys("hub.audit.")).length;
-      await cp.kv.put(key(next++), line);
-    },
-    async all() {
-      const keys = await cp.kv.keys("hub.audit.");
-      next ??= keys.length;
-      const lines: AuditLine[] = [];
-      for (const k of keys) {
-        const v = (await cp.kv.get<AuditLine>(k))?.value;
-        if (v) lines.push(v);
-      }
-      return lines;
     },
   };
 }

@@ -40,7 +40,7 @@ export const auditVerify: CommandSpec = {
       );
     return {
       data: verdict,
-      text: `OK. ${verdict.entries} entries, ${verdict.checkpoints} signed checkpoints, head ${verdict.head.slice(0, 16)}${key ? "" : " (key from the file: pass --key to rule out a forgery)"}`,
+      text: `OK. ${verdict.from > 1 ? `entries ${verdict.from}..${verdict.entries} (older ones dropped by retention; verified from a signed head)` : `${verdict.entries} entries`}, ${verdict.checkpoints} signed checkpoints, head ${verdict.head.slice(0, 16)}${key ? "" : " (key from the file: pass --key to rule out a forgery)"}`,
     };
   },
 };
@@ -66,7 +66,10 @@ async function auditSource(ctx: CommandContext, options: Record<string, unknown>
         return (await audit.lines()).filter((l) => l.type === "entry") as unknown as Entry[];
       },
       export: () => audit.export(),
-      close: () => controlPlane.close(),
+      close: async () => {
+        audit.release();
+        await controlPlane.close();
+      },
     };
   }
   const { openHubAdmin } = await import("./hub-identity.ts");

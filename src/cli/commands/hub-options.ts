@@ -190,6 +190,16 @@ export function hubSecurityOptions(cmd: Command): void {
     "--insecure",
     "plaintext for local development: any process that reaches the port is trusted (loopback only, warned on every start)",
   );
+  cmd.option(
+    "--audit-max-bytes <size>",
+    "audit log kept on disk (segments of 8 MiB under <data>/identity/audit); the oldest go first",
+    "1GiB",
+  );
+}
+
+/** The audit log's byte budget (`--audit-max-bytes`). */
+export function auditMaxBytesOf(options: Record<string, unknown>): number {
+  return bytesFlag(options.auditMaxBytes ?? "1GiB", "--audit-max-bytes", 64 * 1024 * 1024);
 }
 
 /**

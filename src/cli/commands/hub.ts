@@ -5,6 +5,7 @@ import { type CallResult, isTensor, toFloat32 } from "../../sdk/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
 import {
+  auditMaxBytesOf,
   durationFlag,
   hubSecurityOptions,
   hubTlsOf,
@@ -69,7 +70,9 @@ export const hubCommand: CommandSpec = {
     const controlPlane = await openControlPlane(dataDir);
     const { createHub } = await import("../../hub/index.ts");
     const { createLocalEmbedder } = await import("../../search/index.ts");
-    const security = secure ? await openHubSecurity(dataDir, controlPlane) : undefined;
+    const security = secure
+      ? await openHubSecurity(dataDir, controlPlane, auditMaxBytesOf(options))
+      : undefined;
     const hub = await createHub({
       ...tuning,
       controlPlane,
@@ -110,12 +113,17 @@ export const hubCommand: CommandSpec = {
 export async function openHubSecurity(
   dataDir: string,
   controlPlane: import("../../control-plane/index.ts").ControlPlane,
+  auditMaxBytes?: number,
 ) {
   const { makePrivate } = await import("../../schema/index.ts");
   const dir = join(dataDir, "identity");
   await makePrivate(dir);
   const { createHubSecurity } = await import("../../hub/index.ts");
-  return createHubSecurity({ dir, controlPlane });
+  return createHubSecurity({
+    dir,
+    controlPlane,
+    ...(auditMaxBytes ? { audit: { maxBytes: auditMaxBytes } } : {}),
+  });
 }
 
 /** Life of the local operator's certificate; re-issued at two thirds of it while the hub runs. */

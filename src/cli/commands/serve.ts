@@ -6,6 +6,7 @@ import { createLocalEmbedder } from "../../search/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { keepOperatorIdentity, openControlPlane, openHubSecurity } from "./hub.ts";
 import {
+  auditMaxBytesOf,
   bytesFlag,
   hubSecurityOptions,
   hubTlsOf,
@@ -115,7 +116,8 @@ export const serveCommand: CommandSpec = {
       const hubData = join(dataDir, "hub");
       try {
         controlPlane = await openControlPlane(hubData);
-        if (secure) security = await openHubSecurity(hubData, controlPlane);
+        if (secure)
+          security = await openHubSecurity(hubData, controlPlane, auditMaxBytesOf(options));
         hub = await createHub({
           ...tuning,
           controlPlane,
