@@ -211,3 +211,43 @@ describe("signed and audited", () => {
     expect(verdict).toMatchObject({ ok: false, problem: "edited", line: at + 1 });
   });
 });
+
+describe("audit log kept by an older hub", () => {
+  it("moves a log kept in the control plane into the files on start, and goes on from it", async () => {
+    const { mkdtemp, rm, readdir } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { createMemoryControlPlane } = await import("../src/control-plane/index.ts");
+    const { createHubSecurity } = await import("../src/hub/index.ts");
+    const { auditKey, createAuditLog, createMemoryAuditSink } = await import(
+      "../src/audit/index.ts"
+    );
+    const { readFile } = await import("node:fs/promises");
+    const dir = await mkdtemp(join(tmpdir(), "clawhub-audit-upgrade-"));
+    const controlPlane = createMemoryControlPlane();
+    try {
+      // The first start makes the audit key; then a log is written as older hubs kept it: one
+      // control-plane key a line.
+      await (await createHubSecurity({ dir, controlPlane })).close();
+      await rm(join(dir, "audit"), { recursive: true });
+      const key = auditKey(await readFile(join(dir, "audit.key.pem"), "utf8"));
+      const sink = createMemoryAuditSink();
+      const old = createAuditLog({ sink, key, checkpointEvery: 2 });
+      for (let i = 0; i < 5; i++) await old.append({ kind: "call", capability: `c${i}` });
+      const lines = await sink.all();
+      for (const [i, line] of lines.entries())
+        await controlPlane.kv.put(`hub.audit.${String(i).padStart(12, "0")}`, line);
+
+      const upgraded = await createHubSecurity({ dir, controlPlane });
+      upgraded.record({ kind: "call", capability: "after-upgrade" });
+      const verdict = verifyAuditLog(await upgraded.audit.export(), upgraded.audit.publicKeyPem);
+      expect(verdict).toMatchObject({ ok: true, entries: 6, from: 1 });
+      expect(await controlPlane.kv.keys("hub.audit.")).toEqual([]);
+      expect((await readdir(join(dir, "audit"))).some((f) => f.endsWith(".jsonl"))).toBe(true);
+      await upgraded.close();
+    } finally {
+      await controlPlane.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
