@@ -4,7 +4,7 @@
  * `GET /.well-known/clawhub.json` back to back and reports the longest wait (the stall every other
  * user would see), and the server's RSS is sampled for the peak and read after the input.
  *
- *   npm run bench:hostile [-- --quick] [-- --only <part of an input's name>]
+ *   npm run bench:hostile [-- --quick] [-- --only <part of an input's name>] [-- --max-event-bytes 16MiB]
  *
  * Targets (issue 28): every stall under 100 ms, memory within the documented limits. `--quick`
  * scales the sizes down (for a smoke run). Prints a Markdown table (docs/security.md has it).
@@ -59,6 +59,8 @@ async function main() {
   const quick = process.argv.includes("--quick");
   const onlyAt = process.argv.indexOf("--only");
   const only = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
+  const capAt = process.argv.indexOf("--max-event-bytes");
+  const eventCap = capAt > 0 ? process.argv[capAt + 1] : undefined;
   const scale = (n: number) => (quick ? Math.max(1, Math.round(n / 10)) : n);
   const root = fileURLToPath(new URL("..", import.meta.url));
   const dir = await mkdtemp(join(tmpdir(), "clawhub-hostile-"));
@@ -81,6 +83,8 @@ async function main() {
       // Plaintext: the hostile inputs come from processes without an identity, as they did when
       // the issue measured them (a secured hub refuses them at the TLS handshake).
       "--insecure",
+      // `-- --max-event-bytes 16MiB`: the 8 MiB events pass and are delivered (or not read).
+      ...(eventCap ? ["--max-event-bytes", eventCap] : []),
     ],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
   );

@@ -447,6 +447,28 @@ describe("hub and SDK", () => {
     await until(() => received.size === 4);
     for (const events of received.values())
       expect(events).toEqual([{ topic: "cache.invalidate.users", data: { key: "u1" } }]);
+    // A payload's JSON and its tensors travel as bytes beside the event: each part comes back
+    // whole and in its place.
+    const publisher = sb.agent({ name: "embedder" });
+    publisher.capability({ name: "embed.publish", description: "publishes vectors" }, (_, ctx) => {
+      ctx.publish("cache.invalidate.vectors", {
+        note: "é".repeat(100_000),
+        a: new Float32Array([1.5, -2, 3]),
+        b: tensor.int8(new Float32Array([0.5, -0.25])),
+      });
+      return "ok";
+    });
+    await publisher.start();
+    await sb.client.call("embed.publish", {});
+    await until(() => [...received.values()].every((events) => events.length === 2));
+    for (const events of received.values()) {
+      const got = (events[1] as { data: { note: string; a: Float32Array; b: unknown } }).data;
+      expect(got.note).toBe("é".repeat(100_000));
+      expect([...got.a]).toEqual([1.5, -2, 3]);
+      const b = toFloat32(got.b as never);
+      expect(Math.abs((b[0] as number) - 0.5)).toBeLessThan(0.01);
+      expect(Math.abs((b[1] as number) + 0.25)).toBeLessThan(0.01);
+    }
   });
 
   it("streams hub events to callers", async () => {

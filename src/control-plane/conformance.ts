@@ -166,6 +166,28 @@ export function describeControlPlaneConformance(
       expect(got.tail).toHaveLength(4);
     });
 
+    it("pub/sub: bytes published beside the data arrive as they were, to every subscriber", async () => {
+      const cp = await fresh();
+      const bytes = new Uint8Array(3 * 1024 * 1024).map((_, i) => i % 251);
+      const got: Array<{ data: unknown; bytes?: Uint8Array }> = [];
+      cp.subscribe("big.>", (m) =>
+        got.push({ data: m.data, ...(m.bytes ? { bytes: m.bytes } : {}) }),
+      );
+      cp.subscribe("big.one", (m) =>
+        got.push({ data: m.data, ...(m.bytes ? { bytes: m.bytes } : {}) }),
+      );
+      await cp.publish("big.one", { parts: [1, 2] }, bytes);
+      await cp.publish("big.one", { parts: [] });
+      await sleep(100);
+      expect(got).toHaveLength(4);
+      for (const m of got.slice(0, 2)) {
+        expect(m.data).toEqual({ parts: [1, 2] });
+        expect(Buffer.from(m.bytes ?? []).equals(Buffer.from(bytes))).toBe(true);
+      }
+      // A message published without bytes has none.
+      expect(got.slice(2).map((m) => m.bytes)).toEqual([undefined, undefined]);
+    });
+
     it("work queues: one puller per job, redelivery after the ack wait, nak and ack", async () => {
       const cp = await fresh();
       const q = cp.queue<{ n: number }>("tasks");

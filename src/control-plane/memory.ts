@@ -382,7 +382,7 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
   return {
     kv,
     locks: createLocks(kv, { now }),
-    async publish(subject, data) {
+    async publish(subject, data, bytes) {
       open();
       // Serialised once, when someone listens: each subscriber parses its own copy.
       let json: string | undefined;
@@ -395,7 +395,11 @@ export function createMemoryControlPlane(options: MemoryControlPlaneOptions = {}
           queueMicrotask(() => {
             if (!subscriptions.has(s)) return;
             try {
-              s.handler({ subject, data: JSON.parse(text) });
+              s.handler(
+                bytes
+                  ? { subject, data: JSON.parse(text), bytes }
+                  : { subject, data: JSON.parse(text) },
+              );
             } catch {
               // A subscriber's failure is its own; the publisher and the others go on.
             }

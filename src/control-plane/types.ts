@@ -49,6 +49,11 @@ export interface Kv {
 export interface Message<T = unknown> {
   subject: string;
   data: T;
+  /**
+   * Opaque bytes published with it, as they were: large payloads travel beside the JSON, not
+   * inside it. Read-only (an in-process plane hands every subscriber the same buffer).
+   */
+  bytes?: Uint8Array;
 }
 
 /** A subscription; `unsubscribe()` stops delivery. */
@@ -110,8 +115,11 @@ export interface Locks {
 export interface ControlPlane {
   readonly kv: Kv;
   readonly locks: Locks;
-  /** Publishes to every subscription whose pattern matches the subject. */
-  publish(subject: string, data: unknown): Promise<void>;
+  /**
+   * Publishes to every subscription whose pattern matches the subject: `data` as JSON, and
+   * `bytes`, when given, as they are (a NATS message's payload; never base64 in JSON).
+   */
+  publish(subject: string, data: unknown, bytes?: Uint8Array): Promise<void>;
   /** Subjects are dot-separated; `*` matches one token, a final `>` one or more. */
   subscribe<T = unknown>(pattern: string, handler: (message: Message<T>) => void): Subscription;
   queue<T = unknown>(name: string): WorkQueue<T>;

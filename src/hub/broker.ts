@@ -33,24 +33,44 @@ export interface Broker {
   releaseSession(session: Session): void;
 }
 
-type JsonPayload = { json: string; tensors: Array<Record<string, unknown>> } | null;
-
-/** A payload in a JSON-safe form, for events that cross the control plane. */
-function payloadToJson(payload: WirePayload | null): JsonPayload {
-  if (!payload) return null;
-  return {
-    json: Buffer.from(payload.json).toString("base64"),
-    tensors: payload.tensors.map((t) => ({ ...t, data: Buffer.from(t.data).toString("base64") })),
-  };
+/** An event's header on the control plane; its payload's bytes travel beside it. */
+interface EventHeader {
+  topic: string;
+  from: string;
+  /** Null: no payload. Otherwise the JSON's length and each tensor's, in the bytes' order. */
+  payload: { json: number; tensors: Array<Record<string, unknown> & { bytes: number }> } | null;
 }
-function payloadFromJson(value: JsonPayload): WirePayload | null {
-  if (!value) return null;
+
+/**
+ * An event for the control plane: a small JSON header, and the payload's JSON and tensors as one
+ * buffer beside it. Base64 inside JSON, serialized once and parsed per subscriber, held the
+ * loop twice as long for an 8 MiB event; bytes are copied once here and sliced per subscriber.
+ */
+function eventOf(topic: string, from: string, payload: WirePayload | null) {
+  if (!payload) return { header: { topic, from, payload: null } satisfies EventHeader };
+  const parts = [payload.json, ...payload.tensors.map((t) => t.data)];
+  const header: EventHeader = {
+    topic,
+    from,
+    payload: {
+      json: payload.json.byteLength,
+      tensors: payload.tensors.map(({ data, ...meta }) => ({ ...meta, bytes: data.byteLength })),
+    },
+  };
+  return { header, bytes: Buffer.concat(parts) };
+}
+function payloadOf(header: EventHeader, bytes: Uint8Array | undefined): WirePayload | null {
+  const p = header.payload;
+  if (!p) return null;
+  const all = bytes ?? new Uint8Array(0);
+  let at = p.json;
   return {
-    json: Buffer.from(value.json, "base64"),
-    tensors: value.tensors.map((t) => ({
-      ...(t as unknown as WirePayload["tensors"][number]),
-      data: Buffer.from(String(t.data), "base64"),
-    })),
+    json: all.subarray(0, p.json),
+    tensors: p.tensors.map(({ bytes: n, ...meta }) => {
+      const data = all.subarray(at, at + n);
+      at += n;
+      return { ...(meta as unknown as WirePayload["tensors"][number]), data };
+    }),
   };
 }
 
@@ -148,21 +168,16 @@ export function createBroker(ctx: HubContext): Broker {
       if (!isName(TOPIC, topic)) return;
       const bytes = payloadBytes(data);
       if (bytes > ctx.config.maxEventBytes) {
-        // As NATS refuses a payload over max_payload: every subscriber would get a copy, and
-        // the copies of an 8 MiB event held the event loop ~300 ms (docs/security.md).
+        // As NATS refuses a payload over max_payload: every subscriber gets a frame of its
+        // own, so an event's cost grows with its size times its readers (docs/security.md).
         ctx.logConnection(
           "stream error",
           `hub: event on ${topic} from agent ${session.id} dropped: ${Math.ceil(bytes / 1024)} KiB, over the ${Math.round(ctx.config.maxEventBytes / 1024)} KiB limit`,
         );
         return;
       }
-      ctx.cp
-        .publish(`topics.${scoped(session, topic)}`, {
-          topic,
-          from: session.channel.identity?.uri ?? session.id,
-          data: payloadToJson(data),
-        })
-        .catch(() => {});
+      const event = eventOf(topic, session.channel.identity?.uri ?? session.id, data);
+      ctx.cp.publish(`topics.${scoped(session, topic)}`, event.header, event.bytes).catch(() => {});
     },
 
     subscribe(session, topic, unsubscribe) {
@@ -172,17 +187,15 @@ export function createBroker(ctx: HubContext): Broker {
       if (unsubscribe || session.subscriptions.size >= MAX_SUBSCRIPTIONS) return;
       session.subscriptions.set(
         topic,
-        ctx.cp.subscribe<{ topic: string; from?: string; data: JsonPayload }>(
-          `topics.${scoped(session, topic)}`,
-          (m) =>
-            session.channel.send({
-              kind: "event",
-              event: {
-                topic: m.data.topic,
-                data: payloadFromJson(m.data.data),
-                publisher: m.data.from ?? "",
-              },
-            }),
+        ctx.cp.subscribe<EventHeader>(`topics.${scoped(session, topic)}`, (m) =>
+          session.channel.send({
+            kind: "event",
+            event: {
+              topic: m.data.topic,
+              data: payloadOf(m.data, m.bytes),
+              publisher: m.data.from ?? "",
+            },
+          }),
         ),
       );
     },
