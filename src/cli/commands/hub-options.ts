@@ -117,7 +117,7 @@ export function hubTuningOptions(cmd: Command): void {
   );
   cmd.option(
     "--max-running-run-bytes <size>",
-    "journal bytes (inputs, outputs so far) running runs hold, in all and per caller",
+    "journal bytes (inputs, outputs so far) running runs hold, in all and per caller (memory: about 3.5x)",
     "256MiB,64MiB",
   );
   cmd.option(
