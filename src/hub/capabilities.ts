@@ -4,7 +4,12 @@
  * for a capability to appear (woken by registration, not by polling).
  */
 import { ClawHubError } from "../errors/index.ts";
-import { createSearchEngine, type Embedder, type EngineHit } from "../search/index.ts";
+import {
+  createSearchEngine,
+  type Embedder,
+  type EngineHit,
+  type RankingWeights,
+} from "../search/index.ts";
 import type { WireCapability } from "../wire/index.ts";
 import type { CapabilityInfo } from "../workflow/index.ts";
 import type { HubContext, Session } from "./types.ts";
@@ -47,11 +52,31 @@ export interface CapabilitiesOptions {
   embedder?: Embedder | undefined;
 }
 
+/**
+ * The ranking weights of capability discovery: reciprocal rank fusion of BM25 and the cosine
+ * (with semantic feedback and the name tiers), not the registry's linear fusion. A hub's catalog
+ * holds tens of capabilities, where BM25's magnitudes are noise (every word is rare, and one
+ * repeated word outweighs a closer meaning) and only the order of each signal carries; on the
+ * capability sets of bench/search-quality.ts rank fusion routes more needs right
+ * (docs/search.md).
+ */
+export const CAPABILITY_WEIGHTS: Partial<RankingWeights> = {
+  fusion: "rrf",
+  bm25: 0.3,
+  cosine: 0.7,
+  feedback: 0.2,
+  tiers: true,
+};
+
 export function createCapabilities(
   ctx: HubContext,
   options: CapabilitiesOptions = {},
 ): Capabilities {
-  const engine = createSearchEngine({ embedder: options.embedder, logger: ctx.log });
+  const engine = createSearchEngine({
+    embedder: options.embedder,
+    logger: ctx.log,
+    weights: CAPABILITY_WEIGHTS,
+  });
   /** Capability name -> agents serving it; the search index holds one document per name. */
   const providers = new Map<string, Set<string>>();
   const waiters = new Map<string, Set<(found: boolean) => void>>();

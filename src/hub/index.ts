@@ -6,7 +6,7 @@
  * discovery), `dispatcher.ts` (placement, retries) and `broker.ts` (locks, pub/sub) over an
  * `AgentChannel`; `grpc/` puts them on the network; `hub.ts` composes it all.
  */
-export type { CapabilityMatch } from "./capabilities.ts";
+export { CAPABILITY_WEIGHTS, type CapabilityMatch } from "./capabilities.ts";
 export {
   type AgentEndpoint,
   createHubCore,
