@@ -119,3 +119,27 @@ describe("semantic search with the bundled model", () => {
     expect(other.texts.length).toBeGreaterThanOrEqual(5);
   }, 120_000);
 });
+
+describe("the bundled model on several workers", () => {
+  it("gives every text the vector one worker gives it, in input order", async () => {
+    const texts = Array.from(
+      { length: 40 },
+      (_, i) =>
+        `${["Send", "Read", "Forecast", "Summarise", "Translate"][i % 5]} ${"x ".repeat(i)}item ${i}: ${SKILLS[i % SKILLS.length]?.[1] ?? ""}`,
+    );
+    const one = createLocalEmbedder();
+    const two = createLocalEmbedder({ workers: 2 });
+    const [a, b] = await Promise.all([one.embed(texts), two.embed(texts)]);
+    expect(b).toHaveLength(texts.length);
+    for (let i = 0; i < texts.length; i++) {
+      const x = a[i] as Float32Array;
+      const y = b[i] as Float32Array;
+      let dot = 0;
+      for (let k = 0; k < x.length; k++) dot += (x[k] as number) * (y[k] as number);
+      expect(dot).toBeGreaterThan(0.9999);
+    }
+    // A single text (a query) still answers on its own.
+    const [q] = await two.embed(["what is the weather tomorrow"]);
+    expect(q).toHaveLength(512);
+  }, 120_000);
+});

@@ -6,8 +6,12 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { createLocalEmbedder } from "./embedder.ts";
 
-const { maxChars } = (workerData ?? {}) as { maxChars?: number };
-const embedder = createLocalEmbedder({ inProcess: true, ...(maxChars ? { maxChars } : {}) });
+const { maxChars, batchSize } = (workerData ?? {}) as { maxChars?: number; batchSize?: number };
+const embedder = createLocalEmbedder({
+  inProcess: true,
+  ...(maxChars ? { maxChars } : {}),
+  ...(batchSize ? { batchSize } : {}),
+});
 
 parentPort?.on("message", async (msg: { id: number; texts: string[] }) => {
   try {

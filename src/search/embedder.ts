@@ -41,6 +41,14 @@ export interface LocalEmbedderOptions {
    * synchronous WebAssembly that would otherwise stall every request while a batch computes.
    */
   inProcess?: boolean;
+  /**
+   * Worker threads running the model, each with its own copy (about 150 MiB of RSS each); a bulk
+   * call is shared among them. Default 1, which leaves the other cores to the server. The
+   * model's time is SIMD matrix kernels on one thread (TensorFlow.js turns its own threads off
+   * under Node) and batch sizes do not move it, so a worker per core is the way to more
+   * throughput (29.7 to 49.9 texts/s on two cores, docs/search.md).
+   */
+  workers?: number;
 }
 
 /**
@@ -188,55 +196,86 @@ export function createHttpEmbedder(options: HttpEmbedderOptions): Embedder {
  */
 function createWorkerEmbedder(options: LocalEmbedderOptions): Embedder {
   const maxChars = options.maxChars ?? 600;
-  let worker: Worker | undefined;
+  const size = Math.max(1, Math.floor(options.workers ?? 1));
+  const batchSize = options.batchSize ?? 16;
+  interface Slot {
+    worker: Worker | undefined;
+    /** Texts sent and not answered yet: the least loaded slot takes the next part. */
+    load: number;
+    waiting: Map<number, { resolve: (v: Float32Array[]) => void; reject: (e: Error) => void }>;
+  }
+  const slots: Slot[] = Array.from({ length: size }, () => ({
+    worker: undefined,
+    load: 0,
+    waiting: new Map(),
+  }));
   let nextId = 0;
-  const waiting = new Map<
-    number,
-    { resolve: (v: Float32Array[]) => void; reject: (e: Error) => void }
-  >();
-  const start = () => {
-    if (worker) return worker;
+  const start = (slot: Slot) => {
+    if (slot.worker) return slot.worker;
     // The worker file sits beside this one with the same extension: .ts from source, .js from
     // tsc's dist/, .mjs from the bundle (scripts/build.ts names its outputs so).
     const ext = /\.[cm]?[jt]s$/.exec(new URL(import.meta.url).pathname)?.[0] ?? ".js";
     const w = new Worker(new URL(`./embed-worker${ext}`, import.meta.url), {
-      workerData: { maxChars },
+      workerData: { maxChars, batchSize },
     });
     w.unref();
     w.on("message", (msg: { id: number; vectors?: Float32Array[]; error?: string }) => {
-      const p = waiting.get(msg.id);
+      const p = slot.waiting.get(msg.id);
       if (!p) return;
-      waiting.delete(msg.id);
-      if (waiting.size === 0) w.unref();
+      slot.waiting.delete(msg.id);
+      if (slot.waiting.size === 0) w.unref();
       if (msg.error !== undefined)
         p.reject(new ClawHubError("INTERNAL", `local embedder: ${msg.error}`));
       else p.resolve(msg.vectors ?? []);
     });
     const failAll = (error: Error) => {
-      worker = undefined;
-      for (const p of waiting.values()) p.reject(error);
-      waiting.clear();
+      slot.worker = undefined;
+      slot.load = 0;
+      for (const p of slot.waiting.values()) p.reject(error);
+      slot.waiting.clear();
     };
     w.on("error", failAll);
     w.on("exit", (code) =>
       failAll(new ClawHubError("INTERNAL", `local embedder worker exited (${code})`)),
     );
-    worker = w;
+    slot.worker = w;
     return w;
+  };
+  const send = (texts: string[]): Promise<Float32Array[]> => {
+    const slot = slots.reduce((a, b) => (b.load < a.load ? b : a));
+    const w = start(slot);
+    const id = nextId++;
+    slot.load += texts.length;
+    // Keep the process alive while a call is in flight, not while idle.
+    w.ref();
+    return new Promise<Float32Array[]>((resolve, reject) => {
+      slot.waiting.set(id, { resolve, reject });
+      w.postMessage({ id, texts });
+    }).finally(() => {
+      slot.load -= texts.length;
+    });
   };
   return {
     id: `use-lite-512/${maxChars}`,
     dimensions: 512,
-    embed(texts) {
-      if (texts.length === 0) return Promise.resolve([]);
-      const w = start();
-      const id = nextId++;
-      // Keep the process alive while a call is in flight, not while idle.
-      w.ref();
-      return new Promise((resolve, reject) => {
-        waiting.set(id, { resolve, reject });
-        w.postMessage({ id, texts });
+    async embed(texts) {
+      if (texts.length === 0) return [];
+      // A bulk call is dealt out to every worker: sorted by length and dealt in turn, so each
+      // part costs about the same (the model's cost follows a text's length). A query, or any
+      // call of a batch or two, goes to the least loaded worker whole.
+      if (size === 1 || texts.length < 2 * batchSize) return send(texts);
+      const lengthOf = (i: number) => (texts[i] as string).length;
+      const order = texts.map((_, i) => i).sort((a, b) => lengthOf(a) - lengthOf(b));
+      const parts: number[][] = Array.from({ length: size }, () => []);
+      for (const [k, index] of order.entries()) parts[k % size]?.push(index);
+      const answers = await Promise.all(
+        parts.map((part) => send(part.map((i) => texts[i] as string))),
+      );
+      const out: Float32Array[] = new Array(texts.length);
+      answers.forEach((vectors, p) => {
+        for (const [k, v] of vectors.entries()) out[parts[p]?.[k] as number] = v;
       });
+      return out;
     },
   };
 }

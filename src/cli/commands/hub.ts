@@ -21,6 +21,7 @@ import {
   embedderOf,
   embedderOptions,
   hubOption,
+  localEmbedderOf,
   withHubClient,
 } from "./shared.ts";
 
@@ -69,7 +70,6 @@ export const hubCommand: CommandSpec = {
     const secure = hubTlsOf(options, String(options.host), logger);
     const controlPlane = await openControlPlane(dataDir);
     const { createHub } = await import("../../hub/index.ts");
-    const { createLocalEmbedder } = await import("../../search/index.ts");
     const security = secure
       ? await openHubSecurity(dataDir, controlPlane, auditMaxBytesOf(options))
       : undefined;
@@ -78,7 +78,12 @@ export const hubCommand: CommandSpec = {
       controlPlane,
       host: String(options.host),
       port,
-      embedder: chosen === "none" ? undefined : chosen === "local" ? createLocalEmbedder() : chosen,
+      embedder:
+        chosen === "none"
+          ? undefined
+          : chosen === "local"
+            ? await localEmbedderOf(options)
+            : chosen,
       logger,
       ...(security ? { security } : {}),
     }).catch(async (error: unknown) => {

@@ -2,7 +2,6 @@ import { join, resolve } from "node:path";
 import { ClawHubError } from "../../errors/index.ts";
 import { createHub, type Hub, type HubSecurity } from "../../hub/index.ts";
 import { startRegistryServer } from "../../registry/index.ts";
-import { createLocalEmbedder } from "../../search/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { keepOperatorIdentity, openControlPlane, openHubSecurity } from "./hub.ts";
 import {
@@ -15,7 +14,7 @@ import {
   intFlag,
 } from "./hub-options.ts";
 import { logFormatOption, loggerOf } from "./log-format.ts";
-import { defaultDataDir, embedderOf, embedderOptions } from "./shared.ts";
+import { defaultDataDir, embedderOf, embedderOptions, localEmbedderOf } from "./shared.ts";
 
 /** An http(s) URL flag, or a usage error naming the flag. */
 function urlFlag(value: unknown, flag: string): string {
@@ -91,7 +90,7 @@ export const serveCommand: CommandSpec = {
     const secure = options.hub !== false && hubTlsOf(options, String(options.host), logger);
     // One model instance serves both halves: registry search and capability search.
     const chosen = await embedderOf(options, ctx.config.embedderKey);
-    const embedder = chosen === "local" ? createLocalEmbedder() : chosen;
+    const embedder = chosen === "local" ? await localEmbedderOf(options) : chosen;
     const server = await startRegistryServer({
       host: String(options.host),
       port,

@@ -187,4 +187,18 @@ export function embedderOptions(cmd: import("commander").Command): void {
     "with --embedder http: API base, e.g. http://127.0.0.1:11434/v1",
   );
   cmd.option("--embedder-model <name>", "with --embedder http: model name");
+  cmd.option(
+    "--embed-workers <n>",
+    "with --embedder local: worker threads running the model (one per core embeds a corpus faster; 1 leaves the other cores to requests)",
+    "1",
+  );
+}
+
+/** The bundled model with the `--embed-workers` asked for. */
+export async function localEmbedderOf(options: Record<string, unknown>) {
+  const { intFlag } = await import("./hub-options.ts");
+  const { createLocalEmbedder } = await import("../../search/index.ts");
+  return createLocalEmbedder({
+    workers: intFlag(options.embedWorkers ?? "1", "--embed-workers", 1, 64),
+  });
 }
