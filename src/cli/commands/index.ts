@@ -105,6 +105,11 @@ export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
   entry(["runs", "cancel"], flow, (m) => m.runsCancel),
   entry(["runs", "resume"], flow, (m) => m.runsResume),
   entry(
+    ["scan"],
+    () => import("./scan.ts"),
+    (m) => m.scanCommand,
+  ),
+  entry(
     ["audit", "verify"],
     () => import("./audit.ts"),
     (m) => m.auditVerify,

@@ -1,0 +1,135 @@
+/**
+ * The scanner on its labelled set (bench/scan-set.ts) and on the real corpus:
+ *
+ *   npm run bench:scan [-- <corpus-dir>]
+ *
+ * Labelled set: per skill the verdict; recall (malicious skills not clean, and malicious) and the
+ * false-alarm rate (benign look-alikes not clean); per rule, how many of the skills that must
+ * trigger it do. Corpus: skills scanned per second (files read from disk included), the flagged
+ * rate with the top rules, and the time the scanner itself takes per skill as a publish runs it
+ * (files already in memory): p50 and p99. The corpus has no labels: this counts flags, it does
+ * not tune on them.
+ */
+import { join, relative } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { collectFiles, findSkillDirs, loadFiles } from "../src/skill/index.ts";
+import { type ScanFile, scanFiles } from "../src/trust/index.ts";
+import { encryptedZip, SCAN_SET, type SetFile } from "./scan-set.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const corpus =
+  process.argv.slice(2).find((a) => !a.startsWith("--")) ??
+  join(ROOT, "../shared/corpus/openclaw-skills");
+
+/** Bytes for the generated files of the set. */
+function bytesOf(file: SetFile): Uint8Array {
+  if (typeof file === "string") return new TextEncoder().encode(file);
+  switch (file.bytes) {
+    case "encrypted-zip":
+      return encryptedZip();
+    case "elf":
+      return Uint8Array.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0, ...new Array(56).fill(0)]);
+    case "tar-gz":
+      return Uint8Array.from([0x1f, 0x8b, 8, 0, ...new Array(32).fill(0)]);
+    case "png":
+      return Uint8Array.from([
+        0x89,
+        0x50,
+        0x4e,
+        0x47,
+        0x0d,
+        0x0a,
+        0x1a,
+        0x0a,
+        ...new Array(32).fill(7),
+      ]);
+  }
+}
+
+// ---- the labelled set ----------------------------------------------------------------------
+const lines: string[] = [];
+const perRule = new Map<string, { expected: number; fired: number }>();
+let malicious = 0;
+let caught = 0;
+let caughtMalicious = 0;
+let benign = 0;
+let falseAlarms = 0;
+const rows: string[] = [];
+for (const skill of SCAN_SET) {
+  const files: ScanFile[] = Object.entries(skill.files).map(([path, f]) => ({
+    path,
+    bytes: bytesOf(f),
+  }));
+  const report = scanFiles(files);
+  const fired = new Set(report.findings.filter((f) => f.severity !== "info").map((f) => f.rule));
+  if (skill.label === "malicious") {
+    malicious++;
+    if (report.verdict !== "clean") caught++;
+    if (report.verdict === "malicious") caughtMalicious++;
+    for (const rule of skill.rules) {
+      const row = perRule.get(rule) ?? { expected: 0, fired: 0 };
+      row.expected++;
+      if (fired.has(rule)) row.fired++;
+      perRule.set(rule, row);
+    }
+  } else {
+    benign++;
+    if (report.verdict !== "clean") falseAlarms++;
+  }
+  const missing = skill.rules.filter((r) => !fired.has(r));
+  rows.push(
+    `| ${skill.name} | ${skill.label} | ${report.verdict} | ${report.score} | ${[...fired].join(", ") || "-"}${missing.length ? ` (missing: ${missing.join(", ")})` : ""} |`,
+  );
+}
+lines.push(
+  `labelled set: ${SCAN_SET.length} skills (${malicious} malicious, ${benign} benign look-alikes)`,
+  `  malicious caught (not clean): ${caught}/${malicious}; of them malicious: ${caughtMalicious}/${malicious}`,
+  `  benign flagged (false alarms): ${falseAlarms}/${benign}`,
+  "",
+  "| skill | label | verdict | score | rules fired |",
+  "|---|---|---|---|---|",
+  ...rows,
+  "",
+  "| rule | malicious skills that must trigger it | triggered |",
+  "|---|---|---|",
+  ...[...perRule].sort().map(([rule, r]) => `| ${rule} | ${r.expected} | ${r.fired} |`),
+);
+
+// ---- the real corpus -------------------------------------------------------------------------
+const skillsRoot = join(corpus, "skills");
+const dirs = await findSkillDirs([skillsRoot]);
+const verdicts = { clean: 0, suspicious: 0, malicious: 0 };
+const ruleCounts = new Map<string, number>();
+const scanMs: number[] = [];
+const started = performance.now();
+for (const dir of dirs) {
+  const files = (await loadFiles(await collectFiles(dir))).map((f) => ({
+    path: f.path,
+    bytes: f.data,
+  }));
+  const t = performance.now();
+  const report = scanFiles(files);
+  scanMs.push(performance.now() - t);
+  verdicts[report.verdict]++;
+  for (const rule of new Set(
+    report.findings.filter((f) => f.severity !== "info").map((f) => f.rule),
+  ))
+    ruleCounts.set(rule, (ruleCounts.get(rule) ?? 0) + 1);
+}
+const seconds = (performance.now() - started) / 1000;
+scanMs.sort((a, b) => a - b);
+const pct = (p: number) => scanMs[Math.min(scanMs.length - 1, Math.floor(p * scanMs.length))] ?? 0;
+const flagged = verdicts.suspicious + verdicts.malicious;
+lines.push(
+  "",
+  `corpus: ${dirs.length} skills (${relative(ROOT, corpus) || corpus}) in ${seconds.toFixed(1)} s, ${(dirs.length / seconds).toFixed(0)} skills/s with files read from disk`,
+  `  verdicts: ${verdicts.clean} clean, ${verdicts.suspicious} suspicious, ${verdicts.malicious} malicious (${((100 * flagged) / dirs.length).toFixed(1)}% flagged)`,
+  `  top rules (skills): ${[...ruleCounts]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 10)
+    .map(([r, n]) => `${r} ${n}`)
+    .join(", ")}`,
+  `  scanner time per skill as a publish runs it: p50 ${pct(0.5).toFixed(2)} ms, p99 ${pct(0.99).toFixed(2)} ms, max ${(scanMs.at(-1) ?? 0).toFixed(1)} ms`,
+);
+process.stdout.write(`${lines.join("\n")}\n`);

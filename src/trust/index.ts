@@ -1,0 +1,70 @@
+/**
+ * Trust in skills (docs/security.md): the scanner so far, `scanFiles` over a skill's bytes and
+ * readers for a skill folder (the files a publish would send) and a skill archive. Signing and
+ * the transparency log join it here (DESIGN.md: src/trust).
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { collectFiles, extractZip, loadFiles, readZipDirectory } from "../skill/index.ts";
+import { FILE_RULES } from "./scan-rules.ts";
+import { type ScanFile, type ScanOptions, type ScanReport, scanFiles } from "./scanner.ts";
+
+export {
+  FILE_RULES,
+  LINE_RULES,
+  OFFICIAL_INSTALLERS,
+  SEVERITY_POINTS,
+  type Severity,
+} from "./scan-rules.ts";
+export {
+  type Finding,
+  SCANNER_VERSION,
+  type ScanFile,
+  type ScanOptions,
+  type ScanReport,
+  scanFiles,
+  VERDICT_WEIGHTS,
+  type Verdict,
+  visible,
+} from "./scanner.ts";
+
+/** Scans a skill folder: the files a publish of it would send (ignore files respected). */
+export async function scanDirectory(dir: string, options: ScanOptions = {}): Promise<ScanReport> {
+  const set = await collectFiles(dir);
+  const files: ScanFile[] = (await loadFiles(set)).map((f) => ({ path: f.path, bytes: f.data }));
+  return scanFiles(files, options);
+}
+
+/**
+ * Scans a skill archive (.zip): extracted with the registry's limits into a temporary folder.
+ * An archive that cannot be extracted (encrypted, damaged, over a limit) is not clean.
+ */
+export async function scanArchive(path: string, options: ScanOptions = {}): Promise<ScanReport> {
+  const data = await readFile(path);
+  let encrypted = false;
+  try {
+    encrypted = readZipDirectory(data, { maxEntries: 100_000 }).some((e) => (e.flags & 1) === 1);
+  } catch {
+    encrypted = false;
+  }
+  if (encrypted) return scanFiles([{ path: "(archive)", bytes: data }], options);
+  const dir = await mkdtemp(join(tmpdir(), "clawhub-scan-"));
+  try {
+    await extractZip(data, dir);
+    return await scanDirectory(dir, options);
+  } catch (error) {
+    const report = scanFiles([], options);
+    report.findings.push({
+      rule: "unanalysed",
+      severity: "medium",
+      file: "(archive)",
+      line: 0,
+      evidence: error instanceof Error ? error.message.slice(0, 160) : "unreadable archive",
+      explanation: FILE_RULES.unanalysed?.explanation ?? "",
+    });
+    return { ...report, verdict: "suspicious", score: report.score + 3 };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
