@@ -37,6 +37,7 @@ const result = await build({
     clawhub: "src/cli/bin.ts",
     "embed-worker": "src/search/embed-worker.ts",
     "pool-worker": "src/sandbox/pool-worker.ts",
+    "scan-worker": "src/trust/scan-worker.ts",
     "example-agents": "examples/agents/run.ts",
   },
   outdir: "dist/bundle",

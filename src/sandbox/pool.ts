@@ -1,7 +1,8 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { ClawHubError, ERROR_CODES, type ErrorCode } from "../errors/index.ts";
-import type { JobKind, JobRequest, JobResult } from "./jobs.ts";
+import type { JOBS } from "./jobs.ts";
+import type { JobTable } from "./serve-jobs.ts";
 
 /** Limits of one job: over either, its worker is terminated and the job refused. */
 export interface JobBudget {
@@ -24,18 +25,23 @@ export interface WorkPoolOptions {
    * near the budget, and an idle pool should give that memory back.
    */
   idleMs?: number;
+  /**
+   * The worker file, which serves its job table with `serveJobs` (default: the sandbox's own,
+   * serving JOBS). Its URL's extension must match how the code runs (.ts, .js or .mjs).
+   */
+  worker?: URL;
 }
 
 /**
  * Untrusted CPU work off the event loop: a hostile schema, file or spec costs its own worker
  * thread at most `budget.timeMs` and `budget.memoryMb`, never the server's event loop.
  */
-export interface WorkPool {
-  run<K extends JobKind>(
+export interface WorkPool<J extends JobTable = typeof JOBS> {
+  run<K extends keyof J & string>(
     kind: K,
-    request: JobRequest<K>,
+    request: Parameters<J[K]>[0],
     budget?: Partial<JobBudget>,
-  ): Promise<JobResult<K>>;
+  ): Promise<ReturnType<J[K]>>;
   /** Jobs running and waiting now. */
   readonly pending: number;
   /** Worker threads alive now. */
@@ -45,7 +51,7 @@ export interface WorkPool {
 }
 
 interface Job {
-  kind: JobKind;
+  kind: string;
   request: unknown;
   budget: JobBudget;
   resolve(value: unknown): void;
@@ -76,7 +82,9 @@ interface WireError {
  * unref'd, so an idle pool never keeps a process alive; they stay up between jobs, so a job costs
  * one message each way.
  */
-export function createWorkPool(options: WorkPoolOptions = {}): WorkPool {
+export function createWorkPool<J extends JobTable = typeof JOBS>(
+  options: WorkPoolOptions = {},
+): WorkPool<J> {
   const size = Math.max(1, options.size ?? Math.min(4, Math.max(1, availableParallelism() - 1)));
   const base: JobBudget = { ...DEFAULT_BUDGET, ...options.budget };
   const maxQueued = options.maxQueued ?? 1_000;
@@ -87,7 +95,7 @@ export function createWorkPool(options: WorkPoolOptions = {}): WorkPool {
   // The worker file sits beside this one with the same extension: .ts from source, .js from
   // tsc's dist/, .mjs from the bundle (scripts/build.ts names its outputs so).
   const ext = /\.[cm]?[jt]s$/.exec(new URL(import.meta.url).pathname)?.[0] ?? ".js";
-  const workerUrl = new URL(`./pool-worker${ext}`, import.meta.url);
+  const workerUrl = options.worker ?? new URL(`./pool-worker${ext}`, import.meta.url);
 
   function spawn(budget: JobBudget): Slot {
     const worker = new Worker(workerUrl, {
@@ -204,7 +212,7 @@ export function createWorkPool(options: WorkPoolOptions = {}): WorkPool {
             { details: { retryAfterMs: 1_000 } },
           ),
         );
-      return new Promise((resolve, reject) => {
+      return new Promise<ReturnType<J[typeof kind]>>((resolve, reject) => {
         queue.push({
           kind,
           request,
@@ -232,7 +240,7 @@ export function createWorkPool(options: WorkPoolOptions = {}): WorkPool {
   };
 }
 
-const describe = (kind: JobKind) => (kind === "compileSchema" ? "compiling the schema" : kind);
+const describe = (kind: string) => (kind === "compileSchema" ? "compiling the schema" : kind);
 
 function fromWire(error: WireError): ClawHubError {
   const code = error.code;

@@ -7,9 +7,21 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { collectFiles, extractZip, loadFiles, readZipDirectory } from "../skill/index.ts";
-import { FILE_RULES } from "./scan-rules.ts";
-import { type ScanFile, type ScanOptions, type ScanReport, scanFiles } from "./scanner.ts";
+import {
+  notAnalysed,
+  type ScanFile,
+  type ScanOptions,
+  type ScanReport,
+  scanFiles,
+} from "./scanner.ts";
 
+export {
+  createScanPool,
+  SCAN_BUDGET,
+  SCAN_JOBS,
+  type ScanPool,
+  scanOnPool,
+} from "./scan-pool.ts";
 export {
   FILE_RULES,
   LINE_RULES,
@@ -19,6 +31,7 @@ export {
 } from "./scan-rules.ts";
 export {
   type Finding,
+  notAnalysed,
   SCANNER_VERSION,
   type ScanFile,
   type ScanOptions,
@@ -54,16 +67,7 @@ export async function scanArchive(path: string, options: ScanOptions = {}): Prom
     await extractZip(data, dir);
     return await scanDirectory(dir, options);
   } catch (error) {
-    const report = scanFiles([], options);
-    report.findings.push({
-      rule: "unanalysed",
-      severity: "medium",
-      file: "(archive)",
-      line: 0,
-      evidence: error instanceof Error ? error.message.slice(0, 160) : "unreadable archive",
-      explanation: FILE_RULES.unanalysed?.explanation ?? "",
-    });
-    return { ...report, verdict: "suspicious", score: report.score + 3 };
+    return notAnalysed(error instanceof Error ? error.message : "unreadable archive");
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

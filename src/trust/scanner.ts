@@ -337,3 +337,28 @@ function decodeText(b: Uint8Array): string | undefined {
     return undefined;
   }
 }
+
+/**
+ * The report for a skill the scanner could not analyse at all (an archive it cannot open, a scan
+ * over its budget): suspicious, never clean.
+ */
+export function notAnalysed(evidence: string, files: ScanFile[] = []): ScanReport {
+  const rule = FILE_RULES.unanalysed as (typeof FILE_RULES)[string];
+  return {
+    verdict: "suspicious",
+    score: SEVERITY_POINTS[rule.severity],
+    findings: [
+      {
+        rule: rule.id,
+        severity: rule.severity,
+        file: "(skill)",
+        line: 0,
+        evidence: visible(evidence),
+        explanation: rule.explanation,
+      },
+    ],
+    files: files.length,
+    bytes: files.reduce((sum, f) => sum + f.bytes.byteLength, 0),
+    scanner: SCANNER_VERSION,
+  };
+}

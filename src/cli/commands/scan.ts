@@ -1,18 +1,21 @@
-import { stat } from "node:fs/promises";
-import { relative, resolve } from "node:path";
-import { ClawHubError } from "../../errors/index.ts";
-import type { CommandSpec } from "../command.ts";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { ClawHubError, isClawHubError } from "../../errors/index.ts";
+import type { CommandContext, CommandSpec } from "../command.ts";
+import { clientFor, skillRef } from "./shared.ts";
 
-/** `clawhub scan <dir|archive>...`: the scanner's findings and verdict for each skill. */
+/** `clawhub scan <dir|archive|skill>...`: the scanner's findings and verdict for each skill. */
 export const scanCommand: CommandSpec = {
   path: ["scan"],
-  args: "<paths...>",
+  args: "<targets...>",
   summary:
     "scan skills for malware and abuse: findings with rule, file, line and why; a verdict each",
   help:
-    "A path is a skill folder (what a publish would send) or a skill archive (.zip); a folder\n" +
-    "without SKILL.md is searched for skills. Verdicts: clean, suspicious (held for review on a\n" +
-    "registry), malicious (blocked); docs/security.md lists the rules and weights.\n" +
+    "A target is a skill folder (what a publish would send), a skill archive (.zip), or a\n" +
+    "published skill (`slug` or `@owner/slug`, downloaded from the registry; --version picks one).\n" +
+    "A folder without SKILL.md is searched for skills. Verdicts: clean, suspicious, malicious;\n" +
+    "docs/security.md lists the rules and weights.\n" +
     "Exit code: 0, or 4 when a skill's verdict reaches --fail-on (default malicious).",
   configure(cmd) {
     cmd.option(
@@ -20,6 +23,7 @@ export const scanCommand: CommandSpec = {
       "exit 4 at this verdict or worse: suspicious|malicious",
       "malicious",
     );
+    cmd.option("--version <version>", "for a published skill: this version (default: latest)");
   },
   async run(paths, options, ctx) {
     const failOn = String(options.failOn ?? "malicious");
@@ -27,20 +31,28 @@ export const scanCommand: CommandSpec = {
       throw new ClawHubError("USAGE", `--fail-on is suspicious or malicious, got "${failOn}"`);
     const { scanArchive, scanDirectory } = await import("../../trust/index.ts");
     const { findSkillDirs } = await import("../../skill/index.ts");
-    const targets: Array<{ path: string; archive: boolean }> = [];
+    const targets: Array<{ path: string; kind: "dir" | "archive" | "published" }> = [];
     for (const p of paths) {
       const abs = resolve(ctx.cwd, p);
       const st = await stat(abs).catch(() => undefined);
-      if (!st) throw new ClawHubError("NOT_FOUND", `${p} does not exist`);
-      if (st.isFile()) targets.push({ path: abs, archive: true });
-      else
-        for (const dir of await findSkillDirs([abs])) targets.push({ path: dir, archive: false });
+      if (!st) targets.push({ path: p, kind: "published" });
+      else if (st.isFile()) targets.push({ path: abs, kind: "archive" });
+      else for (const dir of await findSkillDirs([abs])) targets.push({ path: dir, kind: "dir" });
     }
     if (targets.length === 0) throw new ClawHubError("NOT_FOUND", "no skill found to scan");
+    const version = typeof options.version === "string" ? options.version : undefined;
     const skills = [];
     for (const t of targets) {
-      const report = t.archive ? await scanArchive(t.path) : await scanDirectory(t.path);
-      skills.push({ path: relative(ctx.cwd, t.path) || ".", ...report });
+      const report =
+        t.kind === "archive"
+          ? await scanArchive(t.path)
+          : t.kind === "dir"
+            ? await scanDirectory(t.path)
+            : await scanPublished(ctx, t.path, version, scanArchive);
+      skills.push({
+        path: t.kind === "published" ? t.path : relative(ctx.cwd, t.path) || ".",
+        ...report,
+      });
     }
     const rank = { clean: 0, suspicious: 1, malicious: 2 } as const;
     const fails = skills.some((s) => rank[s.verdict] >= rank[failOn]);
@@ -58,3 +70,36 @@ export const scanCommand: CommandSpec = {
     return { data: { skills }, text, exitCode: fails ? 4 : 0 };
   },
 };
+
+/**
+ * A published skill: its archive downloaded from the registry (the bytes an install would get)
+ * into a temporary file, scanned, and removed.
+ */
+async function scanPublished(
+  ctx: CommandContext,
+  ref: string,
+  version: string | undefined,
+  scanArchive: typeof import("../../trust/index.ts").scanArchive,
+) {
+  const { slug, owner, name } = skillRef(ref);
+  const client = await clientFor(ctx);
+  const archive = await client
+    .download(slug, { ...(version ? { version } : {}), ...(owner ? { ownerHandle: owner } : {}) })
+    .catch((error: unknown) => {
+      // A registry that cannot be reached says so; one that knows no such skill means the
+      // name was meant as a path, or mistyped.
+      if (!isClawHubError(error) || error.code !== "NOT_FOUND") throw error;
+      throw new ClawHubError("NOT_FOUND", `${name} is neither a path here nor a published skill`, {
+        cause: error,
+        hint: "Name a skill folder, a .zip, or a published skill (`slug`, `@owner/slug`).",
+      });
+    });
+  const dir = await mkdtemp(join(tmpdir(), "clawhub-scan-"));
+  try {
+    const file = join(dir, "skill.zip");
+    await writeFile(file, archive.bytes);
+    return await scanArchive(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
