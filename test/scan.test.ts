@@ -158,7 +158,14 @@ describe("clawhub scan of a published skill", () => {
       });
       expect(res.status).toBe(200);
       const env = { CLAWHUB_REGISTRY: server.url };
-      const run = await clawhub(["scan", "@admin/thief", "--json"], work, env);
+      // The registry scanned it on publish and refuses its download to anyone but its owner.
+      const anonymous = await clawhub(["scan", "@admin/thief"], work, env);
+      expect(anonymous.code).not.toBe(0);
+      expect(anonymous.stderr).toContain("blocked: the scanner found malware");
+      const run = await clawhub(["scan", "@admin/thief", "--json"], work, {
+        ...env,
+        CLAWHUB_TOKEN: token,
+      });
       expect(run.code).toBe(4);
       const report = JSON.parse(run.stdout) as Report;
       expect(report.skills[0]).toMatchObject({ path: "@admin/thief", verdict: "malicious" });

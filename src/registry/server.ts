@@ -6,6 +6,7 @@ import { ClawHubError } from "../errors/index.ts";
 import { makePrivate } from "../schema/index.ts";
 import { createLocalEmbedder, type Embedder } from "../search/index.ts";
 import { resolveLimits, type SkillLimits } from "../skill/index.ts";
+import { createScanPool } from "../trust/index.ts";
 import { createApp } from "./http.ts";
 import type { RateLimitConfig } from "./ratelimit.ts";
 import { createRegistry, type Registry } from "./service.ts";
@@ -62,8 +63,11 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
   // Owner-only, whatever the umask (blobs hold private skills): after the store opened, so the
   // database and its WAL files are covered; an existing data directory is fixed up on upgrade.
   await makePrivate(options.dataDir);
+  // Publishes are scanned on a worker thread of their own (src/trust), ended on close.
+  const scanPool = createScanPool();
   const registry = createRegistry({
     store,
+    scanPool,
     blobs: createFsBlobStore(join(options.dataDir, "blobs")),
     limits: resolveLimits(options.limits),
     embedder:
@@ -177,6 +181,7 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
       await closed;
       if (gcTimer) clearInterval(gcTimer);
       await gc;
+      await scanPool.close();
       await store.close();
     },
   };

@@ -10,6 +10,7 @@ import {
   RESERVED_SLUGS,
   TAG,
 } from "../schema/index.ts";
+import { createScanPool, type ScanPool, scanOnPool, type Verdict } from "../trust/index.ts";
 import { knownDigests } from "./digests.ts";
 
 export { RESERVED_SLUGS };
@@ -104,6 +105,11 @@ export interface RegistryOptions {
    * garbage collection deletes expired tickets and then their blobs.
    */
   uploadTtlMs?: number;
+  /**
+   * Scans each publish (src/trust) on worker threads off the event loop. Default: a pool of
+   * one worker, started on the first publish.
+   */
+  scanPool?: ScanPool;
 }
 
 /** Checks a registry slug: the shared rule and the reserved names, both in src/schema. */
@@ -135,6 +141,7 @@ export type Registry = ReturnType<typeof createRegistry>;
 /** Creates the registry service over a store, a blob store and a search index. */
 export function createRegistry(options: RegistryOptions) {
   const { store, blobs } = options;
+  const scanPool = options.scanPool ?? createScanPool();
   const limits = options.limits ?? DEFAULT_LIMITS;
   const now = options.now ?? Date.now;
   const random = options.random ?? randomBytes;
@@ -174,7 +181,13 @@ export function createRegistry(options: RegistryOptions) {
   };
 
   // What a search result shows, kept beside the index so that searching reads no database row.
-  const listed = new Map<string, { skill: SkillRecord; latest: VersionRecord | undefined }>();
+  const listed = new Map<
+    string,
+    { skill: SkillRecord; latest: VersionRecord | undefined; verdict: Verdict | undefined }
+  >();
+  // Skills whose latest version the scanner calls malicious: hidden from everyone who cannot
+  // manage them (owners, org publishers and admins still see them).
+  const blocked = new Set<string>();
 
   // Skills in the index that are not public: while there are none, searches need no filter.
   const hidden = new Set<string>();
@@ -194,10 +207,14 @@ export function createRegistry(options: RegistryOptions) {
     if (skill.deletedAt !== null) {
       engine.remove(skill.id);
       listed.delete(skill.id);
+      blocked.delete(skill.id);
       return;
     }
     const latest = await latestVersion(skill);
-    listed.set(skill.id, { skill, latest });
+    const verdict = latest ? (await store.scanOf(latest.id))?.verdict : undefined;
+    listed.set(skill.id, { skill, latest, verdict });
+    if (verdict === "malicious") blocked.add(skill.id);
+    else blocked.delete(skill.id);
     const tags = latest ? (manifestOf(latest).metadata?.tags as unknown) : undefined;
     const tagList = Array.isArray(tags) ? tags.map(String) : [];
     engine.upsert({
@@ -208,6 +225,8 @@ export function createRegistry(options: RegistryOptions) {
       summary: skill.summary ?? "",
       tags: tagList,
       popularity: skill.downloads,
+      // Only a version the scanner called clean is "non-suspicious" (not scanned is not clean).
+      flagged: verdict !== "clean",
       text: documentText({
         title: skill.displayName,
         name: skill.slug,
@@ -216,6 +235,14 @@ export function createRegistry(options: RegistryOptions) {
       }),
     });
   }
+
+  /** In search: what the reader may see, and no malicious skill unless they manage it. */
+  const visibleInSearch = (
+    reader: Principal | undefined,
+    entry: { skill: SkillRecord; verdict: Verdict | undefined },
+  ) =>
+    canSee(reader, entry.skill) &&
+    (entry.verdict !== "malicious" || canManage(reader, entry.skill));
 
   async function latestVersion(skill: SkillRecord): Promise<VersionRecord | undefined> {
     const tags = await store.tagsOf(skill.id);
@@ -511,6 +538,12 @@ export function createRegistry(options: RegistryOptions) {
       } catch (error) {
         throw new ClawHubError("INVALID_SKILL", `SKILL.md cannot be stored: ${String(error)}`);
       }
+      // The scanner reads every file on a worker thread; its verdict is stored with the version.
+      // Over its budget the skill is reported unanalysed (suspicious), never clean.
+      const scanned = await scanOnPool(
+        scanPool,
+        input.files.map((f) => ({ path: f.path, bytes: f.bytes })),
+      );
       // Modes come from the content (archiveFileMode), as when the CLI packs the same files.
       const zip = await createZipAsync(
         hashed.map((f) => {
@@ -561,6 +594,13 @@ export function createRegistry(options: RegistryOptions) {
         })),
         tags,
         now: now(),
+        scan: {
+          verdict: scanned.verdict,
+          score: scanned.score,
+          engine: scanned.scanner,
+          findings: JSON.stringify(scanned.findings),
+          scannedAt: now(),
+        },
       });
 
       for (let attempt = 0; ; attempt++) {
@@ -592,6 +632,7 @@ export function createRegistry(options: RegistryOptions) {
             status: "published" as const,
             publicationStatus: "published" as const,
             warnings: parsed.issues,
+            scan: { verdict: scanned.verdict, findings: scanned.findings },
           };
         } catch (error) {
           // A concurrent first publish created the skill row under another id: retry once with it.
@@ -615,6 +656,8 @@ export function createRegistry(options: RegistryOptions) {
     canSee,
 
     tagsOf: (skill: SkillRecord) => store.tagsOf(skill.id),
+    /** A version's scan report (none: published before the scanner, not scanned). */
+    scanOf: (version: VersionRecord) => store.scanOf(version.id),
     filesOf: (version: VersionRecord) => store.filesOf(version.id),
     versionsOf: (skill: SkillRecord, page?: { limit: number; offset: number }) =>
       store.listVersions(skill.id, page),
@@ -650,10 +693,8 @@ export function createRegistry(options: RegistryOptions) {
           "INVALID_ARGUMENT",
           `q is too long (${q.length} characters; the limit is ${MAX_QUERY_LENGTH})`,
         );
-      // Fails closed: nothing scans skills yet, so no skill is known not to be suspicious.
-      if (opts.nonSuspiciousOnly) return [];
       await syncIndex();
-      const filtered = hidden.size > 0 && readScopeOf(reader) !== "all";
+      const filtered = (hidden.size > 0 || blocked.size > 0) && readScopeOf(reader) !== "all";
       const status = engine.status();
       const cacheKey =
         !filtered || !reader
@@ -665,6 +706,7 @@ export function createRegistry(options: RegistryOptions) {
               opts.ownerHandle ?? "",
               opts.mode ?? "",
               opts.limit ?? 20,
+              opts.nonSuspiciousOnly === true,
             ])
           : undefined;
       const cachedHits = cacheKey ? searchCache.get(cacheKey) : undefined;
@@ -673,12 +715,14 @@ export function createRegistry(options: RegistryOptions) {
         (await engine.search(q, {
           ...(opts.ownerHandle ? { owner: opts.ownerHandle } : {}),
           ...(opts.mode ? { mode: opts.mode } : {}),
+          // Only versions the scanner called clean (not scanned is not clean).
+          ...(opts.nonSuspiciousOnly ? { excludeFlagged: true } : {}),
           // Filtered inside the engine, so that hidden skills take no place among the results.
-          ...(hidden.size > 0 && readScopeOf(reader) !== "all"
+          ...(filtered
             ? {
                 accept: (id: string) => {
                   const entry = listed.get(id);
-                  return entry !== undefined && canSee(reader, entry.skill);
+                  return entry !== undefined && visibleInSearch(reader, entry);
                 },
               }
             : {}),
@@ -691,7 +735,7 @@ export function createRegistry(options: RegistryOptions) {
       const out = [];
       for (const hit of hits) {
         const entry = listed.get(hit.id);
-        if (entry && canSee(reader, entry.skill))
+        if (entry && visibleInSearch(reader, entry))
           out.push({
             skill: entry.skill,
             latest: entry.latest,
@@ -742,6 +786,14 @@ export function createRegistry(options: RegistryOptions) {
           ? entry.latest
           : await pickVersion(skill, sel);
       if (v.deletedAt !== null) throw new ClawHubError("GONE", `Version ${v.version} was deleted`);
+      if (!canManage(reader, skill) && (await store.scanOf(v.id))?.verdict === "malicious")
+        throw new ClawHubError(
+          "FORBIDDEN",
+          `${skill.slug}@${v.version} is blocked: the scanner found malware in it`,
+          {
+            hint: `See why: clawhub scan @${skill.ownerHandle}/${skill.slug} --version ${v.version}`,
+          },
+        );
       const zip = await blobCache.get(v.zipSha256);
       const hour = Math.floor(now() / 3_600_000);
       const countKey = `${skill.id}\0${sel.identity}\0${hour}`;

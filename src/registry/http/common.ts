@@ -3,8 +3,9 @@ import type { IncomingMessage } from "node:http";
 import type { Context, Hono } from "hono";
 import { ClawHubError } from "../../errors/index.ts";
 import { jsonNestingDepth, MAX_JSON_DEPTH } from "../../schema/index.ts";
+import type { Finding } from "../../trust/index.ts";
 import type { Principal, Registry } from "../service.ts";
-import type { SkillSort } from "../store/index.ts";
+import type { ScanRecord, SkillSort } from "../store/index.ts";
 
 /** Hono's environment of the registry app. */
 export type Env = {
@@ -77,7 +78,7 @@ export const SORTS: Record<string, SkillSort> = {
   trending: "installs",
 };
 
-/** What the moderation endpoint says of a skill until a scanner exists: not scanned, never clean. */
+/** What the moderation endpoint says of a version nothing scanned: not scanned, never clean. */
 export function notScannedModeration() {
   return {
     isSuspicious: false,
@@ -87,11 +88,52 @@ export function notScannedModeration() {
     verdict: "not_scanned",
     scanned: false,
     reasonCodes: ["scan.not_scanned"],
-    summary: "This registry does not scan skills: no scanner has looked at this skill.",
+    summary: "No scanner has looked at this version (published before this registry scanned).",
     engineVersion: null,
     updatedAt: null,
     legacyReason: null,
     evidence: [],
+  };
+}
+
+/**
+ * What the moderation endpoint and the skill view say of a scanned version, in upstream's shape:
+ * the verdict, the rules that weighed in as reason codes, and (for those who manage the skill)
+ * every finding with its file, line, evidence and explanation.
+ */
+export function scanModeration(scan: ScanRecord | undefined, withEvidence: boolean) {
+  if (!scan) return notScannedModeration();
+  let findings: Finding[] = [];
+  try {
+    findings = JSON.parse(scan.findings) as Finding[];
+  } catch {
+    findings = [];
+  }
+  const counted = findings.filter((f) => f.severity !== "info");
+  const rules = [...new Set(counted.map((f) => f.rule))];
+  return {
+    isSuspicious: scan.verdict === "suspicious",
+    isMalwareBlocked: scan.verdict === "malicious",
+    verdict: scan.verdict,
+    scanned: true,
+    reasonCodes: rules.map((r) => `scan.${r}`),
+    summary:
+      scan.verdict === "clean"
+        ? "The scanner found nothing that weighs against this version."
+        : `The scanner found ${counted.length} issue${counted.length === 1 ? "" : "s"} (${rules.join(", ")}): ${scan.verdict}.`,
+    engineVersion: scan.engine,
+    updatedAt: scan.scannedAt,
+    legacyReason: null,
+    evidence: withEvidence
+      ? counted.map(({ rule, severity, file, line, evidence, explanation }) => ({
+          rule,
+          severity,
+          file,
+          line,
+          evidence,
+          explanation,
+        }))
+      : [],
   };
 }
 

@@ -12,7 +12,7 @@
 import type { Context } from "hono";
 import { ClawHubError } from "../../errors/index.ts";
 import type { Principal } from "../service.ts";
-import type { SkillRecord, VersionRecord } from "../store/index.ts";
+import type { ScanRecord, SkillRecord, VersionRecord } from "../store/index.ts";
 import {
   type Env,
   intParam,
@@ -20,18 +20,35 @@ import {
   ownerParam,
   type RouteContext,
   requestedSkill,
+  scanModeration,
 } from "./common.ts";
 
-/** What every verdict and verification says about scanning, until a scanner exists. */
+/** What verdicts and verifications say of a version nothing scanned (published before the scanner). */
 export const NOT_SCANNED = {
   status: "pending",
   passed: false,
   scanned: false,
-  summary: "This registry does not scan skills: no scanner has looked at this version.",
+  summary: "No scanner has looked at this version (published before this registry scanned).",
   checkedAt: null,
 } as const;
 
 const MAX_VERDICT_ITEMS = 100;
+
+/** The security block of a version: its scan, or not scanned. */
+function securityOf(scan: ScanRecord | undefined) {
+  if (!scan) return NOT_SCANNED;
+  return {
+    status: scan.verdict,
+    passed: scan.verdict === "clean",
+    scanned: true,
+    summary: scanModeration(scan, false).summary,
+    checkedAt: scan.scannedAt,
+  };
+}
+
+/** How install-time checks read a verdict: pass, review (held for a look) or fail (blocked). */
+const decisionOf = (verdict: ScanRecord["verdict"]) =>
+  verdict === "clean" ? "pass" : verdict === "suspicious" ? "review" : "fail";
 
 /** Mounts the OpenClaw-facing routes. */
 export function mountOpenClawRoutes(ctx: RouteContext): void {
@@ -89,6 +106,7 @@ export function mountOpenClawRoutes(ctx: RouteContext): void {
         409,
       );
     const v = await registry.pickVersion(skill, {});
+    const scan = await registry.scanOf(v);
     return c.json({
       ok: true,
       slug: skill.slug,
@@ -100,7 +118,9 @@ export function mountOpenClawRoutes(ctx: RouteContext): void {
         integrity: v.integrity,
         sha256: v.zipSha256,
       },
-      trust: { state: "not-scanned", label: NOT_SCANNED.summary },
+      trust: scan
+        ? { state: scan.verdict, label: securityOf(scan).summary }
+        : { state: "not-scanned", label: NOT_SCANNED.summary },
     });
   });
 
@@ -114,14 +134,23 @@ export function mountOpenClawRoutes(ctx: RouteContext): void {
       tag,
     });
     const { skill, version: v, intact } = checked;
+    const scan = await registry.scanOf(v);
+    // A pass needs the archive to hash as published and the scanner to call it clean; a
+    // version nothing scanned (published before the scanner) is never a pass: upstream answers
+    // that with ok false, decision "fail" and the reason, and its clients exit 1 on it.
+    const decision = !intact ? "fail" : scan ? decisionOf(scan.verdict) : "fail";
     return c.json({
       schema: "clawhub.skill.verify.v1",
-      // Never a pass while nothing scans skills: upstream answers an unscanned skill with
-      // ok false, decision "fail" and the reason, and its clients exit 1 on it. Whether the
-      // stored archive still hashes to what was published is `artifact.verified`.
-      ok: false,
-      decision: "fail",
-      reasons: [...(intact ? [] : ["artifact.integrity_mismatch"]), "security.not_scanned"],
+      ok: decision === "pass",
+      decision,
+      reasons: [
+        ...(intact ? [] : ["artifact.integrity_mismatch"]),
+        ...(scan
+          ? scan.verdict === "clean"
+            ? []
+            : [`security.${scan.verdict}`]
+          : ["security.not_scanned"]),
+      ],
       slug: skill.slug,
       displayName: skill.displayName,
       pageUrl: pageUrl(c, skill),
@@ -142,7 +171,9 @@ export function mountOpenClawRoutes(ctx: RouteContext): void {
         verified: intact,
       },
       provenance: null,
-      security: { ...NOT_SCANNED, clawhubScan: "unscanned", label: "Not scanned" },
+      security: scan
+        ? { ...securityOf(scan), clawhubScan: scan.verdict, label: labelOf(scan.verdict) }
+        : { ...NOT_SCANNED, clawhubScan: "unscanned", label: "Not scanned" },
       signature: null,
     });
   });
@@ -155,6 +186,7 @@ export function mountOpenClawRoutes(ctx: RouteContext): void {
     });
     const files = await registry.filesOf(v);
     const manifest = registry.manifestOf(v);
+    const scan = await registry.scanOf(v);
     const lines = [
       `# Skill Card: @${skill.ownerHandle}/${skill.slug}@${v.version}`,
       "",
@@ -164,7 +196,9 @@ export function mountOpenClawRoutes(ctx: RouteContext): void {
       `- Archive: sha256 ${v.zipSha256}, ${v.integrity}, ${v.zipSize} bytes`,
       `- Fingerprint: ${v.fingerprint}`,
       `- License: MIT-0`,
-      `- Security: not scanned (${NOT_SCANNED.summary})`,
+      scan
+        ? `- Security: ${scan.verdict} (${securityOf(scan).summary} ${scan.engine})`
+        : `- Security: not scanned (${NOT_SCANNED.summary})`,
       "",
       "## Description",
       "",
@@ -235,12 +269,15 @@ export function mountOpenClawRoutes(ctx: RouteContext): void {
       throw error;
     }
     const skillUrl = pageUrl(c, skill);
+    const scan = await registry.scanOf(v);
+    const security = securityOf(scan);
     return {
-      // Not "pass": nothing vouches for this version's safety. Not "fail" either: nothing
-      // found a problem. OpenClaw installs it and shows the pending scan.
-      ok: false,
-      decision: "review",
-      reasons: ["scan:pending"],
+      // Scanned: pass when clean, review when suspicious, fail when malicious. Not scanned
+      // (published before the scanner): not "pass", as nothing vouches for it, and not "fail",
+      // as nothing found a problem; OpenClaw installs it and shows the pending scan.
+      ok: scan?.verdict === "clean",
+      decision: scan ? decisionOf(scan.verdict) : "review",
+      reasons: scan ? (scan.verdict === "clean" ? [] : [`scan:${scan.verdict}`]) : ["scan:pending"],
       ...requested,
       slug: skill.slug,
       version: v.version,
@@ -248,14 +285,19 @@ export function mountOpenClawRoutes(ctx: RouteContext): void {
       publisherHandle: skill.ownerHandle,
       publisherDisplayName: skill.ownerDisplayName,
       createdAt: v.createdAt,
-      checkedAt: null,
+      checkedAt: scan?.scannedAt ?? null,
       skillUrl,
       securityAuditUrl: `${skillUrl}/security-audit?version=${encodeURIComponent(v.version)}`,
-      overview: `Not scanned. ${NOT_SCANNED.summary} Review its files before you rely on it.`,
-      security: NOT_SCANNED,
+      overview: scan
+        ? `${labelOf(scan.verdict)}. ${security.summary}`
+        : `Not scanned. ${NOT_SCANNED.summary} Review its files before you rely on it.`,
+      security,
     };
   }
 }
+
+const labelOf = (verdict: ScanRecord["verdict"]) =>
+  verdict === "clean" ? "Clean" : verdict === "suspicious" ? "Suspicious" : "Malicious";
 
 /** Text for a Markdown line: no line breaks and no control characters from user input. */
 function oneLine(text: string): string {

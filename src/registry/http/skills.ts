@@ -21,12 +21,12 @@ import {
   type Env,
   intParam,
   jsonBody,
-  notScannedModeration,
   offsetOf,
   ownerParam,
   type RouteContext,
   requestedSkill,
   SORTS,
+  scanModeration,
 } from "./common.ts";
 
 /** Mounts the skill routes. */
@@ -167,11 +167,13 @@ export function mountSkillRoutes(ctx: RouteContext): void {
   app.get("/api/v1/skills/:slug", async (c) => {
     const skill = await requestedSkill(registry, c);
     const j = await skillJson(skill);
+    const latest = await registry.latestVersion(skill);
+    const scan = latest ? await registry.scanOf(latest) : undefined;
     return c.json({
       ...j,
-      // No verdict in the skill view: upstream clients read a missing verdict as "clean", and
-      // nothing scanned this skill. The moderation endpoint says "not scanned" in words.
-      moderation: null,
+      // The latest version's verdict; none when nothing scanned it (upstream clients read a
+      // missing verdict as "clean", so a not-scanned version never gets one here).
+      moderation: scan ? scanModeration(scan, registry.canManage(c.get("principal"), skill)) : null,
     } satisfies SkillDetailResponse);
   });
   app.delete(
@@ -238,7 +240,11 @@ export function mountSkillRoutes(ctx: RouteContext): void {
     const skill = await requestedSkill(registry, c);
     if (!registry.canManage(c.get("principal"), skill))
       throw new ClawHubError("NOT_FOUND", "No moderation record for this skill");
-    return c.json({ moderation: notScannedModeration() });
+    const v = await registry.pickVersion(skill, {
+      version: c.req.query("version"),
+      tag: c.req.query("tag"),
+    });
+    return c.json({ moderation: scanModeration(await registry.scanOf(v), true) });
   });
   app.post("/api/v1/skills/:slug/tags", async (c) => {
     const body = await jsonBody<{ tag?: unknown; version?: unknown }>(c, 16 * 1024);

@@ -17,6 +17,7 @@ export {
   type PublishRecord,
   type ReadScope,
   type RegistryStore,
+  type ScanRecord,
   type SkillRecord,
   type SkillSort,
   semverSortKey,

@@ -53,6 +53,17 @@ export interface Database {
     role: "owner" | "publisher" | "reader";
     created_at: number;
   };
+  /** The scanner's report of a version (one row a version; a rescan replaces it). */
+  scans: {
+    version_id: string;
+    verdict: "clean" | "suspicious" | "malicious";
+    score: number;
+    /** The scanner's version (`clawhub-scan/1`). */
+    engine: string;
+    /** JSON of the findings. */
+    findings: string;
+    scanned_at: number;
+  };
   versions: {
     id: string;
     skill_id: string;
@@ -121,7 +132,7 @@ export interface Database {
 }
 
 /** Schema version this code writes; migrations bring older databases up to it. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 // Any constant: the key of the advisory lock that serialises migrations across replicas.
 const MIGRATION_LOCK = 7_402_518;
@@ -237,6 +248,18 @@ async function createSchema(db: Kysely<Database>, engine: "sqlite" | "postgres")
     .addColumn("size", "bigint", (c) => c.notNull())
     .addColumn("content_type", "text", (c) => c.notNull())
     .addPrimaryKeyConstraint("version_files_pk", ["version_id", "path"])
+    .execute();
+  // Version 3: the scanner's reports. A new table: older databases gain it here, and their
+  // versions read as not scanned until a rescan.
+  await db.schema
+    .createTable("scans")
+    .ifNotExists()
+    .addColumn("version_id", "text", (c) => c.primaryKey().references("versions.id"))
+    .addColumn("verdict", "text", (c) => c.notNull())
+    .addColumn("score", "integer", (c) => c.notNull())
+    .addColumn("engine", "text", (c) => c.notNull())
+    .addColumn("findings", "text", (c) => c.notNull())
+    .addColumn("scanned_at", "bigint", (c) => c.notNull())
     .execute();
   await db.schema
     .createTable("tags")

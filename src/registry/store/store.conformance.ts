@@ -127,6 +127,38 @@ export function describeStoreConformance(name: string, open: () => Promise<Regis
       );
     });
 
+    it("stores a version's scan with it, and a rescan replaces it", async () => {
+      const store = await fresh();
+      const alice = await store.createUser(user("alice"));
+      const rec = {
+        ...record(alice, "scanned", "1.0.0"),
+        scan: {
+          verdict: "suspicious" as const,
+          score: 6,
+          engine: "clawhub-scan/1",
+          findings: JSON.stringify([{ rule: "remote-instructions" }]),
+          scannedAt: 5,
+        },
+      };
+      await store.publish(rec);
+      expect(await store.scanOf(rec.version.id)).toEqual({
+        versionId: rec.version.id,
+        ...rec.scan,
+      });
+      await store.putScan({
+        ...rec.scan,
+        versionId: rec.version.id,
+        verdict: "clean",
+        score: 0,
+        scannedAt: 9,
+      });
+      expect(await store.scanOf(rec.version.id)).toMatchObject({ verdict: "clean", scannedAt: 9 });
+      // A version published without one (before the scanner) has none: not scanned.
+      const old = record(alice, "older", "1.0.0");
+      await store.publish(old);
+      expect(await store.scanOf(old.version.id)).toBeUndefined();
+    });
+
     it("never reuses a version number, even after deletion", async () => {
       const store = await fresh();
       const alice = await store.createUser(user("alice"));

@@ -89,6 +89,19 @@ export interface PublishRecord {
   files: VersionFile[];
   tags: string[];
   now: number;
+  /** The scanner's report, stored with the version in the same transaction. */
+  scan?: Omit<ScanRecord, "versionId">;
+}
+
+/** The scanner's report of a version, as stored. */
+export interface ScanRecord {
+  versionId: string;
+  verdict: "clean" | "suspicious" | "malicious";
+  score: number;
+  engine: string;
+  /** JSON of the findings. */
+  findings: string;
+  scannedAt: number;
 }
 
 /** Sort orders of skill listings. */
@@ -172,6 +185,10 @@ export interface RegistryStore {
   ): Promise<VersionRecord[]>;
   versionByFingerprint(skillId: string, fingerprint: string): Promise<VersionRecord | undefined>;
   filesOf(versionId: string): Promise<VersionFile[]>;
+  /** A version's scan report; none for a version published before the scanner (not scanned). */
+  scanOf(versionId: string): Promise<ScanRecord | undefined>;
+  /** Stores a scan report, replacing the version's earlier one (a rescan). */
+  putScan(scan: ScanRecord): Promise<void>;
   tagsOf(skillId: string): Promise<Record<string, string>>;
   setTag(skillId: string, tag: string, versionId: string, now: number): Promise<void>;
   setVersionDeleted(id: string, deletedAt: number | null): Promise<void>;
@@ -549,7 +566,7 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
     },
 
     async publish(record) {
-      const { skill, version, files, tags, now } = record;
+      const { skill, version, files, tags, now, scan } = record;
       try {
         await db.transaction().execute(async (trx) => {
           const existing = await trx
@@ -623,6 +640,18 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
                 .execute();
             }
           }
+          if (scan)
+            await trx
+              .insertInto("scans")
+              .values({
+                version_id: version.id,
+                verdict: scan.verdict,
+                score: scan.score,
+                engine: scan.engine,
+                findings: scan.findings,
+                scanned_at: scan.scannedAt,
+              })
+              .execute();
           for (const tag of tags) {
             await trx
               .insertInto("tags")
@@ -682,6 +711,38 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
         .orderBy("sort_key", "desc")
         .executeTakeFirst();
       return row && toVersion(row);
+    },
+    async scanOf(versionId) {
+      const r = await db
+        .selectFrom("scans")
+        .selectAll()
+        .where("version_id", "=", versionId)
+        .executeTakeFirst();
+      return r
+        ? {
+            versionId: r.version_id,
+            verdict: r.verdict,
+            score: Number(r.score),
+            engine: r.engine,
+            findings: r.findings,
+            scannedAt: Number(r.scanned_at),
+          }
+        : undefined;
+    },
+    async putScan(scan) {
+      const values = {
+        version_id: scan.versionId,
+        verdict: scan.verdict,
+        score: scan.score,
+        engine: scan.engine,
+        findings: scan.findings,
+        scanned_at: scan.scannedAt,
+      };
+      await db
+        .insertInto("scans")
+        .values(values)
+        .onConflict((oc) => oc.column("version_id").doUpdateSet(values))
+        .execute();
     },
     async filesOf(versionId) {
       const rows = await db
