@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { encryptedZip } from "../bench/scan-set.ts";
 import { startRegistryServer } from "../src/registry/index.ts";
 import { createZip } from "../src/skill/index.ts";
-import { createScanPool, scanFiles, scanOnPool } from "../src/trust/index.ts";
+import { createScanPool, scanFiles, scanInput, scanOnPool } from "../src/trust/index.ts";
 
 const BIN = fileURLToPath(new URL("../bin/clawhub.js", import.meta.url));
 

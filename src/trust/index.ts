@@ -37,6 +37,7 @@ export {
   type ScanOptions,
   type ScanReport,
   scanFiles,
+  scanInput,
   VERDICT_WEIGHTS,
   type Verdict,
   visible,

@@ -11,6 +11,7 @@ import {
   type ScanOptions,
   type ScanReport,
   scanFiles,
+  scanInput,
 } from "./scanner.ts";
 
 /** The jobs a scan worker serves. */
@@ -47,7 +48,10 @@ export async function scanOnPool(
   options?: ScanOptions,
 ): Promise<ScanReport> {
   try {
-    return await pool.run("scan", { files, ...(options ? { options } : {}) });
+    return await pool.run("scan", {
+      files: scanInput(files, options),
+      ...(options ? { options } : {}),
+    });
   } catch (error) {
     if (!isClawHubError(error)) throw error;
     return notAnalysed(error.message, files);

@@ -75,7 +75,10 @@ const rules = () =>
 /** A file of a skill: its path inside the skill and its bytes. */
 export interface ScanFile {
   path: string;
+  /** The file's bytes, or only their start when `size` says the file is larger. */
   bytes: Uint8Array;
+  /** The file's size when `bytes` holds only its start (what is sent to a scan worker). */
+  size?: number;
 }
 
 /** Scans one skill's files. */
@@ -85,7 +88,8 @@ export function scanFiles(files: ScanFile[], options: ScanOptions = {}): ScanRep
   const findings: Finding[] = [];
   let total = 0;
   for (const file of files) {
-    total += file.bytes.byteLength;
+    const size = file.size ?? file.bytes.byteLength;
+    total += size;
     const whole = (id: keyof typeof FILE_RULES, evidence: string, line = 0) => {
       const r = FILE_RULES[id] as (typeof FILE_RULES)[string];
       findings.push({
@@ -114,8 +118,8 @@ export function scanFiles(files: ScanFile[], options: ScanOptions = {}): ScanRep
       whole("unanalysed", `past the ${maxTotal} bytes a skill is analysed for`);
       continue;
     }
-    if (file.bytes.byteLength > maxFile) {
-      whole("unanalysed", `${file.bytes.byteLength} bytes, over the ${maxFile} analysed per file`);
+    if (size > maxFile) {
+      whole("unanalysed", `${size} bytes, over the ${maxFile} analysed per file`);
       continue;
     }
     const text = decodeText(file.bytes);
@@ -164,6 +168,23 @@ export function scanFiles(files: ScanFile[], options: ScanOptions = {}): ScanRep
     bytes: total,
     scanner: SCANNER_VERSION,
   };
+}
+
+/**
+ * What a scan needs of each file, copied out: the start of a file (enough to tell its kind and
+ * to read it when it is within the per-file budget) and its size, and nothing past the skill's
+ * budget. A 45 MiB publish sends a scan worker kilobytes, not 45 MiB.
+ */
+export function scanInput(files: ScanFile[], options: ScanOptions = {}): ScanFile[] {
+  const maxFile = options.maxFileBytes ?? 1024 * 1024;
+  const maxTotal = options.maxTotalBytes ?? 8 * 1024 * 1024;
+  let total = 0;
+  return files.map((f) => {
+    const size = f.size ?? f.bytes.byteLength;
+    total += size;
+    const keep = total > maxTotal ? 512 : size > maxFile ? 512 : size;
+    return { path: f.path, size, bytes: f.bytes.slice(0, keep) };
+  });
 }
 
 function scanText(path: string, text: string, findings: Finding[]): void {
@@ -358,7 +379,7 @@ export function notAnalysed(evidence: string, files: ScanFile[] = []): ScanRepor
       },
     ],
     files: files.length,
-    bytes: files.reduce((sum, f) => sum + f.bytes.byteLength, 0),
+    bytes: files.reduce((sum, f) => sum + (f.size ?? f.bytes.byteLength), 0),
     scanner: SCANNER_VERSION,
   };
 }
