@@ -7,14 +7,14 @@
  * false-alarm rate (benign look-alikes not clean); per rule, how many of the skills that must
  * trigger it do. Corpus: skills scanned per second (files read from disk included), the flagged
  * rate with the top rules, and the time the scanner itself takes per skill as a publish runs it
- * (files already in memory): p50 and p99. The corpus has no labels: this counts flags, it does
- * not tune on them.
+ * (files already in memory): p50 and p99; and how many of its slugs the look-alike name check
+ * would refuse. The corpus has no labels: this counts flags, it does not tune on them.
  */
 import { join, relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { collectFiles, findSkillDirs, loadFiles } from "../src/skill/index.ts";
-import { type ScanFile, scanFiles } from "../src/trust/index.ts";
+import { collectFiles, findSkillDirs, loadFiles, validateSkillDir } from "../src/skill/index.ts";
+import { checkNewSlug, type ScanFile, scanFiles } from "../src/trust/index.ts";
 import { encryptedZip, SCAN_SET, type SetFile } from "./scan-set.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -131,5 +131,36 @@ lines.push(
     .map(([r, n]) => `${r} ${n}`)
     .join(", ")}`,
   `  scanner time per skill as a publish runs it: p50 ${pct(0.5).toFixed(2)} ms, p99 ${pct(0.99).toFixed(2)} ms, max ${(scanMs.at(-1) ?? 0).toFixed(1)} ms`,
+);
+// ---- look-alike names ------------------------------------------------------------------------
+// Each corpus slug as a new publish against all the others of other owners, every skill counted
+// popular: an upper bound on what the name check would refuse (the registry counts a skill
+// popular from 100 downloads).
+const known = [];
+for (const dir of dirs) {
+  const id = relative(skillsRoot, dir);
+  const manifest = (await validateSkillDir(dir)).manifest;
+  if (manifest) known.push({ slug: manifest.slug, owner: id.split("/")[0] ?? "", downloads: 1 });
+}
+const refusedBy: Record<string, number> = {};
+const examples: string[] = [];
+for (const [i, k] of known.entries()) {
+  const problem = checkNewSlug(
+    k.slug,
+    k.owner,
+    known.filter((_, j) => j !== i),
+    { popularDownloads: 0 },
+  );
+  if (!problem) continue;
+  refusedBy[problem.rule] = (refusedBy[problem.rule] ?? 0) + 1;
+  if (examples.length < 8) examples.push(`${k.owner}/${k.slug} ~ ${problem.resembles}`);
+}
+const refused = Object.values(refusedBy).reduce((a, b) => a + b, 0);
+lines.push(
+  `  names: ${refused} of ${known.length} slugs (${((100 * refused) / known.length).toFixed(1)}%) would be refused if every other skill were popular: ${Object.entries(
+    refusedBy,
+  )
+    .map(([r, n]) => `${r} ${n}`)
+    .join(", ")}; e.g. ${examples.join("; ")}`,
 );
 process.stdout.write(`${lines.join("\n")}\n`);

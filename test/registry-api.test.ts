@@ -612,6 +612,62 @@ describe("registry API: reads, auth and limits", () => {
     );
   });
 
+  it("refuses a new slug that reads like an official name or another owner's skill, naming the rule and the name", async () => {
+    const names = await createSandbox({ popularDownloads: 1 });
+    const post = (token: string, slug: string) =>
+      fetch(`${names.server.url}/api/v1/skills`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}` },
+        body: form({ slug, version: "1.0.0" }, [{ path: "SKILL.md", content: SKILL(slug) }]),
+      });
+    // The API answers errors as text, as upstream does: the rule and the name are in it.
+    const refusal = async (res: Response) => {
+      expect(res.status).toBe(409);
+      return res.text();
+    };
+    try {
+      const user = async (handle: string) => {
+        const h = {
+          authorization: `Bearer ${names.adminToken}`,
+          "content-type": "application/json",
+        };
+        await fetch(`${names.server.url}/api/v1/admin/users`, {
+          method: "POST",
+          headers: h,
+          body: JSON.stringify({ handle }),
+        });
+        const t = await fetch(`${names.server.url}/api/v1/admin/tokens`, {
+          method: "POST",
+          headers: h,
+          body: JSON.stringify({ handle }),
+        });
+        return ((await t.json()) as { token: string }).token;
+      };
+      const alice = await user("alice");
+      const mallory = await user("mallory");
+      expect((await post(alice, "pdf-toolkit")).status).toBe(200);
+      expect((await post(alice, "weather-report")).status).toBe(200);
+      // A download makes weather-report popular (the threshold here is 1).
+      await fetch(`${names.server.url}/api/v1/download?slug=weather-report`);
+      expect(await refusal(await post(mallory, "pdf-tool-kit"))).toBe(
+        '"pdf-tool-kit" reads like @alice/pdf-toolkit (the same letters once digits, hyphens and look-alike pairs are read as letters) [confusable]',
+      );
+      expect(await refusal(await post(mallory, "weather-reprot"))).toBe(
+        '"weather-reprot" is one keystroke from @alice/weather-report, a popular skill of another owner [typosquat]',
+      );
+      for (const slug of ["c1awhub", "openclaw-cli", "0penclaw"])
+        expect(await refusal(await post(mallory, slug))).toMatch(
+          /official ClawHub\/OpenClaw tooling \[official-lookalike\]$/,
+        );
+      // Distinct names pass; the owner may publish look-alikes of their own; admins are trusted.
+      expect((await post(mallory, "pdf-merger")).status).toBe(200);
+      expect((await post(alice, "pdf-tool-kit")).status).toBe(200);
+      expect((await post(names.adminToken, "openclaw-cli")).status).toBe(200);
+    } finally {
+      await names.close();
+    }
+  });
+
   it("prints remote text with its control characters made visible, and bounds display names", async () => {
     // Double-quoted YAML turns \e and \u escapes into the raw characters: clear screen, an OSC
     // window title, a C1 CSI and a right-to-left override, all in the description.

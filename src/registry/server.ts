@@ -28,6 +28,8 @@ export interface ServerOptions {
   rateLimits?: Partial<RateLimitConfig> | false;
   /** Package limits (default: the documented ones). */
   limits?: Partial<SkillLimits>;
+  /** Downloads from which a skill counts as popular for the typosquat check (default 100). */
+  popularDownloads?: number;
   trustProxy?: boolean;
   /** Bytes of publishes in flight at once (see AppOptions.maxPublishBytes; default 256 MiB). */
   maxPublishBytes?: number;
@@ -70,6 +72,9 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
     scanPool,
     blobs: createFsBlobStore(join(options.dataDir, "blobs")),
     limits: resolveLimits(options.limits),
+    ...(options.popularDownloads !== undefined
+      ? { popularDownloads: options.popularDownloads }
+      : {}),
     embedder:
       options.embedder === "none"
         ? undefined

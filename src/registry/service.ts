@@ -10,7 +10,15 @@ import {
   RESERVED_SLUGS,
   TAG,
 } from "../schema/index.ts";
-import { createScanPool, type ScanPool, scanOnPool, type Verdict } from "../trust/index.ts";
+import {
+  checkNewSlug,
+  createScanPool,
+  type KnownSkill,
+  type ScanPool,
+  scanOnPool,
+  slugSkeleton,
+  type Verdict,
+} from "../trust/index.ts";
 import { knownDigests } from "./digests.ts";
 
 export { RESERVED_SLUGS };
@@ -110,6 +118,11 @@ export interface RegistryOptions {
    * one worker, started on the first publish.
    */
   scanPool?: ScanPool;
+  /**
+   * Downloads from which a skill counts as popular: a new slug one keystroke from a popular
+   * skill of another owner is refused as a typosquat (default 100).
+   */
+  popularDownloads?: number;
 }
 
 /** Checks a registry slug: the shared rule and the reserved names, both in src/schema. */
@@ -188,6 +201,22 @@ export function createRegistry(options: RegistryOptions) {
   // Skills whose latest version the scanner calls malicious: hidden from everyone who cannot
   // manage them (owners, org publishers and admins still see them).
   const blocked = new Set<string>();
+  // Slugs by how they read (src/trust names.ts), for refusing look-alikes of other owners' skills.
+  const bySkeleton = new Map<string, Set<string>>();
+  const popularDownloads = options.popularDownloads ?? 100;
+  /** Why a new skill's slug is refused, if it is (look-alike names; admins are not checked). */
+  const lookalikeOf = (slug: string, owner: string) => {
+    const candidates: KnownSkill[] = [];
+    for (const id of bySkeleton.get(slugSkeleton(slug)) ?? []) {
+      const s = listed.get(id)?.skill;
+      if (s) candidates.push({ slug: s.slug, owner: s.ownerHandle, downloads: s.downloads });
+    }
+    // One keystroke from a popular slug: lengths within one, popular only (cheap to walk).
+    for (const { skill: s } of listed.values())
+      if (s.downloads >= popularDownloads && Math.abs(s.slug.length - slug.length) <= 1)
+        candidates.push({ slug: s.slug, owner: s.ownerHandle, downloads: s.downloads });
+    return checkNewSlug(slug, owner, candidates, { popularDownloads });
+  };
 
   // Skills in the index that are not public: while there are none, searches need no filter.
   const hidden = new Set<string>();
@@ -204,12 +233,15 @@ export function createRegistry(options: RegistryOptions) {
     generation++;
     if (skill.deletedAt !== null || skill.visibility === "public") hidden.delete(skill.id);
     else hidden.add(skill.id);
+    const skeleton = slugSkeleton(skill.slug);
     if (skill.deletedAt !== null) {
       engine.remove(skill.id);
       listed.delete(skill.id);
       blocked.delete(skill.id);
+      bySkeleton.get(skeleton)?.delete(skill.id);
       return;
     }
+    bySkeleton.set(skeleton, (bySkeleton.get(skeleton) ?? new Set()).add(skill.id));
     const latest = await latestVersion(skill);
     const verdict = latest ? (await store.scanOf(latest.id))?.verdict : undefined;
     listed.set(skill.id, { skill, latest, verdict });
@@ -505,6 +537,17 @@ export function createRegistry(options: RegistryOptions) {
         includeDeleted: true,
       });
       if (prior?.deletedAt) throw deleted();
+      // A new skill may not take a name that reads like an official one or another owner's:
+      // the rule and the name it resembles are in the message. Admins publish official names.
+      if (!prior && principal.user.role !== "admin") {
+        await syncIndex();
+        const lookalike = lookalikeOf(slug, owner.handle);
+        if (lookalike)
+          throw new ClawHubError("CONFLICT", `${lookalike.message} [${lookalike.rule}]`, {
+            details: { rule: lookalike.rule, resembles: lookalike.resembles },
+            hint: "Pick a name that reads differently; if this is your own project's official name, ask an admin to publish it.",
+          });
+      }
       if (prior && (await store.versionOf(prior.id, version)))
         throw new ClawHubError("ALREADY_EXISTS", `version ${version} of ${slug} already exists`, {
           hint: "Versions are immutable: publish a new version number.",

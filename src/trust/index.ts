@@ -16,6 +16,14 @@ import {
 } from "./scanner.ts";
 
 export {
+  checkNewSlug,
+  editDistance,
+  type KnownSkill,
+  type NameProblem,
+  OFFICIAL_NAMES,
+  slugSkeleton,
+} from "./names.ts";
+export {
   createScanPool,
   SCAN_BUDGET,
   SCAN_JOBS,

@@ -36,7 +36,13 @@ type ServerOptions = Parameters<typeof startRegistryServer>[0];
 export async function createSandbox(
   options: Pick<
     ServerOptions,
-    "rateLimits" | "limits" | "now" | "embedder" | "baseUrl" | "maxPublishBytes"
+    | "rateLimits"
+    | "limits"
+    | "now"
+    | "embedder"
+    | "baseUrl"
+    | "maxPublishBytes"
+    | "popularDownloads"
   > = {},
 ): Promise<Sandbox> {
   const root = await mkdtemp(join(tmpdir(), "clawhub-e2e-"));
