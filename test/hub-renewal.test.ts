@@ -72,3 +72,25 @@ it("renews certificates at two thirds of their life with calls in flight, none f
     ["steady", connectedAt],
   ]);
 }, 60_000);
+
+it("renews through another hub of the list when the first does not answer", async () => {
+  const { keepRenewed } = await import("../src/sdk/index.ts");
+  const { X509Certificate } = await import("node:crypto");
+  const { freePort } = await import("../bench/net.ts");
+  const tls = await security.issueLocal({ name: "roamer", kind: "caller", ttlMs: 3_000 });
+  const notAfter = (pem: string) => new X509Certificate(pem).validToDate.getTime();
+  const first = notAfter(tls.certPem);
+  const renewed: number[] = [];
+  // Nothing listens on the first address.
+  const dead = `127.0.0.1:${await freePort()}`;
+  const renewer = keepRenewed([dead, hub.address], tls, { onRenewed: (at) => renewed.push(at) });
+  try {
+    const deadline = Date.now() + 10_000;
+    while (renewed.length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(renewed.length).toBeGreaterThan(0);
+    expect(notAfter(tls.certPem)).toBeGreaterThan(first);
+  } finally {
+    renewer.stop();
+  }
+}, 20_000);

@@ -314,7 +314,7 @@ export function createAgent(options: AgentOptions): Agent {
   let signer = tls ? createSigner(tls.keyPem) : undefined;
   let renewer: { stop(): void } | undefined;
   const renewing = (identity: ClientTls) =>
-    keepRenewed(addresses[0] as string, identity, {
+    keepRenewed(addresses, identity, {
       log: (line) => log(`agent ${options.name}: ${line}`),
     });
   let started = false;

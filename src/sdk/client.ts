@@ -205,7 +205,7 @@ export function createHubClient(options: HubClientOptions): HubClient {
   // A copy: renewal replaces the certificate in it, for channels made from then on.
   const tls = options.tls ? { ...options.tls } : undefined;
   const signer = tls ? createSigner(tls.keyPem) : undefined;
-  const renewer = tls ? keepRenewed(addresses[0] as string, tls) : undefined;
+  const renewer = tls ? keepRenewed(addresses, tls) : undefined;
   let stub: CallerStub;
   let workflows: WorkflowStub | undefined;
   let what: string;

@@ -15,7 +15,7 @@ const notAfterOf = (certPem: string) => Date.parse(new X509Certificate(certPem).
  * flight is dropped. A failed renewal is retried every tenth of the time left, until it expires.
  */
 export function keepRenewed(
-  hub: string,
+  hub: string | readonly string[],
   tls: ClientTls,
   options: {
     log?: (line: string) => void;
@@ -34,10 +34,28 @@ export function keepRenewed(
   // Two thirds of the time left: for a certificate just issued that is two thirds of its life
   // (its notBefore is backdated for clock skew, so it does not tell when it was issued).
   const nextFor = (certPem: string) => ((notAfterOf(certPem) - now()) * 2) / 3;
+  // Every hub of a cluster can renew: a renewal tries each in turn, starting with the one that
+  // answered last, so one hub down does not let the certificate run out.
+  const hubs = typeof hub === "string" ? [hub] : [...hub];
+  let preferred = 0;
+  const renewFromAny = async () => {
+    let lastError: unknown;
+    for (let k = 0; k < hubs.length; k++) {
+      const i = (preferred + k) % hubs.length;
+      try {
+        const renewed = await renewCertificate(hubs[i] as string, tls);
+        preferred = i;
+        return renewed;
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  };
   async function renew() {
     const notAfter = notAfterOf(tls.certPem);
     try {
-      const renewed = await renewCertificate(hub, tls);
+      const renewed = await renewFromAny();
       tls.certPem = renewed.certPem;
       options.onRenewed?.(renewed.notAfter);
       schedule(nextFor(renewed.certPem));
