@@ -659,6 +659,20 @@ describe("registry API: reads, auth and limits", () => {
         expect(await refusal(await post(mallory, slug))).toMatch(
           /official ClawHub\/OpenClaw tooling \[official-lookalike\]$/,
         );
+      // A private skill is never named to a stranger: its look-alike is not refused.
+      const hidden = form({ slug: "secret-planner", version: "1.0.0", visibility: "private" }, [
+        { path: "SKILL.md", content: SKILL("secret-planner") },
+      ]);
+      expect(
+        (
+          await fetch(`${names.server.url}/api/v1/skills`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${alice}` },
+            body: hidden,
+          })
+        ).status,
+      ).toBe(200);
+      expect((await post(mallory, "secret-p1anner")).status).toBe(200);
       // Distinct names pass; the owner may publish look-alikes of their own; admins are trusted.
       expect((await post(mallory, "pdf-merger")).status).toBe(200);
       expect((await post(alice, "pdf-tool-kit")).status).toBe(200);

@@ -204,16 +204,25 @@ export function createRegistry(options: RegistryOptions) {
   // Slugs by how they read (src/trust names.ts), for refusing look-alikes of other owners' skills.
   const bySkeleton = new Map<string, Set<string>>();
   const popularDownloads = options.popularDownloads ?? 100;
-  /** Why a new skill's slug is refused, if it is (look-alike names; admins are not checked). */
+  /**
+   * Why a new skill's slug is refused, if it is (look-alike names; admins are not checked).
+   * Only public skills are compared: what others cannot install needs no protection from
+   * look-alikes, and a refusal naming a private skill would tell a stranger it exists.
+   */
   const lookalikeOf = (slug: string, owner: string) => {
     const candidates: KnownSkill[] = [];
     for (const id of bySkeleton.get(slugSkeleton(slug)) ?? []) {
       const s = listed.get(id)?.skill;
-      if (s) candidates.push({ slug: s.slug, owner: s.ownerHandle, downloads: s.downloads });
+      if (s?.visibility === "public")
+        candidates.push({ slug: s.slug, owner: s.ownerHandle, downloads: s.downloads });
     }
     // One keystroke from a popular slug: lengths within one, popular only (cheap to walk).
     for (const { skill: s } of listed.values())
-      if (s.downloads >= popularDownloads && Math.abs(s.slug.length - slug.length) <= 1)
+      if (
+        s.visibility === "public" &&
+        s.downloads >= popularDownloads &&
+        Math.abs(s.slug.length - slug.length) <= 1
+      )
         candidates.push({ slug: s.slug, owner: s.ownerHandle, downloads: s.downloads });
     return checkNewSlug(slug, owner, candidates, { popularDownloads });
   };

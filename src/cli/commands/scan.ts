@@ -29,7 +29,7 @@ export const scanCommand: CommandSpec = {
     const failOn = String(options.failOn ?? "malicious");
     if (failOn !== "suspicious" && failOn !== "malicious")
       throw new ClawHubError("USAGE", `--fail-on is suspicious or malicious, got "${failOn}"`);
-    const { scanArchive, scanDirectory } = await import("../../trust/index.ts");
+    const { scanArchive, scanDirectory, visible } = await import("../../trust/index.ts");
     const { findSkillDirs } = await import("../../skill/index.ts");
     const targets: Array<{ path: string; kind: "dir" | "archive" | "published" }> = [];
     for (const p of paths) {
@@ -62,7 +62,7 @@ export const scanCommand: CommandSpec = {
           `${s.verdict.padEnd(10)} ${s.path} (score ${s.score}, ${s.files} files)`,
           ...s.findings.map(
             (f) =>
-              `  ${f.severity.padEnd(8)} ${f.rule}  ${f.file}${f.line ? `:${f.line}` : ""}\n           ${f.evidence}\n           ${f.explanation}`,
+              `  ${f.severity.padEnd(8)} ${f.rule}  ${visible(f.file)}${f.line ? `:${f.line}` : ""}\n           ${f.evidence}\n           ${f.explanation}`,
           ),
         ].join("\n"),
       )
