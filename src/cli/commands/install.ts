@@ -190,31 +190,66 @@ export const verifyCommand: CommandSpec = {
     "installer made for its agents, file by file, against the digests recorded at install time\n" +
     "(origin.json's file list when the lockfile's fileTreeSha256 vouches for it, else the archive\n" +
     "the lockfile's integrity names). Exit 0 when all are intact; exit 4 naming each changed,\n" +
-    "added or missing file and the copy it is in.",
+    "added or missing file and the copy it is in.\n" +
+    "--scan also runs the scanner (as `clawhub scan`) over every installed folder and copy (links\n" +
+    "lead to the canonical folder) and prints each verdict; a malicious one exits 4 as well.",
   configure(cmd) {
     cmd.option("--global", "the user-level lockfile");
+    cmd.option(
+      "--scan",
+      "also scan every installed folder and copy for malware (exit 4 if malicious)",
+    );
   },
   async run(keys, options, ctx) {
     const { describeCopies } = await import("../../install/index.ts");
     const checks = await (await installerFor(ctx, options)).verify(keys);
+    // Every real folder of every skill: the canonical one and agents' copies (links lead back
+    // to the canonical folder; a missing copy has nothing to read).
+    const scans: Array<{ key: string; path: string; verdict: string; rules: string[] }> = [];
+    if (options.scan) {
+      const { scanDirectory } = await import("../../trust/index.ts");
+      for (const c of checks)
+        for (const copy of c.copies) {
+          if (copy.kind === "link" || copy.problem) continue;
+          const report = await scanDirectory(copy.path);
+          const rules = [
+            ...new Set(report.findings.filter((f) => f.severity !== "info").map((f) => f.rule)),
+          ];
+          scans.push({ key: c.key, path: copy.path, verdict: report.verdict, rules });
+        }
+    }
+    const scanLines = (key: string) =>
+      scans
+        .filter((s) => s.key === key)
+        .map(
+          (s) =>
+            `  scan: ${s.verdict} ${s.path}${s.rules.length ? ` (${s.rules.join(", ")})` : ""}`,
+        );
     const lines = checks.flatMap((c) =>
       c.ok
         ? [
             `ok       ${c.key}@${c.version ?? "?"} (${c.copies.length} ${c.copies.length === 1 ? "copy" : "copies"})`,
+            ...scanLines(c.key),
           ]
         : [
             `MODIFIED ${c.key}@${c.version ?? "?"}`,
             ...describeCopies(c.copies).map((l) => `  ${l}`),
+            ...scanLines(c.key),
           ],
     );
     const bad = checks.filter((c) => !c.ok).length;
+    const malicious = scans.filter((s) => s.verdict === "malicious").length;
     return {
-      data: { ok: bad === 0, skills: checks },
+      data: {
+        ok: bad === 0 && malicious === 0,
+        skills: checks,
+        ...(options.scan ? { scans } : {}),
+      },
       text:
         checks.length === 0
           ? "No skills installed."
-          : `${lines.join("\n")}\n${bad === 0 ? `${checks.length} verified, all intact.` : `${bad} of ${checks.length} modified.`}`,
-      exitCode: bad === 0 ? 0 : 4,
+          : `${lines.join("\n")}\n${bad === 0 ? `${checks.length} verified, all intact.` : `${bad} of ${checks.length} modified.`}${options.scan ? ` ${scans.length} folders scanned, ${malicious} malicious.` : ""}`,
+      exitCode: bad === 0 && malicious === 0 ? 0 : 4,
     };
   },
 };
