@@ -833,12 +833,17 @@ export function createRegistry(options: RegistryOptions) {
       // skill row (same updatedAt: every publish, tag move or deletion changes it, on any
       // replica); else from the database.
       const entry = listed.get(skill.id);
-      const v =
+      const fromListing =
         !sel.version && !sel.tag && entry?.latest && entry.skill.updatedAt === skill.updatedAt
-          ? entry.latest
-          : await pickVersion(skill, sel);
+          ? entry
+          : undefined;
+      const v = fromListing?.latest ?? (await pickVersion(skill, sel));
       if (v.deletedAt !== null) throw new ClawHubError("GONE", `Version ${v.version} was deleted`);
-      if (!canManage(reader, skill) && (await store.scanOf(v.id))?.verdict === "malicious")
+      // The listing holds the latest version's verdict (stored with the version, read when the
+      // row was indexed): a download of the latest reads no scan row.
+      const verdict = () =>
+        fromListing ? fromListing.verdict : store.scanOf(v.id).then((scan) => scan?.verdict);
+      if (!canManage(reader, skill) && (await verdict()) === "malicious")
         throw new ClawHubError(
           "FORBIDDEN",
           `${skill.slug}@${v.version} is blocked: the scanner found malware in it`,

@@ -15,4 +15,4 @@ export {
   validateJson,
 } from "./json-schema.ts";
 export { createWorkPool, type JobBudget, type WorkPool, type WorkPoolOptions } from "./pool.ts";
-export { type JobTable, serveJobs } from "./serve-jobs.ts";
+export { type JobTable, serveJobs, workerBeside } from "./serve-jobs.ts";

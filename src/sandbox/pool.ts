@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { ClawHubError, ERROR_CODES, type ErrorCode } from "../errors/index.ts";
 import type { JOBS } from "./jobs.ts";
-import type { JobTable } from "./serve-jobs.ts";
+import { type JobTable, workerBeside } from "./serve-jobs.ts";
 
 /** Limits of one job: over either, its worker is terminated and the job refused. */
 export interface JobBudget {
@@ -92,10 +92,7 @@ export function createWorkPool<J extends JobTable = typeof JOBS>(
   const slots: Slot[] = [];
   const queue: Job[] = [];
   let closed = false;
-  // The worker file sits beside this one with the same extension: .ts from source, .js from
-  // tsc's dist/, .mjs from the bundle (scripts/build.ts names its outputs so).
-  const ext = /\.[cm]?[jt]s$/.exec(new URL(import.meta.url).pathname)?.[0] ?? ".js";
-  const workerUrl = options.worker ?? new URL(`./pool-worker${ext}`, import.meta.url);
+  const workerUrl = options.worker ?? workerBeside(import.meta.url, "pool-worker");
 
   function spawn(budget: JobBudget): Slot {
     const worker = new Worker(workerUrl, {

@@ -6,6 +6,16 @@
  */
 import { parentPort } from "node:worker_threads";
 
+/**
+ * The URL of a worker file beside the module at `moduleUrl` (pass `import.meta.url`), with that
+ * module's own extension: .ts from source, .js from tsc's dist/, .mjs from the bundle
+ * (scripts/build.ts names its outputs so).
+ */
+export function workerBeside(moduleUrl: string, name: string): URL {
+  const ext = /\.[cm]?[jt]s$/.exec(new URL(moduleUrl).pathname)?.[0] ?? ".js";
+  return new URL(`./${name}${ext}`, moduleUrl);
+}
+
 /** Jobs by name: each takes one request and returns its answer synchronously. */
 export type JobTable = Record<string, (request: never) => unknown>;
 

@@ -1,5 +1,6 @@
 import { Worker } from "node:worker_threads";
 import { ClawHubError } from "../errors/index.ts";
+import { workerBeside } from "../sandbox/index.ts";
 
 /**
  * Turns texts into unit-length vectors. `id` names the model and its settings: a vector is only
@@ -212,10 +213,7 @@ function createWorkerEmbedder(options: LocalEmbedderOptions): Embedder {
   let nextId = 0;
   const start = (slot: Slot) => {
     if (slot.worker) return slot.worker;
-    // The worker file sits beside this one with the same extension: .ts from source, .js from
-    // tsc's dist/, .mjs from the bundle (scripts/build.ts names its outputs so).
-    const ext = /\.[cm]?[jt]s$/.exec(new URL(import.meta.url).pathname)?.[0] ?? ".js";
-    const w = new Worker(new URL(`./embed-worker${ext}`, import.meta.url), {
+    const w = new Worker(workerBeside(import.meta.url, "embed-worker"), {
       workerData: { maxChars, batchSize },
     });
     w.unref();

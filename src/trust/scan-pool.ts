@@ -4,7 +4,7 @@
  * clean: the report says it could not be analysed (the scanner fails closed).
  */
 import { isClawHubError } from "../errors/index.ts";
-import { createWorkPool, type JobBudget, type WorkPool } from "../sandbox/index.ts";
+import { createWorkPool, type JobBudget, type WorkPool, workerBeside } from "../sandbox/index.ts";
 import {
   notAnalysed,
   type ScanFile,
@@ -28,13 +28,10 @@ export const SCAN_BUDGET: JobBudget = { timeMs: 10_000, memoryMb: 512 };
 
 /** Starts a pool of scan workers (on demand; an idle pool keeps no thread). */
 export function createScanPool(options: { size?: number; budget?: Partial<JobBudget> } = {}) {
-  // The worker file sits beside this one with the same extension: .ts from source, .js from
-  // tsc's dist/, .mjs from the bundle (scripts/build.ts names its outputs so).
-  const ext = /\.[cm]?[jt]s$/.exec(new URL(import.meta.url).pathname)?.[0] ?? ".js";
   return createWorkPool<typeof SCAN_JOBS>({
     size: options.size ?? 1,
     budget: { ...SCAN_BUDGET, ...options.budget },
-    worker: new URL(`./scan-worker${ext}`, import.meta.url),
+    worker: workerBeside(import.meta.url, "scan-worker"),
   });
 }
 

@@ -33,14 +33,17 @@ import {
 export function mountSkillRoutes(ctx: RouteContext): void {
   const { app, registry, clientIp, requireUser } = ctx;
   // ---- shaping -------------------------------------------------------------------------------
-  async function skillJson(skill: SkillRecord): Promise<
+  async function skillJson(
+    skill: SkillRecord,
+    known?: { latest: VersionRecord | undefined },
+  ): Promise<
     Required<Pick<SkillDetailResponse, "skill" | "latestVersion" | "metadata" | "owner">> & {
       skill: SkillSummary;
     }
   > {
     const [tags, latest, versions] = await Promise.all([
       registry.tagsOf(skill),
-      registry.latestVersion(skill),
+      known ? known.latest : registry.latestVersion(skill),
       registry.versionsOf(skill),
     ]);
     const manifest = latest ? registry.manifestOf(latest) : {};
@@ -166,9 +169,11 @@ export function mountSkillRoutes(ctx: RouteContext): void {
   // ---- one skill -----------------------------------------------------------------------------
   app.get("/api/v1/skills/:slug", async (c) => {
     const skill = await requestedSkill(registry, c);
-    const j = await skillJson(skill);
     const latest = await registry.latestVersion(skill);
-    const scan = latest ? await registry.scanOf(latest) : undefined;
+    const [j, scan] = await Promise.all([
+      skillJson(skill, { latest }),
+      latest ? registry.scanOf(latest) : undefined,
+    ]);
     return c.json({
       ...j,
       // The latest version's verdict; none when nothing scanned it (upstream clients read a

@@ -93,6 +93,16 @@ export interface PublishRecord {
   scan?: Omit<ScanRecord, "versionId">;
 }
 
+/** A scan report as its `scans` row. */
+const scanRow = (scan: ScanRecord) => ({
+  version_id: scan.versionId,
+  verdict: scan.verdict,
+  score: scan.score,
+  engine: scan.engine,
+  findings: scan.findings,
+  scanned_at: scan.scannedAt,
+});
+
 /** The scanner's report of a version, as stored. */
 export interface ScanRecord {
   versionId: string;
@@ -643,14 +653,7 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
           if (scan)
             await trx
               .insertInto("scans")
-              .values({
-                version_id: version.id,
-                verdict: scan.verdict,
-                score: scan.score,
-                engine: scan.engine,
-                findings: scan.findings,
-                scanned_at: scan.scannedAt,
-              })
+              .values(scanRow({ ...scan, versionId: version.id }))
               .execute();
           for (const tag of tags) {
             await trx
@@ -730,14 +733,7 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
         : undefined;
     },
     async putScan(scan) {
-      const values = {
-        version_id: scan.versionId,
-        verdict: scan.verdict,
-        score: scan.score,
-        engine: scan.engine,
-        findings: scan.findings,
-        scanned_at: scan.scannedAt,
-      };
+      const values = scanRow(scan);
       await db
         .insertInto("scans")
         .values(values)
