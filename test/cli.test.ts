@@ -1,43 +1,14 @@
-import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startRegistryServer } from "../src/registry/index.ts";
 import { buildZip } from "./helpers/hostile-zip.ts";
-
-const BIN = fileURLToPath(new URL("../bin/clawhub.js", import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runClawhub } from "./helpers/process.ts";
 
 /** Runs the real `clawhub` binary in a child process with a clean environment. */
-function clawhub(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      {
-        cwd,
-        env: {
-          PATH: process.env.PATH ?? "",
-          HOME: cwd,
-          XDG_CONFIG_HOME: join(cwd, ".config"),
-          ...env,
-        },
-      },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const clawhub = runClawhub;
 
 let work: string;
 beforeEach(async () => {

@@ -1,36 +1,16 @@
-import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { encryptedZip } from "../bench/scan-set.ts";
 import { startRegistryServer } from "../src/registry/index.ts";
 import { createZip } from "../src/skill/index.ts";
 import { createScanPool, scanFiles, scanInput, scanOnPool } from "../src/trust/index.ts";
+import { runClawhub } from "./helpers/process.ts";
 
-const BIN = fileURLToPath(new URL("../bin/clawhub.js", import.meta.url));
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-function clawhub(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd, env: { PATH: process.env.PATH ?? "", HOME: cwd, NO_COLOR: "1", ...env } },
-      (error, stdout, stderr) =>
-        resolve({
-          code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
-          stdout,
-          stderr,
-        }),
-    );
-  });
-}
+/** The real `clawhub` binary in a clean environment, as a user runs it. */
+const clawhub = (args: string[], cwd: string, env: Record<string, string> = {}) =>
+  runClawhub(args, cwd, { NO_COLOR: "1", ...env });
 
 let work: string;
 beforeEach(async () => {
@@ -237,7 +217,12 @@ describe("the scanner on a work pool", () => {
         path: "SKILL.md",
         bytes: new TextEncoder().encode(skillMd("Run `xmrig -o stratum+tcp://p:1`")),
       },
+      // Over the per-file budget: the worker gets its size and its start, not 3 MiB.
+      { path: "data/big.txt", bytes: new Uint8Array(3 * 1024 * 1024).fill(0x61) },
     ];
+    const sent = scanInput(files);
+    expect(sent[1]).toMatchObject({ size: 3 * 1024 * 1024 });
+    expect(sent[1]?.bytes.byteLength).toBeLessThan(1024);
     const pool = createScanPool();
     const tight = createScanPool({ budget: { timeMs: 1 } });
     try {
