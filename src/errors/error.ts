@@ -53,6 +53,8 @@ export const ERROR_CODES = {
   SERVER_ERROR: "network",
   UNSAFE_ARCHIVE: "security",
   INTEGRITY_MISMATCH: "security",
+  /** A signature, a transparency-log proof or a checkpoint did not verify. */
+  VERIFICATION_FAILED: "security",
   INTERNAL: "internal",
 } as const satisfies Record<string, ErrorCategory>;
 

@@ -1,7 +1,8 @@
 /**
- * Trust in skills (docs/security.md): the scanner so far, `scanFiles` over a skill's bytes and
- * readers for a skill folder (the files a publish would send) and a skill archive. Signing and
- * the transparency log join it here (DESIGN.md: src/trust).
+ * Trust in skills (docs/security.md): the scanner (`scanFiles` over a skill's bytes and
+ * readers for a skill folder and a skill archive), look-alike names, publish attestations
+ * (in-toto statements in DSSE envelopes), the transparency log's Merkle tree (RFC 9162) and
+ * its signed checkpoints (C2SP signed-note). DESIGN.md: src/trust.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,6 +17,37 @@ import {
 } from "./scanner.ts";
 
 export {
+  addSignature,
+  createEnvelope,
+  type DsseEnvelope,
+  INTOTO_PAYLOAD_TYPE,
+  keyIdOf,
+  MAX_ENVELOPE_BYTES,
+  PUBLISH_PREDICATE_TYPE,
+  type PublishAttestation,
+  pae,
+  parseEnvelope,
+  payloadOf,
+  publishStatement,
+  readPublishStatement,
+  signedBy,
+} from "./attestation.ts";
+export {
+  CompactRange,
+  completedNodes,
+  consistencyProof,
+  EMPTY_ROOT,
+  type Hash,
+  inclusionProof,
+  leafHash,
+  type NodeReader,
+  nodeHash,
+  rootOf,
+  treeRoot,
+  verifyConsistency,
+  verifyInclusion,
+} from "./merkle.ts";
+export {
   checkNewSlug,
   editDistance,
   type KnownSkill,
@@ -23,6 +55,21 @@ export {
   OFFICIAL_NAMES,
   slugSkeleton,
 } from "./names.ts";
+export {
+  type Checkpoint,
+  formatCheckpoint,
+  generateNoteKey,
+  MAX_NOTE_BYTES,
+  type NoteSigner,
+  type NoteVerifier,
+  type OpenedNote,
+  openCheckpoint,
+  openNote,
+  parseCheckpoint,
+  parseSignerKey,
+  parseVerifierKey,
+  signNote,
+} from "./note.ts";
 export {
   createScanPool,
   SCAN_BUDGET,
