@@ -4,6 +4,7 @@ import type {
   AdminUserListResponse,
   CreatedTokenResponse,
   CreatedUserResponse,
+  LogInfoResponse,
   OkResponse,
   OrgRole,
   OrgView,
@@ -17,6 +18,7 @@ import type {
   SkillListResponse,
   TokenListResponse,
   UserStateResponse,
+  VersionAttestationResponse,
   VersionDetailResponse,
   VersionListResponse,
   Visibility,
@@ -324,6 +326,41 @@ export function createClient(options: ClientOptions) {
         `/api/v1/skills/${enc(slug)}/visibility`,
         { ...jsonBody("POST", { visibility }), query: owner(ownerHandle) },
       ),
+    /** The transparency log (docs/security.md#transparency-log); NOT_FOUND where none is kept. */
+    log: {
+      info: () => json<LogInfoResponse>("/api/v1/log"),
+      checkpoint: async () => (await request("/api/v1/log/checkpoint")).text(),
+      inclusion: (index: number, size: number) =>
+        json<{ index: number; size: number; proof: string[] }>("/api/v1/log/proof/inclusion", {
+          query: { index, size },
+        }),
+      consistency: (from: number, to: number) =>
+        json<{ from: number; to: number; proof: string[] }>("/api/v1/log/proof/consistency", {
+          query: { from, to },
+        }),
+      entries: (start: number, limit = 1000) =>
+        json<{
+          start: number;
+          entries: {
+            index: number;
+            leafHash: string;
+            envelope: VersionAttestationResponse["envelope"] | null;
+          }[];
+        }>("/api/v1/log/entries", { query: { start, limit } }),
+      /** A version's attestation, with the consistency proof from the `since` size. */
+      attestation: (
+        slug: string,
+        opts: { version?: string; tag?: string; ownerHandle?: string; since?: number } = {},
+      ) =>
+        json<VersionAttestationResponse>(`/api/v1/skills/${enc(slug)}/attestation`, {
+          query: {
+            version: opts.version,
+            tag: opts.tag,
+            since: opts.since,
+            ...owner(opts.ownerHandle),
+          },
+        }),
+    },
     orgs: {
       list: (all = false) =>
         json<{ items: OrgView[] }>("/api/v1/orgs", { query: { all: all ? "1" : undefined } }),

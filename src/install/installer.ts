@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import semver from "semver";
 import type { RegistryClient } from "../client/index.ts";
-import { ClawHubError } from "../errors/index.ts";
+import { ClawHubError, isClawHubError } from "../errors/index.ts";
 import { extractZip, fingerprintOf, hashFolder, removeStaleStaging } from "../skill/index.ts";
 import {
   type AgentName,
@@ -12,6 +12,7 @@ import {
   placeForAgents,
   removeFromAgents,
 } from "./agents.ts";
+import { type Attested, type TrustLevel, verifyAttested, type Witness } from "./attest.ts";
 import { pool, settle } from "./batch.ts";
 import { createArchiveCache } from "./cache.ts";
 import { fetchArchive } from "./fetch.ts";
@@ -48,6 +49,11 @@ export interface InstallerOptions {
   now?: () => number;
   /** Stops an install between steps (Ctrl-C); its staging folder is removed. */
   signal?: AbortSignal;
+  /**
+   * Checks every archive against the registry's transparency log before it reaches the disk
+   * (src/install/attest.ts): the CLI always passes one. Without it, integrity only.
+   */
+  log?: { witness: Witness; trust?: TrustLevel | undefined };
 }
 
 /** What one install or update did. */
@@ -69,6 +75,17 @@ export interface InstallOutcome {
   reason?: string;
   /** The update crossed a major version (breaking changes are allowed there). */
   majorJump?: boolean;
+  /** The transparency log check: null when the registry keeps no log (integrity only). */
+  attested?: Attested | null;
+}
+
+/** One skill checked against the registry's transparency log (`clawhub verify`). */
+export interface LogCheck {
+  key: string;
+  version: string;
+  status: "ok" | "failed" | "skipped";
+  attested?: Attested;
+  reason?: string;
 }
 
 /** One row of `clawhub outdated`. */
@@ -190,6 +207,17 @@ export function createInstaller(options: InstallerOptions) {
       version,
       expected: p.expected,
     });
+    const attested = options.log
+      ? ((await verifyAttested({
+          client,
+          witness: options.log.witness,
+          slug: ref.slug,
+          owner,
+          version,
+          archive,
+          ...(options.log.trust ? { trust: options.log.trust } : {}),
+        })) ?? null)
+      : undefined;
     const key = lockKeyOf(ref);
     const existing = lock.skills[key];
     const target = targetOf(ref, p.forAgents);
@@ -274,6 +302,7 @@ export function createInstaller(options: InstallerOptions) {
       ...(removed.length > 0 ? { removed } : {}),
       cached: archive.cached,
       status: p.status,
+      ...(attested !== undefined ? { attested } : {}),
     };
   }
 
@@ -770,6 +799,74 @@ export function createInstaller(options: InstallerOptions) {
             });
       const out: SkillCheck[] = [];
       for (const key of wanted) out.push(await check(key, lock.skills[key] as LockEntry));
+      return out;
+    },
+
+    /**
+     * Checks installed skills against the registry's transparency log, from the digests the
+     * lockfile recorded (no download): signature, statement, inclusion and consistency with
+     * the last checkpoint seen. One result per skill; VERIFICATION_FAILED is a result, not a
+     * throw, so every skill is reported.
+     */
+    async attest(keys: readonly string[] = []): Promise<LogCheck[]> {
+      const witness = options.log?.witness;
+      if (!witness)
+        throw new ClawHubError("INTERNAL", "the installer has no transparency log state");
+      const lock = await readLockfile(workdir);
+      const wanted =
+        keys.length === 0
+          ? Object.keys(lock.skills)
+          : keys.map((k) => (lock.skills[k] ? k : `@${k}`));
+      const out: LogCheck[] = [];
+      for (const key of wanted) {
+        const entry = lock.skills[key];
+        if (!entry?.version) continue;
+        const sha256 = entry.artifact?.sha256;
+        if ((entry.registry ?? client.registry) !== client.registry || !sha256) {
+          out.push({
+            key,
+            version: entry.version,
+            status: "skipped",
+            reason: sha256 ? `installed from ${entry.registry}` : "no archive digest recorded",
+          });
+          continue;
+        }
+        try {
+          const attested = await verifyAttested({
+            client,
+            witness,
+            slug: parseSkillRef(key).slug,
+            owner: entry.ownerHandle ?? "",
+            version: entry.version,
+            archive: { sha256, ...(entry.integrity ? { integrity: entry.integrity } : {}) },
+            ...(options.log?.trust ? { trust: options.log.trust } : {}),
+          });
+          out.push(
+            attested
+              ? { key, version: entry.version, status: "ok", attested }
+              : {
+                  key,
+                  version: entry.version,
+                  status: "skipped",
+                  reason: "the registry keeps no transparency log",
+                },
+          );
+        } catch (error) {
+          // An unreachable registry leaves the check undone, said as such (verify also runs
+          // offline); anything the log answered wrongly is a failure.
+          if (isClawHubError(error) && error.code === "NETWORK_ERROR") {
+            out.push({
+              key,
+              version: entry.version,
+              status: "skipped",
+              reason: "the registry is unreachable",
+            });
+            continue;
+          }
+          if (!(isClawHubError(error) && error.code === "VERIFICATION_FAILED")) throw error;
+          out.push({ key, version: entry.version, status: "failed", reason: error.message });
+        }
+      }
       return out;
     },
 

@@ -3,6 +3,7 @@ import { ClawHubError, type ErrorCode, redactSecrets, toClawHubError } from "../
 import type { WellKnownResponse, WhoamiResponse } from "../schema/index.ts";
 import { mountAccountRoutes } from "./http/accounts.ts";
 import type { Env, RouteContext } from "./http/common.ts";
+import { mountLogRoutes } from "./http/log.ts";
 import { mountOpenClawRoutes } from "./http/openclaw.ts";
 import { mountPublishRoutes } from "./http/publish.ts";
 import { openApi } from "./http/routes.ts";
@@ -205,6 +206,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   mountOpenClawRoutes(ctx);
   mountPublishRoutes(ctx);
   mountAccountRoutes(ctx);
+  mountLogRoutes(ctx);
 
   app.get("/api/v1/openapi.json", (c) => c.json(openApi(baseOf(c))));
   return app;

@@ -1,6 +1,12 @@
 /** The registry: ClawHub API v1 over HTTP, its service layer, and the server lifecycle. */
 export { type AppOptions, createApp, ROUTES, STATUS_OF } from "./http.ts";
 export {
+  createRegistryLog,
+  loadLogSigner,
+  MAX_LOG_PAGE,
+  type RegistryLog,
+} from "./log.ts";
+export {
   type Bucket,
   createRateLimiter,
   DEFAULT_RATE_LIMITS,

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -8,6 +9,7 @@ import { createLocalEmbedder, type Embedder } from "../search/index.ts";
 import { resolveLimits, type SkillLimits } from "../skill/index.ts";
 import { createScanPool } from "../trust/index.ts";
 import { createApp } from "./http.ts";
+import { createRegistryLog, loadLogSigner } from "./log.ts";
 import type { RateLimitConfig } from "./ratelimit.ts";
 import { createRegistry, type Registry } from "./service.ts";
 import { createFsBlobStore, openStore } from "./store/index.ts";
@@ -46,6 +48,16 @@ export interface ServerOptions {
   gcIntervalMs?: number;
   /** How long an announced upload stays usable (default 1 h). */
   uploadTtlMs?: number;
+  /**
+   * The transparency log's signing key file (default `<dataDir>/log-key`, created 0600 for a
+   * new log). Replicas sharing a database need the same file.
+   */
+  logKey?: string | undefined;
+  /**
+   * Name of a new log (its checkpoints' origin): default `<host of baseUrl>/log`, or a unique
+   * `clawhub.local/log-<hex>` without a base URL. Kept in the key: later starts reuse it.
+   */
+  logOrigin?: string | undefined;
 }
 
 /** A running registry server. */
@@ -65,11 +77,24 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
   // Owner-only, whatever the umask (blobs hold private skills): after the store opened, so the
   // database and its WAL files are covered; an existing data directory is fixed up on upgrade.
   await makePrivate(options.dataDir);
+  // Every publish is appended to the transparency log, signed with the registry's log key.
+  let signer: Awaited<ReturnType<typeof loadLogSigner>>;
+  try {
+    signer = await loadLogSigner({
+      store,
+      file: options.logKey ?? join(options.dataDir, "log-key"),
+      origin: options.logOrigin ?? defaultOrigin(options.baseUrl),
+    });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   // Publishes are scanned on a worker thread of their own (src/trust), ended on close.
   const scanPool = createScanPool();
   const registry = createRegistry({
     store,
     scanPool,
+    log: createRegistryLog(store.log, signer),
     blobs: createFsBlobStore(join(options.dataDir, "blobs")),
     limits: resolveLimits(options.limits),
     ...(options.popularDownloads !== undefined
@@ -86,6 +111,9 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
     ...(options.uploadTtlMs !== undefined ? { uploadTtlMs: options.uploadTtlMs } : {}),
   });
   await registry.rebuildIndex();
+  const logged = await registry.logUnlogged();
+  if (logged > 0)
+    options.logger?.(`logged ${logged} versions published before the transparency log`);
   let listenUrl = "";
   const app = createApp({
     registry,
@@ -190,6 +218,18 @@ export async function startRegistryServer(options: ServerOptions): Promise<Runni
       await store.close();
     },
   };
+}
+
+/** A new log's name: the public host, or a unique local name when there is none. */
+function defaultOrigin(baseUrl: string | undefined): string {
+  if (baseUrl) {
+    try {
+      return `${new URL(baseUrl).host}/log`;
+    } catch {
+      // An invalid base URL is refused where it is used; the name falls back below.
+    }
+  }
+  return `clawhub.local/log-${randomBytes(4).toString("hex")}`;
 }
 
 /** Fails at once, naming the path, when the data directory cannot be created or written. */

@@ -14,6 +14,10 @@ import {
   checkNewSlug,
   createScanPool,
   type KnownSkill,
+  type PublishAttestation,
+  parseEnvelope,
+  payloadOf,
+  readPublishStatement,
   type ScanPool,
   scanOnPool,
   slugSkeleton,
@@ -51,6 +55,7 @@ import {
   readScopeOf,
 } from "./access.ts";
 import { createAccounts } from "./accounts.ts";
+import type { RegistryLog } from "./log.ts";
 import { createOrgService } from "./orgs.ts";
 import { checkPublishPath, contentTypeOf } from "./paths.ts";
 import { createUploads } from "./uploads.ts";
@@ -123,6 +128,29 @@ export interface RegistryOptions {
    * skill of another owner is refused as a typosquat (default 100).
    */
   popularDownloads?: number;
+  /**
+   * The transparency log every publish is appended to (the server always has one; without it,
+   * versions are not logged and their attestation is NOT_FOUND).
+   */
+  log?: RegistryLog | undefined;
+}
+
+/** What a version's publish statement says, from its row. */
+function statementOf(
+  ownerHandle: string,
+  slug: string,
+  v: Pick<VersionRecord, "version" | "zipSha256" | "integrity" | "fingerprint" | "createdAt">,
+): Omit<PublishAttestation, "registry"> {
+  return {
+    owner: ownerHandle,
+    slug,
+    version: v.version,
+    sha256: v.zipSha256,
+    sha512: Buffer.from(v.integrity.replace(/^sha512-/, ""), "base64").toString("hex"),
+    fingerprint: v.fingerprint,
+    publisherKeyId: null,
+    publishedAt: new Date(v.createdAt).toISOString(),
+  };
 }
 
 /** Checks a registry slug: the shared rule and the reserved names, both in src/schema. */
@@ -156,6 +184,11 @@ export function createRegistry(options: RegistryOptions) {
   const { store, blobs } = options;
   const scanPool = options.scanPool ?? createScanPool();
   const limits = options.limits ?? DEFAULT_LIMITS;
+  const requireLog = (): RegistryLog => {
+    if (!options.log)
+      throw new ClawHubError("NOT_FOUND", "this registry keeps no transparency log");
+    return options.log;
+  };
   const now = options.now ?? Date.now;
   const random = options.random ?? randomBytes;
   const engine = createSearchEngine({
@@ -654,6 +687,14 @@ export function createRegistry(options: RegistryOptions) {
           scannedAt: now(),
         },
       });
+      // The statement the transparency log records, written in the publish's transaction.
+      const logged = (rec: ReturnType<typeof record>) =>
+        options.log
+          ? {
+              entry: options.log.entryFor(statementOf(owner.handle, slug, rec.version)),
+              sign: options.log.sign,
+            }
+          : undefined;
 
       for (let attempt = 0; ; attempt++) {
         // The first attempt uses the lookup above; a retry (a concurrent first publish created
@@ -668,7 +709,8 @@ export function createRegistry(options: RegistryOptions) {
           ? input.visibility
           : (input.visibility ?? org?.defaultVisibility ?? "public");
         try {
-          await store.publish(rec);
+          const log = logged(rec);
+          await store.publish(log ? { ...rec, log } : rec);
           const skill = await requireSkill(principal, slug, owner.handle);
           await indexSkill(skill);
           return {
@@ -953,6 +995,103 @@ export function createRegistry(options: RegistryOptions) {
       }
       const temporary = await blobs.sweepTemporary(grace, startedAt);
       return { scanned, removed, bytes, temporary, uploadsExpired };
+    },
+
+    // ---- transparency log (src/registry/log.ts) ----------------------------------------------
+
+    /** The log, or NOT_FOUND when this registry keeps none. */
+    transparencyLog: requireLog,
+
+    /**
+     * A version's attestation: its envelope and log index, the latest checkpoint, the inclusion
+     * proof against it and, with `since`, the consistency proof from that older size.
+     */
+    async attestation(reader: Principal | undefined, sel: VersionSelector, since?: number) {
+      const log = requireLog();
+      const skill = await requireSkill(reader, sel.slug, sel.ownerHandle);
+      const version = await pickVersion(skill, sel);
+      const entry = await log.entryOf(version.id);
+      if (!entry)
+        throw new ClawHubError(
+          "NOT_FOUND",
+          `${skill.slug}@${version.version} is not in the transparency log yet`,
+          { hint: "Versions published before the log are logged when the registry next starts." },
+        );
+      const checkpoint = await log.checkpoint();
+      return {
+        skill,
+        version,
+        entry,
+        checkpoint,
+        inclusion: await log.inclusion(entry.index, checkpoint.size),
+        // A `since` past the log's size gets no proof: the client sees the smaller checkpoint
+        // and reports the rollback itself.
+        consistency:
+          since === undefined || since > checkpoint.size
+            ? undefined
+            : await log.consistency(since, checkpoint.size),
+      };
+    },
+
+    /**
+     * A version's log entry and whether its statement matches the version as stored (a row or
+     * blob edited after the publish no longer does); undefined when not logged.
+     */
+    async logEntryOf(version: VersionRecord) {
+      const entry = await options.log?.entryOf(version.id);
+      if (!entry) return undefined;
+      let statement: PublishAttestation | undefined;
+      try {
+        statement = readPublishStatement(payloadOf(parseEnvelope(entry.envelope)));
+      } catch {
+        statement = undefined;
+      }
+      const expected = statementOf("", "", version);
+      const matches =
+        statement !== undefined &&
+        statement.sha256 === expected.sha256 &&
+        statement.sha512 === expected.sha512 &&
+        statement.fingerprint === expected.fingerprint &&
+        statement.version === version.version;
+      return { entry, statement, matches };
+    },
+
+    /** Log leaves from `start`; the envelope of a version the reader may not see is withheld. */
+    async logEntries(reader: Principal | undefined, start: number, limit: number) {
+      const log = requireLog();
+      const out = [];
+      for (const entry of await log.entries(start, limit)) {
+        const version = await store.versionById(entry.versionId);
+        const skill = version && (await store.skillById(version.skillId));
+        out.push({ ...entry, visible: Boolean(skill && canSee(reader, skill)) });
+      }
+      return out;
+    },
+
+    /**
+     * Logs the versions published before the log (oldest first, 100 a transaction): run at
+     * start, so an upgraded registry's whole history is in its tree. Returns how many.
+     */
+    async logUnlogged(): Promise<number> {
+      const log = options.log;
+      if (!log) return 0;
+      let count = 0;
+      for (;;) {
+        const ids = await store.log.unlogged(100);
+        if (ids.length === 0) return count;
+        const entries = [];
+        for (const id of ids) {
+          const version = await store.versionById(id);
+          const skill = version && (await store.skillById(version.skillId));
+          if (!version || !skill) continue;
+          entries.push({
+            versionId: id,
+            ...log.entryFor(statementOf(skill.ownerHandle, skill.slug, version)),
+          });
+        }
+        await store.log.append(entries, log.sign, now());
+        count += entries.length;
+      }
     },
 
     /** Re-hashes a version's stored archive against the digests recorded at publish. */

@@ -176,6 +176,32 @@ export interface VersionDetailResponse {
   skill: { slug: string; displayName: string } | null;
 }
 
+/** `GET /api/v1/log`: the transparency log's name and key, and its size now. */
+export interface LogInfoResponse {
+  origin: string;
+  /** C2SP signed-note verifier key (`<origin>+<hash>+<base64>`), to pin. */
+  verifierKey: string;
+  /** DSSE key id of the registry's countersignature (hex SHA-256 of the public key). */
+  keyId: string;
+  size: number;
+}
+
+/** `GET /api/v1/skills/{slug}/attestation`: what a client needs to verify a version. */
+export interface VersionAttestationResponse {
+  slug: string;
+  ownerHandle: string;
+  version: string;
+  /** DSSE envelope of the in-toto publish statement (registry signature, publisher's if any). */
+  envelope: { payloadType: string; payload: string; signatures: { keyid: string; sig: string }[] };
+  logIndex: number;
+  /** The latest signed checkpoint (C2SP signed note). */
+  checkpoint: string;
+  /** Base64 hashes: the leaf's inclusion in the checkpoint's tree. */
+  inclusionProof: string[];
+  /** Base64 hashes from the `since` size to the checkpoint's (when `since` was asked). */
+  consistencyProof?: string[];
+}
+
 /** `GET /api/v1/resolve`. */
 export interface ResolveResponse {
   match: { version: string } | null;

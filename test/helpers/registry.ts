@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type RunningServer, startRegistryServer } from "../../src/registry/index.ts";
+import { publishBody } from "./multipart.ts";
 
 export const OUR_BIN = fileURLToPath(new URL("../../bin/clawhub.js", import.meta.url));
 export const OFFICIAL_BIN = fileURLToPath(
@@ -100,4 +101,32 @@ export async function createSandbox(
       await rm(root, { recursive: true, force: true });
     },
   };
+}
+
+/** A SKILL.md for test publishes. */
+export const skillMd = (name: string) =>
+  `---\nname: ${name}\ndescription: Forecasts the weather for a city.\n---\n\n# ${name}\n\nSteps.\n`;
+
+/**
+ * Publishes `slug@version` as the sandbox's admin over multipart (SKILL.md plus `files`),
+ * with `extra` payload fields (visibility...). Throws unless the registry answers 200.
+ */
+export async function publishSkill(
+  s: Sandbox,
+  slug: string,
+  version: string,
+  extra: Record<string, unknown> = {},
+  files: Array<{ path: string; content: string | Buffer }> = [],
+): Promise<void> {
+  const { body, type } = publishBody({ slug, version, ...extra }, [
+    { path: "SKILL.md", content: skillMd(slug) },
+    ...files,
+  ]);
+  const res = await fetch(`${s.server.url}/api/v1/skills`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${s.adminToken}`, "content-type": type },
+    body,
+  });
+  if (res.status !== 200)
+    throw new Error(`publish ${slug}@${version}: ${res.status} ${await res.text()}`);
 }

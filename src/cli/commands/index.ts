@@ -105,6 +105,21 @@ export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
   entry(["runs", "cancel"], flow, (m) => m.runsCancel),
   entry(["runs", "resume"], flow, (m) => m.runsResume),
   entry(
+    ["log", "checkpoint"],
+    () => import("./log.ts"),
+    (m) => m.logCheckpoint,
+  ),
+  entry(
+    ["log", "proof"],
+    () => import("./log.ts"),
+    (m) => m.logProof,
+  ),
+  entry(
+    ["log", "monitor"],
+    () => import("./log.ts"),
+    (m) => m.logMonitor,
+  ),
+  entry(
     ["scan"],
     () => import("./scan.ts"),
     (m) => m.scanCommand,

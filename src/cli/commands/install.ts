@@ -16,6 +16,14 @@ function withScope(cmd: import("commander").Command): void {
   cmd.option("--copy", "copy into agent directories instead of symlinking");
 }
 
+/** `--trust`: what the transparency log check requires (src/install/attest.ts). */
+function withTrust(cmd: import("commander").Command): void {
+  cmd.option(
+    "--trust <level>",
+    "registry (default: the registry's signature and log inclusion) or publisher (also the publisher's own signature)",
+  );
+}
+
 function describe(o: InstallOutcome): string {
   const what = `${o.key}${o.version ? `@${o.version}` : ""}`;
   if (o.status === "up-to-date") return `${what} is up to date${o.reason ? ` (${o.reason})` : ""}`;
@@ -31,6 +39,11 @@ function describe(o: InstallOutcome): string {
         ? `Added agents for ${what}`
         : `Installed ${what}`;
   const extra = [
+    o.attested
+      ? `log #${o.attested.logIndex}${o.attested.pinned ? ", log key pinned" : ""}`
+      : o.attested === null
+        ? "integrity only: the registry keeps no transparency log"
+        : "",
     o.cached ? "from cache" : "",
     ...o.links.map((l) => `linked ${l}`),
     ...o.copies.map((l) => `copied to ${l}`),
@@ -51,9 +64,10 @@ export const installCommand: CommandSpec = {
   path: ["install"],
   args: "[skill...]",
   summary: "install skills: slug, @owner/slug, with @1.2.3, @^1.2 or @tag; none: the lockfile's",
-  help: `Archives are verified (sha512 integrity) before a safe extraction, and cached by hash:\ninstalling the same version again downloads nothing. Without names, installs exactly what\n.clawhub/lock.json records (like npm ci): each archive must match the recorded integrity.\n${AGENT_HELP}`,
+  help: `Archives are verified (sha512 integrity) before a safe extraction, and cached by hash:\ninstalling the same version again downloads nothing. Without names, installs exactly what\n.clawhub/lock.json records (like npm ci): each archive must match the recorded integrity.\nWhere the registry keeps a transparency log, each archive must also be the one its signed\nstatement names, in the log, under a checkpoint consistent with the last one seen (exit 4\notherwise; docs/security.md#transparency-log).\n${AGENT_HELP}`,
   configure(cmd) {
     cmd.option("-f, --force", "reinstall over an existing install");
+    withTrust(cmd);
     withScope(cmd);
   },
   async run(specs, options, ctx) {
@@ -80,6 +94,7 @@ export const updateCommand: CommandSpec = {
     cmd.option("--version <version>", "update one skill to this version, range or tag");
     cmd.option("-f, --force", "overwrite local modifications");
     cmd.option("--dry-run", "say what would change; download and write nothing");
+    withTrust(cmd);
     withScope(cmd);
   },
   async run([key], options, ctx) {
@@ -192,17 +207,34 @@ export const verifyCommand: CommandSpec = {
     "the lockfile's integrity names). Exit 0 when all are intact; exit 4 naming each changed,\n" +
     "added or missing file and the copy it is in.\n" +
     "--scan also runs the scanner (as `clawhub scan`) over every installed folder and copy (links\n" +
-    "lead to the canonical folder) and prints each verdict; a malicious one exits 4 as well.",
+    "lead to the canonical folder) and prints each verdict; a malicious one exits 4 as well.\n" +
+    "Each skill installed from a registry that keeps a transparency log is also checked against\n" +
+    "it (the lockfile's digests: signature, statement, inclusion, consistency with the last\n" +
+    "checkpoint seen); a failure exits 4. --no-log skips that check (it needs the registry).",
   configure(cmd) {
     cmd.option("--global", "the user-level lockfile");
     cmd.option(
       "--scan",
       "also scan every installed folder and copy for malware (exit 4 if malicious)",
     );
+    cmd.option("--no-log", "skip the transparency log check (works offline)");
+    withTrust(cmd);
   },
   async run(keys, options, ctx) {
     const { describeCopies } = await import("../../install/index.ts");
-    const checks = await (await installerFor(ctx, options)).verify(keys);
+    const installer = await installerFor(ctx, options);
+    const checks = await installer.verify(keys);
+    const logChecks = options.log === false ? [] : await installer.attest(keys);
+    const logLines = (key: string) =>
+      logChecks
+        .filter((l) => l.key === key)
+        .map((l) =>
+          l.status === "ok"
+            ? `  log: #${l.attested?.logIndex} signed by the ${l.attested?.signedBy.join(" and ")}, in the checkpoint of ${l.attested?.checkpointSize}`
+            : l.status === "failed"
+              ? `  log: FAILED ${l.reason}`
+              : `  log: not checked (${l.reason})`,
+        );
     // Every real folder of every skill: the canonical one and agents' copies (links lead back
     // to the canonical folder; a missing copy has nothing to read).
     const scans: Array<{ key: string; path: string; verdict: string; rules: string[] }> = [];
@@ -229,27 +261,31 @@ export const verifyCommand: CommandSpec = {
       c.ok
         ? [
             `ok       ${c.key}@${c.version ?? "?"} (${c.copies.length} ${c.copies.length === 1 ? "copy" : "copies"})`,
+            ...logLines(c.key),
             ...scanLines(c.key),
           ]
         : [
             `MODIFIED ${c.key}@${c.version ?? "?"}`,
             ...describeCopies(c.copies).map((l) => `  ${l}`),
+            ...logLines(c.key),
             ...scanLines(c.key),
           ],
     );
-    const bad = checks.filter((c) => !c.ok).length;
     const malicious = scans.filter((s) => s.verdict === "malicious").length;
+    const unlogged = logChecks.filter((l) => l.status === "failed").length;
+    const bad = checks.filter((c) => !c.ok).length;
     return {
       data: {
-        ok: bad === 0 && malicious === 0,
+        ok: bad === 0 && malicious === 0 && unlogged === 0,
         skills: checks,
+        ...(options.log === false ? {} : { log: logChecks }),
         ...(options.scan ? { scans } : {}),
       },
       text:
         checks.length === 0
           ? "No skills installed."
-          : `${lines.join("\n")}\n${bad === 0 ? `${checks.length} verified, all intact.` : `${bad} of ${checks.length} modified.`}${options.scan ? ` ${scans.length} folders scanned, ${malicious} malicious.` : ""}`,
-      exitCode: bad === 0 && malicious === 0 ? 0 : 4,
+          : `${lines.join("\n")}\n${bad === 0 ? `${checks.length} verified, all intact.` : `${bad} of ${checks.length} modified.`}${unlogged > 0 ? ` ${unlogged} failed the transparency log check.` : ""}${options.scan ? ` ${scans.length} folders scanned, ${malicious} malicious.` : ""}`,
+      exitCode: bad === 0 && malicious === 0 && unlogged === 0 ? 0 : 4,
     };
   },
 };

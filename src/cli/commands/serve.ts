@@ -44,7 +44,9 @@ export const serveCommand: CommandSpec = {
     "together with one --data directory for the blobs). On the first start of an empty database an\n" +
     "`admin` user is created and its token printed once.\n" +
     "The hub (gRPC, for agents and `clawhub call`) listens on --hub-port (default 7070) on the same\n" +
-    "host; --no-hub runs the registry alone.",
+    "host; --no-hub runs the registry alone.\n" +
+    "Every publish is appended to a transparency log (RFC 9162) whose checkpoints are signed with\n" +
+    "--log-key; clients pin that key and check the log on install (docs/security.md).",
   configure(cmd) {
     cmd.option("--host <host>", "address to listen on", "127.0.0.1");
     cmd.option("--port <port>", "port to listen on (0: any free port)", "3000");
@@ -70,6 +72,14 @@ export const serveCommand: CommandSpec = {
     cmd.option(
       "--no-rate-limit",
       "turn rate limiting off (private registries on a trusted network)",
+    );
+    cmd.option(
+      "--log-key <file>",
+      "transparency log signing key (default <data>/log-key, created 0600; replicas need the same file)",
+    );
+    cmd.option(
+      "--log-origin <name>",
+      "name of a new transparency log (default <host of --base-url>/log); kept in the key file",
     );
     embedderOptions(cmd);
     cmd.option("--hub-port <port>", "port of the agent hub (0: any free port)", "7070");
@@ -102,6 +112,8 @@ export const serveCommand: CommandSpec = {
         ? options.publicUrl.map((u) => urlFlag(u, "--public-url"))
         : undefined,
       trustProxy: options.trustProxy === true,
+      logKey: typeof options.logKey === "string" ? resolve(ctx.cwd, options.logKey) : undefined,
+      logOrigin: typeof options.logOrigin === "string" ? options.logOrigin : undefined,
       maxPublishBytes: bytesFlag(options.maxPublishBytes, "--max-publish-bytes", 1024 * 1024),
       ...(options.rateLimit === false ? { rateLimits: false as const } : {}),
       embedder,

@@ -3,7 +3,7 @@
  * engine) are imported when a command runs, not when the CLI starts: `clawhub --version` and
  * `clawhub agents` load only what they use.
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { RegistryClient } from "../../client/index.ts";
 import { ClawHubError } from "../../errors/index.ts";
 import type { AgentName } from "../../install/index.ts";
@@ -112,11 +112,25 @@ export async function agentsOf(values: unknown): Promise<AgentName[]> {
   return [...new Set(list)] as AgentName[];
 }
 
+/** Where the CLI keeps the last verified checkpoint of each registry's transparency log. */
+export const logStateDir = (ctx: CommandContext) => join(dirname(ctx.config.configPath), "logs");
+
 /** The installer for this invocation's workdir, agents and scope. */
 export async function installerFor(ctx: CommandContext, options: Record<string, unknown>) {
   const global = options.global === true;
-  const { createInstaller } = await import("../../install/index.ts");
+  const { createInstaller, createFileWitness, TRUST_LEVELS } = await import(
+    "../../install/index.ts"
+  );
+  const trust = options.trust === undefined ? "registry" : String(options.trust);
+  if (!(TRUST_LEVELS as readonly string[]).includes(trust))
+    throw new ClawHubError("USAGE", `--trust must be one of ${TRUST_LEVELS.join(", ")}`);
   return createInstaller({
+    // Every archive is checked against the registry's transparency log; the last checkpoint
+    // seen of each registry is kept beside the config file.
+    log: {
+      witness: createFileWitness(logStateDir(ctx)),
+      trust: trust as (typeof TRUST_LEVELS)[number],
+    },
     client: await clientFor(ctx),
     workdir: global ? ctx.config.home : ctx.config.workdir,
     dir:

@@ -135,16 +135,22 @@ export function mountOpenClawRoutes(ctx: RouteContext): void {
     });
     const { skill, version: v, intact } = checked;
     const scan = await registry.scanOf(v);
+    // The transparency log's statement must describe this very archive: a version row or blob
+    // changed after its publish fails here (clients check the same against the signed log).
+    const logged = await registry.logEntryOf(v);
+    const attested = logged ? logged.matches : undefined;
     // A pass needs the archive to hash as published and the scanner to call it clean; a
     // version nothing scanned (published before the scanner) is never a pass: upstream answers
     // that with ok false, decision "fail" and the reason, and its clients exit 1 on it.
-    const decision = !intact ? "fail" : scan ? decisionOf(scan.verdict) : "fail";
+    const decision =
+      !intact || attested === false ? "fail" : scan ? decisionOf(scan.verdict) : "fail";
     return c.json({
       schema: "clawhub.skill.verify.v1",
       ok: decision === "pass",
       decision,
       reasons: [
         ...(intact ? [] : ["artifact.integrity_mismatch"]),
+        ...(attested === false ? ["attestation.mismatch"] : []),
         ...(scan
           ? scan.verdict === "clean"
             ? []
@@ -174,7 +180,17 @@ export function mountOpenClawRoutes(ctx: RouteContext): void {
       security: scan
         ? { ...securityOf(scan), clawhubScan: scan.verdict, label: labelOf(scan.verdict) }
         : { ...NOT_SCANNED, clawhubScan: "unscanned", label: "Not scanned" },
-      signature: null,
+      signature: logged
+        ? {
+            format: "dsse",
+            payloadType: "application/vnd.in-toto+json",
+            signedBy: logged.statement?.publisherKeyId ? ["publisher", "registry"] : ["registry"],
+            publisherKeyId: logged.statement?.publisherKeyId ?? null,
+            registryKeyId: registry.transparencyLog().keyId,
+            logIndex: logged.entry.index,
+            matchesArtifact: logged.matches,
+          }
+        : null,
     });
   });
 

@@ -74,6 +74,38 @@ export const ROUTES: ReadonlyArray<{
   },
   {
     method: "get",
+    path: "/api/v1/skills/{slug}/attestation",
+    summary:
+      "A version's publish statement (DSSE envelope), log index, latest checkpoint and inclusion proof (version, tag, since: consistency proof from that size)",
+  },
+  {
+    method: "get",
+    path: "/api/v1/log",
+    summary: "Transparency log: origin, verifier key (C2SP signed-note), DSSE key id, size",
+  },
+  {
+    method: "get",
+    path: "/api/v1/log/checkpoint",
+    summary: "The latest signed checkpoint (C2SP tlog-checkpoint, text/plain)",
+  },
+  {
+    method: "get",
+    path: "/api/v1/log/proof/inclusion",
+    summary: "Inclusion proof of leaf index in the tree of size (RFC 9162, base64 hashes)",
+  },
+  {
+    method: "get",
+    path: "/api/v1/log/proof/consistency",
+    summary: "Consistency proof between tree sizes from and to (RFC 9162, base64 hashes)",
+  },
+  {
+    method: "get",
+    path: "/api/v1/log/entries",
+    summary:
+      "Log leaves from start (limit up to 1000): leaf hash and envelope (null for skills the reader may not see)",
+  },
+  {
+    method: "get",
     path: "/api/v1/skills/{slug}/card",
     summary: "Skill Card (Markdown) of a version: publisher, digests, files",
   },

@@ -27,6 +27,12 @@ export {
   type VersionFile,
   type VersionRecord,
 } from "./store.ts";
+export type {
+  CheckpointSigner,
+  LogEntry,
+  LogEntryInput,
+  LogStore,
+} from "./tlog.ts";
 
 /**
  * Opens (and migrates) the store: a `postgres://` URL selects PostgreSQL; otherwise SQLite at

@@ -120,6 +120,28 @@ export interface Database {
     key: string;
     value: string;
   };
+  /** Transparency log leaves: one publish statement each, in append order. */
+  tlog_leaves: {
+    idx: number;
+    version_id: string;
+    /** The DSSE envelope (JSON) whose payload is the leaf's data. */
+    envelope: string;
+    /** Hex RFC 9162 leaf hash of the payload. */
+    leaf_hash: string;
+    created_at: number;
+  };
+  /** Hex hashes of every complete subtree of the log (level 0: the leaves). */
+  tlog_nodes: {
+    level: number;
+    idx: number;
+    hash: string;
+  };
+  /** The signed checkpoint (C2SP signed note) of every size the log has had. */
+  tlog_checkpoints: {
+    size: number;
+    note: string;
+    created_at: number;
+  };
   embeddings: {
     /** sha256 of the embedded text. */
     content_hash: string;
@@ -132,7 +154,7 @@ export interface Database {
 }
 
 /** Schema version this code writes; migrations bring older databases up to it. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 // Any constant: the key of the advisory lock that serialises migrations across replicas.
 const MIGRATION_LOCK = 7_402_518;
@@ -260,6 +282,32 @@ async function createSchema(db: Kysely<Database>, engine: "sqlite" | "postgres")
     .addColumn("engine", "text", (c) => c.notNull())
     .addColumn("findings", "text", (c) => c.notNull())
     .addColumn("scanned_at", "bigint", (c) => c.notNull())
+    .execute();
+  // Version 4: the transparency log. Older databases gain the tables here; the registry logs
+  // their versions on its next start (oldest first).
+  await db.schema
+    .createTable("tlog_leaves")
+    .ifNotExists()
+    .addColumn("idx", "bigint", (c) => c.primaryKey())
+    .addColumn("version_id", "text", (c) => c.notNull().unique().references("versions.id"))
+    .addColumn("envelope", "text", (c) => c.notNull())
+    .addColumn("leaf_hash", "text", (c) => c.notNull())
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable("tlog_nodes")
+    .ifNotExists()
+    .addColumn("level", "integer", (c) => c.notNull())
+    .addColumn("idx", "bigint", (c) => c.notNull())
+    .addColumn("hash", "text", (c) => c.notNull())
+    .addPrimaryKeyConstraint("tlog_nodes_pk", ["level", "idx"])
+    .execute();
+  await db.schema
+    .createTable("tlog_checkpoints")
+    .ifNotExists()
+    .addColumn("size", "bigint", (c) => c.primaryKey())
+    .addColumn("note", "text", (c) => c.notNull())
+    .addColumn("created_at", "bigint", (c) => c.notNull())
     .execute();
   await db.schema
     .createTable("tags")

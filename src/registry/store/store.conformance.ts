@@ -5,6 +5,16 @@
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { isClawHubError } from "../../errors/index.ts";
+import {
+  formatCheckpoint,
+  generateNoteKey,
+  inclusionProof,
+  openCheckpoint,
+  parseSignerKey,
+  rootOf,
+  signNote,
+  verifyInclusion,
+} from "../../trust/index.ts";
 import type { PublishRecord, ReadScope, RegistryStore, User } from "./store.ts";
 
 export function describeStoreConformance(name: string, open: () => Promise<RegistryStore>): void {
@@ -196,6 +206,59 @@ export function describeStoreConformance(name: string, open: () => Promise<Regis
       expect(winner).toBeDefined();
       for (const loser of attempts.filter((a) => a !== winner))
         expect(await store.filesOf(loser.version.id)).toEqual([]);
+    });
+
+    it("appends publishes to one transparency log tree, also when they race", async () => {
+      const store = await fresh();
+      const alice = await store.createUser(user("alice"));
+      const signer = parseSignerKey(generateNoteKey("store.test/log").signer);
+      const sign = (size: number, root: Buffer) =>
+        signNote(formatCheckpoint({ origin: "store.test/log", size, root }), signer);
+      const logged = (r: PublishRecord, n: number): PublishRecord => ({
+        ...r,
+        log: {
+          entry: { statement: Buffer.from(`statement ${n}`), envelope: `{"n":${n}}` },
+          sign,
+        },
+      });
+      const first = record(alice, "logged", "0.1.0");
+      await store.publish(logged(first, 0));
+      // Nine publishes at once (one a duplicate version, refused): eight leaves, one tree.
+      const racing = Array.from({ length: 8 }, (_, i) =>
+        logged(record(alice, "logged", `1.0.${i}`, first.skill.id), i + 1),
+      );
+      const duplicate = logged(record(alice, "logged", "1.0.0", first.skill.id), 99);
+      const results = await Promise.allSettled([...racing, duplicate].map((r) => store.publish(r)));
+      expect(results.filter((r) => r.status === "rejected")).toHaveLength(1);
+      expect(await store.log.size()).toBe(9);
+      const entries = await store.log.entries(0, 100);
+      expect(entries.map((e) => e.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+      const leaves = entries.map((e) => e.leafHash);
+      const checkpoint = await store.log.latestCheckpoint();
+      expect(checkpoint?.size).toBe(9);
+      const opened = openCheckpoint(checkpoint?.note ?? "", signer.verifier);
+      expect(opened.root.equals(rootOf(leaves))).toBe(true);
+      for (const [i, leaf] of leaves.entries())
+        expect(
+          verifyInclusion(i, 9, leaf, await inclusionProof(i, 9, store.log.node), opened.root),
+        ).toBe(true);
+      expect((await store.log.entryOf(first.version.id))?.index).toBe(0);
+      expect(await store.log.entryOf(duplicate.version.id)).toBeUndefined();
+      expect(await store.log.unlogged(10)).toEqual([]);
+      // Appends outside a publish (versions of an older database) go on from the same head.
+      const unlogged = record(alice, "later", "1.0.0");
+      await store.publish(unlogged);
+      expect(await store.log.unlogged(10)).toEqual([unlogged.version.id]);
+      expect(
+        await store.log.append(
+          [{ versionId: unlogged.version.id, statement: Buffer.from("x"), envelope: "{}" }],
+          sign,
+          3000,
+        ),
+      ).toEqual([9]);
+      expect((await store.log.latestCheckpoint())?.size).toBe(10);
+      expect(await store.log.claimKey("first")).toBe("first");
+      expect(await store.log.claimKey("second")).toBe("first");
     });
 
     it("orders versions by semver, not by text or time", async () => {

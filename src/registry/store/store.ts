@@ -3,6 +3,13 @@ import { ClawHubError } from "../../errors/index.ts";
 import type { Engine } from "./dialects.ts";
 import { createOrgStore, type OrgStore, type Visibility } from "./orgs.ts";
 import type { Database } from "./schema.ts";
+import {
+  appendInTransaction,
+  type CheckpointSigner,
+  createLogStore,
+  type LogEntryInput,
+  type LogStore,
+} from "./tlog.ts";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -91,6 +98,8 @@ export interface PublishRecord {
   now: number;
   /** The scanner's report, stored with the version in the same transaction. */
   scan?: Omit<ScanRecord, "versionId">;
+  /** The version's statement, appended to the transparency log in the same transaction. */
+  log?: { entry: Omit<LogEntryInput, "versionId">; sign: CheckpointSigner };
 }
 
 /** A scan report as its `scans` row. */
@@ -179,6 +188,8 @@ export interface RegistryStore {
   setSkillDeleted(id: string, deletedAt: number | null, now: number): Promise<void>;
   setSkillVisibility(id: string, visibility: Visibility, now: number): Promise<void>;
   readonly orgs: OrgStore;
+  /** The transparency log's leaves, subtree hashes and checkpoints. */
+  readonly log: LogStore;
 
   /**
    * Writes a publish atomically: the skill (created on first publish), the version, its files
@@ -390,6 +401,7 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
   return {
     engine,
     orgs: createOrgStore(db),
+    log: createLogStore(db, engine),
     async close() {
       await db.destroy();
     },
@@ -576,7 +588,7 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
     },
 
     async publish(record) {
-      const { skill, version, files, tags, now, scan } = record;
+      const { skill, version, files, tags, now, scan, log } = record;
       try {
         await db.transaction().execute(async (trx) => {
           const existing = await trx
@@ -655,6 +667,14 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
               .insertInto("scans")
               .values(scanRow({ ...scan, versionId: version.id }))
               .execute();
+          if (log)
+            await appendInTransaction(
+              trx,
+              engine,
+              [{ ...log.entry, versionId: version.id }],
+              log.sign,
+              now,
+            );
           for (const tag of tags) {
             await trx
               .insertInto("tags")
