@@ -56,7 +56,7 @@ describe("install checks the registry's transparency log", () => {
     // The registry signs alone here: requiring the publisher's signature refuses, exit 4.
     const strict = await install(box, "c", "weather", "--trust", "publisher");
     expect(strict.code).toBe(4);
-    expect(strict.stderr).toContain("no publisher signature");
+    expect(strict.stderr).toContain("without a publisher signature");
     expect(existsSync(join(box.root, "c", "skills", "weather"))).toBe(false);
   });
 

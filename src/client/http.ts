@@ -8,6 +8,7 @@ import type {
   OkResponse,
   OrgRole,
   OrgView,
+  PublisherKeyView,
   PublishResponse,
   ResolveResponse,
   SearchResponse,
@@ -288,6 +289,8 @@ export function createClient(options: ClientOptions) {
         tags?: string[];
         ownerHandle?: string;
         visibility?: Visibility;
+        /** The publisher's DSSE envelope over the version's statement. */
+        attestation?: unknown;
       },
       files: Array<{ path: string; data: Uint8Array }>,
     ) {
@@ -326,6 +329,17 @@ export function createClient(options: ClientOptions) {
         `/api/v1/skills/${enc(slug)}/visibility`,
         { ...jsonBody("POST", { visibility }), query: owner(ownerHandle) },
       ),
+    /** Publisher keys (docs/security.md#signed-versions). */
+    keys: {
+      add: (name: string, publicKey: string) =>
+        json<{ key: PublisherKeyView }>("/api/v1/keys", jsonBody("POST", { name, publicKey })),
+      list: () => json<{ items: PublisherKeyView[] }>("/api/v1/keys"),
+      get: (keyId: string) => json<{ key: PublisherKeyView }>(`/api/v1/keys/${enc(keyId)}`),
+      revoke: (keyId: string) =>
+        json<OkResponse>(`/api/v1/keys/${enc(keyId)}`, { method: "DELETE" }),
+      ofUser: (handle: string) =>
+        json<{ items: PublisherKeyView[] }>(`/api/v1/users/${enc(handle)}/keys`),
+    },
     /** The transparency log (docs/security.md#transparency-log); NOT_FOUND where none is kept. */
     log: {
       info: () => json<LogInfoResponse>("/api/v1/log"),

@@ -15,6 +15,7 @@ import type { VersionAttestationResponse } from "../schema/index.ts";
 import {
   type Checkpoint,
   EMPTY_ROOT,
+  ed25519PublicKey,
   leafHash,
   type NoteVerifier,
   openCheckpoint,
@@ -114,6 +115,8 @@ export interface Attested {
   /** Who signed the statement: always the registry; the publisher too when they signed. */
   signedBy: ("publisher" | "registry")[];
   checkpointSize: number;
+  /** The publisher whose key signed, when one did. */
+  publisher?: { keyId: string; handle: string };
   /** The log key was pinned by this install (first contact with the registry's log). */
   pinned: boolean;
 }
@@ -300,18 +303,49 @@ export async function verifyAttested(options: {
     throw fail(
       `the archive of ${name} is not the one the transparency log records: the registry serves other bytes than were published`,
     );
-  // A publisher signature counts only once checked against a key registered to the owner;
-  // this registry's statements carry none yet (publisherKeyId null), so none is claimed.
-  if (options.trust === "publisher")
+  const publisher = await checkPublisher(client, a, statement);
+  if (options.trust === "publisher" && !publisher)
     throw fail(
-      `${name} carries no publisher signature this client can check (the registry signed it alone)`,
+      `${name} was published without a publisher signature (the registry signed it alone)`,
       "Nothing was installed. Use --trust registry to accept versions the registry alone signed.",
     );
   await witness.save(advanced(state, checkpoint, a.checkpoint));
   return {
     logIndex: a.logIndex,
-    signedBy: ["registry"],
+    signedBy: publisher ? ["publisher", "registry"] : ["registry"],
+    ...(publisher ? { publisher } : {}),
     checkpointSize: checkpoint.size,
     pinned: log.pinned,
   };
+}
+
+/**
+ * The publisher's signature, when the statement names a publisher key: the key (from the
+ * registry's key directory) must sign the envelope and not have been revoked before the
+ * publish. Undefined when the registry signed alone; VERIFICATION_FAILED when a named key
+ * does not vouch.
+ */
+export async function checkPublisher(
+  client: RegistryClient,
+  a: VersionAttestationResponse,
+  statement: PublishAttestation,
+): Promise<{ keyId: string; handle: string } | undefined> {
+  const keyId = statement.publisherKeyId;
+  if (keyId === null) return undefined;
+  const name = `@${statement.owner}/${statement.slug}@${statement.version}`;
+  let key: Awaited<ReturnType<RegistryClient["keys"]["get"]>>["key"];
+  try {
+    key = (await client.keys.get(keyId)).key;
+  } catch (error) {
+    if (isClawHubError(error) && error.code === "NOT_FOUND")
+      throw fail(
+        `the publisher key ${keyId.slice(0, 16)} that signed ${name} is unknown to the registry`,
+      );
+    throw error;
+  }
+  if (key.keyId !== keyId || !signedBy(parseEnvelope(a.envelope), ed25519PublicKey(key.publicKey)))
+    throw fail(`the publisher's signature on ${name} does not verify`);
+  if (key.revokedAt !== null && key.revokedAt <= Date.parse(statement.publishedAt))
+    throw fail(`${name} was signed with publisher key ${keyId.slice(0, 16)} after it was revoked`);
+  return { keyId, handle: key.handle };
 }

@@ -16,6 +16,7 @@ export {
   advanced,
   checkAttestation,
   checkCheckpoint,
+  checkPublisher,
   createFileWitness,
   latestCheckpoint,
   pinnedLog,

@@ -3,6 +3,7 @@ import { ClawHubError, type ErrorCode, redactSecrets, toClawHubError } from "../
 import type { WellKnownResponse, WhoamiResponse } from "../schema/index.ts";
 import { mountAccountRoutes } from "./http/accounts.ts";
 import type { Env, RouteContext } from "./http/common.ts";
+import { mountKeyRoutes } from "./http/keys.ts";
 import { mountLogRoutes } from "./http/log.ts";
 import { mountOpenClawRoutes } from "./http/openclaw.ts";
 import { mountPublishRoutes } from "./http/publish.ts";
@@ -207,6 +208,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   mountPublishRoutes(ctx);
   mountAccountRoutes(ctx);
   mountLogRoutes(ctx);
+  mountKeyRoutes(ctx);
 
   app.get("/api/v1/openapi.json", (c) => c.json(openApi(baseOf(c))));
   return app;

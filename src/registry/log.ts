@@ -14,8 +14,10 @@ import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ClawHubError } from "../errors/index.ts";
 import {
+  addSignature,
   consistencyProof,
   createEnvelope,
+  type DsseEnvelope,
   EMPTY_ROOT,
   formatCheckpoint,
   generateNoteKey,
@@ -24,6 +26,7 @@ import {
   type NoteSigner,
   type PublishAttestation,
   parseSignerKey,
+  payloadOf,
   publishStatement,
   signNote,
 } from "../trust/index.ts";
@@ -42,6 +45,8 @@ export interface RegistryLog {
   keyId: string;
   /** The statement and registry-signed envelope of a version. */
   entryFor(a: Omit<PublishAttestation, "registry">): { statement: Buffer; envelope: string };
+  /** A publisher-signed envelope (already checked) with the registry's countersignature. */
+  countersigned(envelope: DsseEnvelope): { statement: Buffer; envelope: string };
   sign(size: number, root: Buffer): string;
   /** The latest signed checkpoint (the empty tree's, signed now, before the first publish). */
   checkpoint(): Promise<{ size: number; note: string }>;
@@ -72,6 +77,11 @@ export function createRegistryLog(log: LogStore, signer: NoteSigner): RegistryLo
         statement,
         envelope: JSON.stringify(createEnvelope(statement, [signer.privateKey])),
       };
+    },
+    countersigned(envelope) {
+      const copy = { ...envelope, signatures: [...envelope.signatures] };
+      addSignature(copy, signer.privateKey);
+      return { statement: payloadOf(copy), envelope: JSON.stringify(copy) };
     },
     sign: (size, root) => signNote(formatCheckpoint({ origin, size, root }), signer),
     async checkpoint() {

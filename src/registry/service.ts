@@ -55,6 +55,7 @@ import {
   readScopeOf,
 } from "./access.ts";
 import { createAccounts } from "./accounts.ts";
+import { createKeyService } from "./keys.ts";
 import type { RegistryLog } from "./log.ts";
 import { createOrgService } from "./orgs.ts";
 import { checkPublishPath, contentTypeOf } from "./paths.ts";
@@ -91,6 +92,11 @@ export interface PublishInput {
   changelog?: string | undefined;
   tags?: string[] | undefined;
   files: PublishFile[];
+  /**
+   * The publisher's DSSE envelope over this version's statement (`clawhub publish` with a
+   * key); checked, countersigned and logged. The official CLI sends none.
+   */
+  attestation?: unknown;
 }
 
 /** A skill and, optionally, which of its versions (by number or tag; default: the latest). */
@@ -191,6 +197,7 @@ export function createRegistry(options: RegistryOptions) {
   };
   const now = options.now ?? Date.now;
   const random = options.random ?? randomBytes;
+  const keys = createKeyService({ store, now });
   const engine = createSearchEngine({
     embedder: options.embedder,
     vectors: {
@@ -687,11 +694,37 @@ export function createRegistry(options: RegistryOptions) {
           scannedAt: now(),
         },
       });
+      // A publisher's signature must name exactly this publish; the registry countersigns it.
+      let signed: Awaited<ReturnType<typeof keys.checkSigned>> | undefined;
+      if (input.attestation !== undefined && input.attestation !== null) {
+        if (!options.log)
+          throw new ClawHubError(
+            "INVALID_ARGUMENT",
+            "this registry keeps no transparency log to record a signed publish",
+          );
+        const {
+          publisherKeyId: _k,
+          publishedAt: _t,
+          ...expected
+        } = statementOf(owner.handle, slug, {
+          version,
+          zipSha256,
+          integrity,
+          fingerprint,
+          createdAt: now(),
+        });
+        signed = await keys.checkSigned(principal, input.attestation, {
+          ...expected,
+          registry: options.log.origin,
+        });
+      }
       // The statement the transparency log records, written in the publish's transaction.
       const logged = (rec: ReturnType<typeof record>) =>
         options.log
           ? {
-              entry: options.log.entryFor(statementOf(owner.handle, slug, rec.version)),
+              entry: signed
+                ? options.log.countersigned(signed.envelope)
+                : options.log.entryFor(statementOf(owner.handle, slug, rec.version)),
               sign: options.log.sign,
             }
           : undefined;
@@ -998,6 +1031,9 @@ export function createRegistry(options: RegistryOptions) {
     },
 
     // ---- transparency log (src/registry/log.ts) ----------------------------------------------
+
+    /** Publisher keys (src/registry/keys.ts). */
+    keys,
 
     /** The log, or NOT_FOUND when this registry keeps none. */
     transparencyLog: requireLog,

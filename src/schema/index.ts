@@ -39,6 +39,7 @@ export type {
   OrgRole,
   OrgView,
   OwnerSummary,
+  PublisherKeyView,
   PublishResponse,
   ResolveResponse,
   SearchExplain,

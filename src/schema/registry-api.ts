@@ -176,6 +176,18 @@ export interface VersionDetailResponse {
   skill: { slug: string; displayName: string } | null;
 }
 
+/** A publisher's signing key as the API shows it (`/api/v1/keys`). */
+export interface PublisherKeyView {
+  /** Hex SHA-256 of the raw Ed25519 public key: the DSSE key id of its signatures. */
+  keyId: string;
+  handle: string;
+  name: string;
+  /** Base64 of the 32 raw public key bytes. */
+  publicKey: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
 /** `GET /api/v1/log`: the transparency log's name and key, and its size now. */
 export interface LogInfoResponse {
   origin: string;

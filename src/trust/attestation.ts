@@ -64,6 +64,16 @@ export function keyIdOf(key: KeyObject): string {
   return createHash("sha256").update(Buffer.from(jwk.x, "base64url")).digest("hex");
 }
 
+/** An Ed25519 public key from the base64 of its 32 raw bytes (how keys travel in the API). */
+export function ed25519PublicKey(base64: string): KeyObject {
+  const raw = Buffer.from(base64, "base64");
+  if (raw.length !== 32) throw new ClawHubError("INVALID_ARGUMENT", "not an Ed25519 public key");
+  return createPublicKey({
+    key: { kty: "OKP", crv: "Ed25519", x: raw.toString("base64url") },
+    format: "jwk",
+  });
+}
+
 /** A new envelope around `payload`, signed by each key given. */
 export function createEnvelope(
   payload: Uint8Array,

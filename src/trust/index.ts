@@ -20,6 +20,7 @@ export {
   addSignature,
   createEnvelope,
   type DsseEnvelope,
+  ed25519PublicKey,
   INTOTO_PAYLOAD_TYPE,
   keyIdOf,
   MAX_ENVELOPE_BYTES,

@@ -105,6 +105,26 @@ export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
   entry(["runs", "cancel"], flow, (m) => m.runsCancel),
   entry(["runs", "resume"], flow, (m) => m.runsResume),
   entry(
+    ["keys", "generate"],
+    () => import("./keys.ts"),
+    (m) => m.keysGenerate,
+  ),
+  entry(
+    ["keys", "add"],
+    () => import("./keys.ts"),
+    (m) => m.keysAdd,
+  ),
+  entry(
+    ["keys", "list"],
+    () => import("./keys.ts"),
+    (m) => m.keysList,
+  ),
+  entry(
+    ["keys", "revoke"],
+    () => import("./keys.ts"),
+    (m) => m.keysRevoke,
+  ),
+  entry(
     ["log", "checkpoint"],
     () => import("./log.ts"),
     (m) => m.logCheckpoint,

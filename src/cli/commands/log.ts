@@ -64,7 +64,9 @@ export const logProof: CommandSpec = {
     "show a published version's logged statement, checked: signature, inclusion, consistency",
   help: "<skill> is `slug`, `@owner/slug` or either with `@version` (default: latest). Exit 4 when a check fails.",
   async run([spec = ""], _options, ctx) {
-    const { advanced, checkAttestation, parseSkillRef } = await import("../../install/index.ts");
+    const { advanced, checkAttestation, checkPublisher, parseSkillRef } = await import(
+      "../../install/index.ts"
+    );
     const { slug, ownerHandle: owner, selector } = parseSkillRef(spec);
     if (!slug) throw new ClawHubError("USAGE", "name a skill: <slug>, @owner/slug, with @version");
     const { client, witness, state, verifier } = await pinned(ctx);
@@ -77,6 +79,7 @@ export const logProof: CommandSpec = {
       slug,
       owner: owner ?? "",
     });
+    const publisher = await checkPublisher(client, a, statement);
     await witness.save(advanced(state, checkpoint, a.checkpoint));
     return {
       data: {
@@ -84,6 +87,7 @@ export const logProof: CommandSpec = {
         leafHash: leaf.toString("base64"),
         checkpointSize: checkpoint.size,
         statement,
+        publisher: publisher ?? null,
         signatures: a.envelope.signatures.map((s) => s.keyid),
       },
       text: [
@@ -91,7 +95,9 @@ export const logProof: CommandSpec = {
         `  published  ${statement.publishedAt}`,
         `  sha256     ${statement.sha256}`,
         `  sha512     ${statement.sha512}`,
-        `  signed by  the registry${statement.publisherKeyId ? ` and publisher key ${statement.publisherKeyId}` : " (no publisher signature)"}`,
+        publisher
+          ? `  signed by  @${publisher.handle} (key ${publisher.keyId.slice(0, 16)}) and the registry`
+          : "  signed by  the registry (no publisher signature)",
       ].join("\n"),
     };
   },

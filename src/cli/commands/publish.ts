@@ -1,6 +1,8 @@
+import { createHash } from "node:crypto";
 import { readdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import semver from "semver";
+import type { RegistryClient } from "../../client/index.ts";
 import { ClawHubError } from "../../errors/index.ts";
 import { readOrigin } from "../../install/index.ts";
 import { VISIBILITIES, type Visibility } from "../../schema/index.ts";
@@ -21,6 +23,8 @@ interface PublishOptions {
   strict?: boolean;
   /** The caller's handle, when already known (sync asks once). */
   me?: string | undefined;
+  /** Sign with this key (id or PEM file); false: do not sign. Default: the default key. */
+  key?: string | false | undefined;
 }
 
 /** A warning of a publish: the validator's lenient-mode findings, and an unedited template. */
@@ -95,8 +99,17 @@ async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOpti
       fingerprint: packed.fingerprint,
       warnings,
     };
+  const signed = await signPublish(ctx, client, opts.key, {
+    owner: namespace ?? "",
+    slug,
+    version,
+    zip: packed.zip,
+    integrity: packed.integrity,
+    fingerprint: packed.fingerprint,
+  });
   const result = await client.publish(
     {
+      ...(signed ? { attestation: signed.envelope } : {}),
       slug,
       version,
       ...(opts.name ? { displayName: opts.name } : {}),
@@ -112,8 +125,52 @@ async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOpti
     version: result.version,
     status: "published" as const,
     fingerprint: packed.fingerprint,
+    signedWith: signed?.keyId ?? null,
     warnings,
   };
+}
+
+/**
+ * The publisher's signature over the version's in-toto statement, with the signing key chosen
+ * (`--key`, else the default key of `clawhub keys`); none without a key, or when the registry
+ * keeps no transparency log (its statements name the log). The registry checks it names this
+ * very archive, which it rebuilds byte for byte from the same files.
+ */
+async function signPublish(
+  ctx: CommandContext,
+  client: RegistryClient,
+  chosen: string | false | undefined,
+  v: {
+    owner: string;
+    slug: string;
+    version: string;
+    zip: Buffer;
+    integrity: string;
+    fingerprint: string;
+  },
+) {
+  if (chosen === false) return undefined;
+  const { signingKey } = await import("./keys.ts");
+  const signer = await signingKey(ctx, chosen);
+  if (!signer) return undefined;
+  const info = await client.log.info().catch((error: unknown) => {
+    if (error instanceof ClawHubError && error.code === "NOT_FOUND") return undefined;
+    throw error;
+  });
+  if (!info) return undefined;
+  const { createEnvelope, publishStatement } = await import("../../trust/index.ts");
+  const statement = publishStatement({
+    registry: info.origin,
+    owner: v.owner,
+    slug: v.slug,
+    version: v.version,
+    sha256: createHash("sha256").update(v.zip).digest("hex"),
+    sha512: Buffer.from(v.integrity.replace(/^sha512-/, ""), "base64").toString("hex"),
+    fingerprint: v.fingerprint,
+    publisherKeyId: signer.id,
+    publishedAt: new Date(ctx.now()).toISOString(),
+  });
+  return { keyId: signer.id, envelope: createEnvelope(statement, [signer.key]) };
 }
 
 /** Warning lines for humans, one per finding. */
@@ -154,6 +211,11 @@ export const publishCommand: CommandSpec = {
     );
     cmd.option("--dry-run", "show what would be published");
     cmd.option(
+      "--key <keyId|file>",
+      "sign with this key (default: the one `clawhub keys generate` made, if any)",
+    );
+    cmd.option("--no-sign", "publish without a publisher signature (the registry still signs)");
+    cmd.option(
       "--strict",
       "validate with the Agent Skills spec's strict rules (warnings become errors)",
     );
@@ -172,13 +234,14 @@ export const publishCommand: CommandSpec = {
           : choiceFlag<Visibility>(options.visibility, VISIBILITIES, "--visibility"),
       dryRun: options.dryRun === true,
       strict: options.strict === true,
+      key: options.sign === false ? false : (options.key as string | undefined),
     });
     const text =
       r.status === "unchanged"
         ? `OK. ${r.slug}@${r.version} is already published`
         : r.status === "would-publish"
           ? `Would publish ${r.slug}@${r.version}`
-          : `OK. Published ${r.slug}@${r.version}`;
+          : `OK. Published ${r.slug}@${r.version}${"signedWith" in r && r.signedWith ? ` (signed with key ${r.signedWith.slice(0, 16)})` : ""}`;
     return { data: r, text: [text, ...warningLines(r.warnings)].join("\n") };
   },
 };

@@ -143,6 +143,7 @@ export function mountPublishRoutes(ctx: RouteContext): void {
       changelog: str(payload.changelog),
       tags: tagsOf(payload.tags),
       files,
+      ...(payload.attestation !== undefined ? { attestation: payload.attestation } : {}),
     });
     // 200, as the public ClawHub API documents it (its OpenAPI document and end-to-end tests);
     // its CLI takes either, other clients may not.

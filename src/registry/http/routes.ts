@@ -79,6 +79,29 @@ export const ROUTES: ReadonlyArray<{
       "A version's publish statement (DSSE envelope), log index, latest checkpoint and inclusion proof (version, tag, since: consistency proof from that size)",
   },
   {
+    method: "post",
+    path: "/api/v1/keys",
+    summary: "Register a publisher key (name, publicKey: Ed25519, base64 or PEM)",
+    auth: "user",
+  },
+  { method: "get", path: "/api/v1/keys", summary: "Your publisher keys", auth: "user" },
+  {
+    method: "get",
+    path: "/api/v1/keys/{keyId}",
+    summary: "A publisher key by id: its owner, public key, revocation",
+  },
+  {
+    method: "delete",
+    path: "/api/v1/keys/{keyId}",
+    summary: "Revoke one of your publisher keys",
+    auth: "user",
+  },
+  {
+    method: "get",
+    path: "/api/v1/users/{handle}/keys",
+    summary: "A user's publisher keys, revoked ones included",
+  },
+  {
     method: "get",
     path: "/api/v1/log",
     summary: "Transparency log: origin, verifier key (C2SP signed-note), DSSE key id, size",

@@ -10,6 +10,7 @@ import { createRegistryStore, type RegistryStore } from "./store.ts";
 
 export { type BlobStore, createFsBlobStore } from "./blobs.ts";
 export { type Engine, openPostgres, openSqlite } from "./dialects.ts";
+export type { KeyStore, PublisherKey } from "./keys.ts";
 export type { Membership, OrgRecord, OrgRole, OrgStore, Visibility } from "./orgs.ts";
 export { type Database, migrate, SCHEMA_VERSION } from "./schema.ts";
 export {

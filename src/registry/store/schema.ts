@@ -136,6 +136,17 @@ export interface Database {
     idx: number;
     hash: string;
   };
+  /** Publishers' Ed25519 public keys (they sign their versions' statements). */
+  publisher_keys: {
+    /** Hex SHA-256 of the raw public key. */
+    id: string;
+    user_id: string;
+    name: string;
+    /** Base64 of the raw 32-byte public key. */
+    public_key: string;
+    created_at: number;
+    revoked_at: number | null;
+  };
   /** The signed checkpoint (C2SP signed note) of every size the log has had. */
   tlog_checkpoints: {
     size: number;
@@ -283,8 +294,8 @@ async function createSchema(db: Kysely<Database>, engine: "sqlite" | "postgres")
     .addColumn("findings", "text", (c) => c.notNull())
     .addColumn("scanned_at", "bigint", (c) => c.notNull())
     .execute();
-  // Version 4: the transparency log. Older databases gain the tables here; the registry logs
-  // their versions on its next start (oldest first).
+  // Version 4: the transparency log and publisher keys. Older databases gain the tables here;
+  // the registry logs their versions on its next start (oldest first).
   await db.schema
     .createTable("tlog_leaves")
     .ifNotExists()
@@ -301,6 +312,16 @@ async function createSchema(db: Kysely<Database>, engine: "sqlite" | "postgres")
     .addColumn("idx", "bigint", (c) => c.notNull())
     .addColumn("hash", "text", (c) => c.notNull())
     .addPrimaryKeyConstraint("tlog_nodes_pk", ["level", "idx"])
+    .execute();
+  await db.schema
+    .createTable("publisher_keys")
+    .ifNotExists()
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("user_id", "text", (c) => c.notNull().references("users.id"))
+    .addColumn("name", "text", (c) => c.notNull())
+    .addColumn("public_key", "text", (c) => c.notNull())
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addColumn("revoked_at", "bigint")
     .execute();
   await db.schema
     .createTable("tlog_checkpoints")

@@ -1,6 +1,7 @@
 import type { CompiledQuery, Kysely, Transaction } from "kysely";
 import { ClawHubError } from "../../errors/index.ts";
 import type { Engine } from "./dialects.ts";
+import { createKeyStore, type KeyStore } from "./keys.ts";
 import { createOrgStore, type OrgStore, type Visibility } from "./orgs.ts";
 import type { Database } from "./schema.ts";
 import {
@@ -190,6 +191,8 @@ export interface RegistryStore {
   readonly orgs: OrgStore;
   /** The transparency log's leaves, subtree hashes and checkpoints. */
   readonly log: LogStore;
+  /** Publishers' signing keys. */
+  readonly keys: KeyStore;
 
   /**
    * Writes a publish atomically: the skill (created on first publish), the version, its files
@@ -402,6 +405,7 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
     engine,
     orgs: createOrgStore(db),
     log: createLogStore(db, engine),
+    keys: createKeyStore(db),
     async close() {
       await db.destroy();
     },
