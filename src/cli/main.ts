@@ -240,6 +240,8 @@ const groupDescriptions: Record<string, string> = {
   token: "tokens: create, list, revoke",
   flow: "workflows: validate a flow file, draw its graph",
   audit: "audit trail of a secured hub: log, export, and verify an export offline",
+  moderation:
+    "moderation of flagged versions: status, rescan, appeal, notifications (admin moderation: queue, approve, reject)",
   keys: "publisher signing keys: generate, add, list, revoke (publishes are signed with them)",
   log: "the registry's transparency log: checkpoint, proof, monitor (checked against the pinned key)",
   runs: "workflow runs: list, show, cancel, resume (run ids match by unique prefix)",

@@ -5,6 +5,8 @@ import type {
   CreatedTokenResponse,
   CreatedUserResponse,
   LogInfoResponse,
+  ModerationQueueItem,
+  ModerationStatus,
   OkResponse,
   OrgRole,
   OrgView,
@@ -329,6 +331,42 @@ export function createClient(options: ClientOptions) {
         `/api/v1/skills/${enc(slug)}/visibility`,
         { ...jsonBody("POST", { visibility }), query: owner(ownerHandle) },
       ),
+    /** Moderation of flagged versions (docs/security.md#moderation). */
+    moderation: {
+      queue: (limit?: number) =>
+        json<{ items: ModerationQueueItem[] }>("/api/v1/moderation/queue", { query: { limit } }),
+      decide: (
+        slug: string,
+        sel: { version?: string; ownerHandle?: string },
+        decision: "approve" | "reject",
+        reason: string,
+      ) =>
+        json<{ slug: string; version: string; status: string; reason: string }>(
+          `/api/v1/skills/${enc(slug)}/review`,
+          {
+            ...jsonBody("POST", { version: sel.version, decision, reason }),
+            query: owner(sel.ownerHandle),
+          },
+        ),
+      rescan: (slug: string, sel: { version?: string; ownerHandle?: string }) =>
+        json<{ slug: string; version: string; verdict: string; rules: string[]; status: string }>(
+          `/api/v1/skills/${enc(slug)}/rescan`,
+          { ...jsonBody("POST", { version: sel.version }), query: owner(sel.ownerHandle) },
+        ),
+      appeal: (slug: string, sel: { version?: string; ownerHandle?: string }, message: string) =>
+        json<{ slug: string; version: string; appealed: true }>(
+          `/api/v1/skills/${enc(slug)}/appeal`,
+          { ...jsonBody("POST", { version: sel.version, message }), query: owner(sel.ownerHandle) },
+        ),
+      status: (slug: string, sel: { version?: string; ownerHandle?: string }) =>
+        json<{ moderation: ModerationStatus }>(`/api/v1/skills/${enc(slug)}/moderation`, {
+          query: { version: sel.version, ...owner(sel.ownerHandle) },
+        }),
+      notifications: () =>
+        json<{
+          items: { kind: string; subject: string; message: string; createdAt: number }[];
+        }>("/api/v1/notifications"),
+    },
     /** Publisher keys (docs/security.md#signed-versions). */
     keys: {
       add: (name: string, publicKey: string) =>

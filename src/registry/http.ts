@@ -5,6 +5,7 @@ import { mountAccountRoutes } from "./http/accounts.ts";
 import type { Env, RouteContext } from "./http/common.ts";
 import { mountKeyRoutes } from "./http/keys.ts";
 import { mountLogRoutes } from "./http/log.ts";
+import { mountModerationRoutes } from "./http/moderation.ts";
 import { mountOpenClawRoutes } from "./http/openclaw.ts";
 import { mountPublishRoutes } from "./http/publish.ts";
 import { openApi } from "./http/routes.ts";
@@ -209,6 +210,7 @@ export function createApp(options: AppOptions): Hono<Env> {
   mountAccountRoutes(ctx);
   mountLogRoutes(ctx);
   mountKeyRoutes(ctx);
+  mountModerationRoutes(ctx);
 
   app.get("/api/v1/openapi.json", (c) => c.json(openApi(baseOf(c))));
   return app;

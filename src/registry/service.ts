@@ -57,6 +57,7 @@ import {
 import { createAccounts } from "./accounts.ts";
 import { createKeyService } from "./keys.ts";
 import type { RegistryLog } from "./log.ts";
+import { type Availability, availabilityOf, createModeration, heldReview } from "./moderation.ts";
 import { createOrgService } from "./orgs.ts";
 import { checkPublishPath, contentTypeOf } from "./paths.ts";
 import { createUploads } from "./uploads.ts";
@@ -236,10 +237,16 @@ export function createRegistry(options: RegistryOptions) {
   // What a search result shows, kept beside the index so that searching reads no database row.
   const listed = new Map<
     string,
-    { skill: SkillRecord; latest: VersionRecord | undefined; verdict: Verdict | undefined }
+    {
+      skill: SkillRecord;
+      latest: VersionRecord | undefined;
+      verdict: Verdict | undefined;
+      /** Whether the latest version is served (src/registry/moderation.ts). */
+      availability: Availability;
+    }
   >();
-  // Skills whose latest version the scanner calls malicious: hidden from everyone who cannot
-  // manage them (owners, org publishers and admins still see them).
+  // Skills whose latest version is held or blocked: hidden from everyone who cannot manage
+  // them (owners, org publishers, moderators and admins still see them).
   const blocked = new Set<string>();
   // Slugs by how they read (src/trust names.ts), for refusing look-alikes of other owners' skills.
   const bySkeleton = new Map<string, Set<string>>();
@@ -293,9 +300,11 @@ export function createRegistry(options: RegistryOptions) {
     bySkeleton.set(skeleton, (bySkeleton.get(skeleton) ?? new Set()).add(skill.id));
     const latest = await latestVersion(skill);
     const verdict = latest ? (await store.scanOf(latest.id))?.verdict : undefined;
-    listed.set(skill.id, { skill, latest, verdict });
-    if (verdict === "malicious") blocked.add(skill.id);
-    else blocked.delete(skill.id);
+    const review = latest ? await store.reviews.reviewOf(latest.id) : undefined;
+    const availability = availabilityOf(verdict, review);
+    listed.set(skill.id, { skill, latest, verdict, availability });
+    if (availability === "served") blocked.delete(skill.id);
+    else blocked.add(skill.id);
     const tags = latest ? (manifestOf(latest).metadata?.tags as unknown) : undefined;
     const tagList = Array.isArray(tags) ? tags.map(String) : [];
     engine.upsert({
@@ -317,13 +326,13 @@ export function createRegistry(options: RegistryOptions) {
     });
   }
 
-  /** In search: what the reader may see, and no malicious skill unless they manage it. */
+  /** In search: what the reader may see, and no held or blocked skill unless they manage it. */
   const visibleInSearch = (
     reader: Principal | undefined,
-    entry: { skill: SkillRecord; verdict: Verdict | undefined },
+    entry: { skill: SkillRecord; availability: Availability },
   ) =>
     canSee(reader, entry.skill) &&
-    (entry.verdict !== "malicious" || canManage(reader, entry.skill));
+    (entry.availability === "served" || canManage(reader, entry.skill));
 
   async function latestVersion(skill: SkillRecord): Promise<VersionRecord | undefined> {
     const tags = await store.tagsOf(skill.id);
@@ -450,6 +459,15 @@ export function createRegistry(options: RegistryOptions) {
   const accounts = createAccounts({ store, now, random });
   const uploadTtlMs = options.uploadTtlMs ?? 3_600_000;
   const uploads = createUploads({ store, blobs, limits, now, random, ttlMs: uploadTtlMs });
+  const moderation = createModeration({
+    store,
+    blobs,
+    scanPool,
+    now,
+    requireSkill,
+    pickVersion,
+    reindex: indexSkill,
+  });
   return {
     engine,
     limits,
@@ -743,9 +761,29 @@ export function createRegistry(options: RegistryOptions) {
           : (input.visibility ?? org?.defaultVisibility ?? "public");
         try {
           const log = logged(rec);
-          await store.publish(log ? { ...rec, log } : rec);
+          // A suspicious version is held for a moderator from its first moment (same
+          // transaction); malicious ones are blocked by their verdict alone.
+          const review =
+            scanned.verdict === "suspicious"
+              ? heldReview(
+                  [
+                    ...new Set(
+                      scanned.findings.filter((f) => f.severity !== "info").map((f) => f.rule),
+                    ),
+                  ],
+                  now(),
+                )
+              : undefined;
+          await store.publish({ ...rec, ...(log ? { log } : {}), ...(review ? { review } : {}) });
           const skill = await requireSkill(principal, slug, owner.handle);
           await indexSkill(skill);
+          if (review)
+            await moderation.notify(
+              skill,
+              { ...rec.version, skillId: skill.id, deletedAt: null },
+              "moderation.held",
+              `${review.reason}. It is served to no one else until a moderator approves it; \`clawhub moderation status\` shows the findings, \`rescan\` and \`appeal\` ask again.`,
+            );
           return {
             ok: true as const,
             skillId: skill.id,
@@ -760,6 +798,10 @@ export function createRegistry(options: RegistryOptions) {
             publicationStatus: "published" as const,
             warnings: parsed.issues,
             scan: { verdict: scanned.verdict, findings: scanned.findings },
+            moderation: {
+              availability: availabilityOf(scanned.verdict, review),
+              ...(review ? { reason: review.reason } : {}),
+            },
           };
         } catch (error) {
           // A concurrent first publish created the skill row under another id: retry once with it.
@@ -914,18 +956,25 @@ export function createRegistry(options: RegistryOptions) {
           : undefined;
       const v = fromListing?.latest ?? (await pickVersion(skill, sel));
       if (v.deletedAt !== null) throw new ClawHubError("GONE", `Version ${v.version} was deleted`);
-      // The listing holds the latest version's verdict (stored with the version, read when the
-      // row was indexed): a download of the latest reads no scan row.
-      const verdict = () =>
-        fromListing ? fromListing.verdict : store.scanOf(v.id).then((scan) => scan?.verdict);
-      if (!canManage(reader, skill) && (await verdict()) === "malicious")
-        throw new ClawHubError(
-          "FORBIDDEN",
-          `${skill.slug}@${v.version} is blocked: the scanner found malware in it`,
-          {
-            hint: `See why: clawhub scan @${skill.ownerHandle}/${skill.slug} --version ${v.version}`,
-          },
-        );
+      // The listing holds the latest version's availability (from its scan and review, read
+      // when the row was indexed): a download of the latest reads no scan or review row.
+      const availability = async () =>
+        fromListing
+          ? fromListing.availability
+          : availabilityOf((await store.scanOf(v.id))?.verdict, await store.reviews.reviewOf(v.id));
+      if (!canManage(reader, skill)) {
+        const state = await availability();
+        if (state !== "served")
+          throw new ClawHubError(
+            "FORBIDDEN",
+            state === "held"
+              ? `${skill.slug}@${v.version} is held for review: the scanner flagged it and a moderator has not decided yet`
+              : `${skill.slug}@${v.version} is blocked: the scanner found malware in it, or a moderator rejected it`,
+            {
+              hint: `See why: clawhub scan @${skill.ownerHandle}/${skill.slug} --version ${v.version}`,
+            },
+          );
+      }
       const zip = await blobCache.get(v.zipSha256);
       const hour = Math.floor(now() / 3_600_000);
       const countKey = `${skill.id}\0${sel.identity}\0${hour}`;
@@ -1034,6 +1083,8 @@ export function createRegistry(options: RegistryOptions) {
 
     /** Publisher keys (src/registry/keys.ts). */
     keys,
+    /** Held versions, reviews, rescans, appeals, notifications (src/registry/moderation.ts). */
+    moderation,
 
     /** The log, or NOT_FOUND when this registry keeps none. */
     transparencyLog: requireLog,

@@ -34,6 +34,8 @@ export type {
   CreatedTokenResponse,
   CreatedUserResponse,
   LogInfoResponse,
+  ModerationQueueItem,
+  ModerationStatus,
   ModerationSummary,
   OkResponse,
   OrgRole,

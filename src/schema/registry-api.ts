@@ -176,6 +176,44 @@ export interface VersionDetailResponse {
   skill: { slug: string; displayName: string } | null;
 }
 
+/** One entry of `GET /api/v1/moderation/queue`. */
+export interface ModerationQueueItem {
+  slug: string;
+  ownerHandle: string;
+  version: string;
+  status: "held" | "approved" | "rejected";
+  reason: string;
+  heldAt: number;
+  appeal: string | null;
+  appealedAt: number | null;
+  verdict: "clean" | "suspicious" | "malicious" | null;
+  score: number | null;
+}
+
+/** `GET /api/v1/skills/{slug}/moderation` (owners, moderators): the scan and the review. */
+export interface ModerationStatus {
+  verdict: string;
+  summary: string;
+  reasonCodes: string[];
+  evidence: {
+    rule: string;
+    severity: string;
+    file: string;
+    line?: number | undefined;
+    evidence: string;
+    explanation: string;
+  }[];
+  /** Whether readers who do not manage the skill are served this version. */
+  availability: "served" | "held" | "blocked";
+  review: {
+    status: "held" | "approved" | "rejected";
+    reason: string;
+    decidedAt: number | null;
+    appeal: string | null;
+    appealedAt: number | null;
+  } | null;
+}
+
 /** A publisher's signing key as the API shows it (`/api/v1/keys`). */
 export interface PublisherKeyView {
   /** Hex SHA-256 of the raw Ed25519 public key: the DSSE key id of its signatures. */
@@ -239,6 +277,8 @@ export interface PublishResponse {
   version: string;
   fingerprint?: string;
   integrity?: string;
+  /** Whether others are served the new version: a suspicious one is held for a moderator. */
+  moderation?: { availability: "served" | "held" | "blocked"; reason?: string };
 }
 
 /** Every write that only acknowledges. */

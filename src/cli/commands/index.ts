@@ -105,6 +105,41 @@ export const COMMAND_ENTRIES: ReadonlyArray<CommandEntry> = [
   entry(["runs", "cancel"], flow, (m) => m.runsCancel),
   entry(["runs", "resume"], flow, (m) => m.runsResume),
   entry(
+    ["moderation", "status"],
+    () => import("./moderation.ts"),
+    (m) => m.moderationStatus,
+  ),
+  entry(
+    ["moderation", "rescan"],
+    () => import("./moderation.ts"),
+    (m) => m.moderationRescan,
+  ),
+  entry(
+    ["moderation", "appeal"],
+    () => import("./moderation.ts"),
+    (m) => m.moderationAppeal,
+  ),
+  entry(
+    ["moderation", "notifications"],
+    () => import("./moderation.ts"),
+    (m) => m.moderationNotifications,
+  ),
+  entry(
+    ["admin", "moderation", "queue"],
+    () => import("./moderation.ts"),
+    (m) => m.adminModerationQueue,
+  ),
+  entry(
+    ["admin", "moderation", "approve"],
+    () => import("./moderation.ts"),
+    (m) => m.adminModerationApprove,
+  ),
+  entry(
+    ["admin", "moderation", "reject"],
+    () => import("./moderation.ts"),
+    (m) => m.adminModerationReject,
+  ),
+  entry(
     ["keys", "generate"],
     () => import("./keys.ts"),
     (m) => m.keysGenerate,

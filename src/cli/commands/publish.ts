@@ -126,6 +126,8 @@ async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOpti
     status: "published" as const,
     fingerprint: packed.fingerprint,
     signedWith: signed?.keyId ?? null,
+    availability: result.moderation?.availability ?? "served",
+    ...(result.moderation?.reason ? { moderationReason: result.moderation.reason } : {}),
     warnings,
   };
 }
@@ -241,7 +243,7 @@ export const publishCommand: CommandSpec = {
         ? `OK. ${r.slug}@${r.version} is already published`
         : r.status === "would-publish"
           ? `Would publish ${r.slug}@${r.version}`
-          : `OK. Published ${r.slug}@${r.version}${"signedWith" in r && r.signedWith ? ` (signed with key ${r.signedWith.slice(0, 16)})` : ""}`;
+          : `OK. Published ${r.slug}@${r.version}${"signedWith" in r && r.signedWith ? ` (signed with key ${r.signedWith.slice(0, 16)})` : ""}${"availability" in r && r.availability !== "served" ? `\n${r.availability === "held" ? "Held for review: the scanner flagged it" : "Blocked: the scanner found malware in it"}${"moderationReason" in r && r.moderationReason ? ` (${r.moderationReason.replace(/^.*\(|\)$/g, "")})` : ""}. Others are not served it unless a moderator approves it; \`clawhub moderation status ${r.slug}@${r.version}\` shows why.` : ""}`;
     return { data: r, text: [text, ...warningLines(r.warnings)].join("\n") };
   },
 };

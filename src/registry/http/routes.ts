@@ -79,6 +79,38 @@ export const ROUTES: ReadonlyArray<{
       "A version's publish statement (DSSE envelope), log index, latest checkpoint and inclusion proof (version, tag, since: consistency proof from that size)",
   },
   {
+    method: "get",
+    path: "/api/v1/moderation/queue",
+    summary: "Held versions and appeals, oldest first (moderators and admins; limit)",
+    auth: "user",
+  },
+  {
+    method: "post",
+    path: "/api/v1/skills/{slug}/review",
+    summary:
+      "A moderator's decision on a version: decision approve|reject, reason (shown to the owner)",
+    auth: "user",
+  },
+  {
+    method: "post",
+    path: "/api/v1/skills/{slug}/rescan",
+    summary: "Scan a version again (owners, moderators): a clean verdict releases a held version",
+    auth: "user",
+  },
+  {
+    method: "post",
+    path: "/api/v1/skills/{slug}/appeal",
+    summary:
+      "Appeal a held or blocked version with a message (owners): back to the moderators' queue",
+    auth: "user",
+  },
+  {
+    method: "get",
+    path: "/api/v1/notifications",
+    summary: "Your notifications, newest first: moderation decisions and rescans of your versions",
+    auth: "user",
+  },
+  {
     method: "post",
     path: "/api/v1/keys",
     summary: "Register a publisher key (name, publicKey: Ed25519, base64 or PEM)",

@@ -249,7 +249,23 @@ export function mountSkillRoutes(ctx: RouteContext): void {
       version: c.req.query("version"),
       tag: c.req.query("tag"),
     });
-    return c.json({ moderation: scanModeration(await registry.scanOf(v), true) });
+    const state = await registry.moderation.stateOf(v);
+    return c.json({
+      moderation: {
+        ...scanModeration(await registry.scanOf(v), true),
+        // Whether others are served this version, and the review that decides it.
+        availability: state.availability,
+        review: state.review
+          ? {
+              status: state.review.status,
+              reason: state.review.reason,
+              decidedAt: state.review.decidedAt,
+              appeal: state.review.appeal,
+              appealedAt: state.review.appealedAt,
+            }
+          : null,
+      },
+    });
   });
   app.post("/api/v1/skills/:slug/tags", async (c) => {
     const body = await jsonBody<{ tag?: unknown; version?: unknown }>(c, 16 * 1024);

@@ -12,6 +12,12 @@ export { type BlobStore, createFsBlobStore } from "./blobs.ts";
 export { type Engine, openPostgres, openSqlite } from "./dialects.ts";
 export type { KeyStore, PublisherKey } from "./keys.ts";
 export type { Membership, OrgRecord, OrgRole, OrgStore, Visibility } from "./orgs.ts";
+export type {
+  NotificationRecord,
+  QueueEntry,
+  ReviewRecord,
+  ReviewStore,
+} from "./reviews.ts";
 export { type Database, migrate, SCHEMA_VERSION } from "./schema.ts";
 export {
   createRegistryStore,

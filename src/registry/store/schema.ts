@@ -136,6 +136,26 @@ export interface Database {
     idx: number;
     hash: string;
   };
+  /** Moderators' reviews of flagged versions (held, approved, rejected; appeals). */
+  reviews: {
+    version_id: string;
+    status: "held" | "approved" | "rejected";
+    reason: string;
+    reviewer_id: string | null;
+    created_at: number;
+    decided_at: number | null;
+    appeal: string | null;
+    appealed_at: number | null;
+  };
+  /** What users are told about their versions (moderation decisions, rescans). */
+  notifications: {
+    id: string;
+    user_id: string;
+    kind: string;
+    subject: string;
+    message: string;
+    created_at: number;
+  };
   /** Publishers' Ed25519 public keys (they sign their versions' statements). */
   publisher_keys: {
     /** Hex SHA-256 of the raw public key. */
@@ -294,7 +314,7 @@ async function createSchema(db: Kysely<Database>, engine: "sqlite" | "postgres")
     .addColumn("findings", "text", (c) => c.notNull())
     .addColumn("scanned_at", "bigint", (c) => c.notNull())
     .execute();
-  // Version 4: the transparency log and publisher keys. Older databases gain the tables here;
+  // Version 4: the transparency log, publisher keys, reviews and notifications. Older databases gain the tables here;
   // the registry logs their versions on its next start (oldest first).
   await db.schema
     .createTable("tlog_leaves")
@@ -312,6 +332,34 @@ async function createSchema(db: Kysely<Database>, engine: "sqlite" | "postgres")
     .addColumn("idx", "bigint", (c) => c.notNull())
     .addColumn("hash", "text", (c) => c.notNull())
     .addPrimaryKeyConstraint("tlog_nodes_pk", ["level", "idx"])
+    .execute();
+  await db.schema
+    .createTable("reviews")
+    .ifNotExists()
+    .addColumn("version_id", "text", (c) => c.primaryKey().references("versions.id"))
+    .addColumn("status", "text", (c) => c.notNull())
+    .addColumn("reason", "text", (c) => c.notNull())
+    .addColumn("reviewer_id", "text")
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addColumn("decided_at", "bigint")
+    .addColumn("appeal", "text")
+    .addColumn("appealed_at", "bigint")
+    .execute();
+  await db.schema
+    .createTable("notifications")
+    .ifNotExists()
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("user_id", "text", (c) => c.notNull().references("users.id"))
+    .addColumn("kind", "text", (c) => c.notNull())
+    .addColumn("subject", "text", (c) => c.notNull())
+    .addColumn("message", "text", (c) => c.notNull())
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createIndex("notifications_user")
+    .ifNotExists()
+    .on("notifications")
+    .columns(["user_id", "created_at"])
     .execute();
   await db.schema
     .createTable("publisher_keys")

@@ -3,6 +3,7 @@ import { ClawHubError } from "../../errors/index.ts";
 import type { Engine } from "./dialects.ts";
 import { createKeyStore, type KeyStore } from "./keys.ts";
 import { createOrgStore, type OrgStore, type Visibility } from "./orgs.ts";
+import { createReviewStore, type ReviewRecord, type ReviewStore, reviewRow } from "./reviews.ts";
 import type { Database } from "./schema.ts";
 import {
   appendInTransaction,
@@ -99,6 +100,8 @@ export interface PublishRecord {
   now: number;
   /** The scanner's report, stored with the version in the same transaction. */
   scan?: Omit<ScanRecord, "versionId">;
+  /** A review opened with the version (a flagged version held for a moderator). */
+  review?: Omit<ReviewRecord, "versionId">;
   /** The version's statement, appended to the transparency log in the same transaction. */
   log?: { entry: Omit<LogEntryInput, "versionId">; sign: CheckpointSigner };
 }
@@ -193,6 +196,8 @@ export interface RegistryStore {
   readonly log: LogStore;
   /** Publishers' signing keys. */
   readonly keys: KeyStore;
+  /** Moderators' reviews of flagged versions, and users' notifications. */
+  readonly reviews: ReviewStore;
 
   /**
    * Writes a publish atomically: the skill (created on first publish), the version, its files
@@ -406,6 +411,7 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
     orgs: createOrgStore(db),
     log: createLogStore(db, engine),
     keys: createKeyStore(db),
+    reviews: createReviewStore(db),
     async close() {
       await db.destroy();
     },
@@ -592,7 +598,7 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
     },
 
     async publish(record) {
-      const { skill, version, files, tags, now, scan, log } = record;
+      const { skill, version, files, tags, now, scan, log, review } = record;
       try {
         await db.transaction().execute(async (trx) => {
           const existing = await trx
@@ -670,6 +676,11 @@ export function createRegistryStore(db: Kysely<Database>, engine: Engine): Regis
             await trx
               .insertInto("scans")
               .values(scanRow({ ...scan, versionId: version.id }))
+              .execute();
+          if (review)
+            await trx
+              .insertInto("reviews")
+              .values(reviewRow({ ...review, versionId: version.id }))
               .execute();
           if (log)
             await appendInTransaction(
