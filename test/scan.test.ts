@@ -1,4 +1,6 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -112,6 +114,75 @@ describe("clawhub scan", () => {
     expect((await clawhub(["scan", "memory"], work)).code).toBe(0);
     expect((await clawhub(["scan", "memory", "--fail-on", "suspicious"], work)).code).toBe(4);
     expect((await clawhub(["scan", "memory", "--fail-on", "clean"], work)).code).toBe(2);
+  });
+});
+
+describe("clawhub scan --judge http", () => {
+  it("adds a language model's opinion from an OpenAI-compatible endpoint, which can only raise a clean verdict", async () => {
+    // A local fake of the endpoint: says malicious, with the key it was given echoed back.
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        res.writeHead(200, { "content-type": "application/json" });
+        const content = `{"verdict":"malicious","reason":"key ${req.headers.authorization ?? "none"}"}`;
+        res.end(JSON.stringify({ choices: [{ message: { content } }] }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    try {
+      await skill("plain", { "SKILL.md": skillMd("Summarise the text the user gives.") });
+      const judged = await clawhub(
+        ["scan", "plain", "--judge", "http", "--judge-url", url, "--judge-model", "tiny", "--json"],
+        work,
+        { CLAWHUB_JUDGE_KEY: "k-7" },
+      );
+      expect(judged.code, judged.stderr).toBe(0);
+      const report = JSON.parse(judged.stdout) as { skills: { verdict: string; judge: unknown }[] };
+      expect(report.skills[0]).toMatchObject({
+        verdict: "suspicious",
+        judge: { verdict: "malicious", reason: "key Bearer k-7", model: "tiny" },
+      });
+      const strict = await clawhub(
+        [
+          "scan",
+          "plain",
+          "--judge",
+          "http",
+          "--judge-url",
+          url,
+          "--judge-model",
+          "tiny",
+          "--fail-on",
+          "suspicious",
+        ],
+        work,
+      );
+      expect(strict.code).toBe(4);
+      expect(strict.stdout).toContain("judge    malicious (tiny): key none");
+      // Off by default; an endpoint that does not answer leaves the static verdict.
+      expect((await clawhub(["scan", "plain", "--json"], work)).stdout).not.toContain("judge");
+      const down = await clawhub(
+        [
+          "scan",
+          "plain",
+          "--judge",
+          "http",
+          "--judge-url",
+          "http://127.0.0.1:1/v1",
+          "--judge-model",
+          "tiny",
+        ],
+        work,
+      );
+      expect(down.code).toBe(0);
+      expect(down.stdout).toMatch(
+        /^clean .*\n {2}judge {4}unavailable: .*the static verdict stands/,
+      );
+      expect((await clawhub(["scan", "plain", "--judge", "http"], work)).code).toBe(2);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
 

@@ -35,6 +35,8 @@ export interface ResolvedConfig {
   hub: string;
   /** API key of an HTTP embedder (`CLAWHUB_EMBEDDER_KEY`), for `serve --embedder http`. */
   embedderKey: string | undefined;
+  /** API key of the scanner's language-model judge (`CLAWHUB_JUDGE_KEY`), for `scan --judge http`. */
+  judgeKey: string | undefined;
   noInput: boolean;
   /** Where each value came from, for `--verbose` and debugging. */
   sources: Record<"registry" | "token" | "workdir" | "dir", "flag" | "env" | "config" | "default">;
@@ -135,6 +137,7 @@ export async function resolveConfig(options: {
     home: env.HOME || homedir(),
     hub: flags.hub || env.CLAWHUB_HUB || file.hub || DEFAULT_HUB,
     embedderKey: env.CLAWHUB_EMBEDDER_KEY || undefined,
+    judgeKey: env.CLAWHUB_JUDGE_KEY || undefined,
     noInput: flags.input === false || env.CI === "true" || env.CLAWHUB_NO_INPUT === "1",
     sources: {
       registry: registry.source,

@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { collectFiles, extractZip, loadFiles, readZipDirectory } from "../skill/index.ts";
+import { type Judge, type JudgeOpinion, withOpinion } from "./judge.ts";
 import {
   notAnalysed,
   type ScanFile,
@@ -33,6 +34,14 @@ export {
   readPublishStatement,
   signedBy,
 } from "./attestation.ts";
+export {
+  createHttpJudge,
+  type HttpJudgeOptions,
+  type Judge,
+  type JudgeOpinion,
+  parseOpinion,
+  withOpinion,
+} from "./judge.ts";
 export {
   CompactRange,
   completedNodes,
@@ -99,18 +108,42 @@ export {
   visible,
 } from "./scanner.ts";
 
-/** Scans a skill folder: the files a publish of it would send (ignore files respected). */
-export async function scanDirectory(dir: string, options: ScanOptions = {}): Promise<ScanReport> {
+/** A report with the judge's second opinion, when one was asked (src/trust/judge.ts). */
+export type JudgedReport = ScanReport & {
+  judge?: JudgeOpinion | { error: string };
+};
+
+/**
+ * Scans a skill folder: the files a publish of it would send (ignore files respected). With a
+ * judge, its opinion is added and may raise a clean verdict to suspicious (never lower one);
+ * a judge that fails leaves the static verdict, with the error.
+ */
+export async function scanDirectory(
+  dir: string,
+  options: ScanOptions = {},
+  judge?: Judge,
+): Promise<JudgedReport> {
   const set = await collectFiles(dir);
   const files: ScanFile[] = (await loadFiles(set)).map((f) => ({ path: f.path, bytes: f.data }));
-  return scanFiles(files, options);
+  const report = scanFiles(files, options);
+  if (!judge) return report;
+  try {
+    const opinion = await judge.judge(files, report);
+    return { ...report, verdict: withOpinion(report.verdict, opinion), judge: opinion };
+  } catch (error) {
+    return { ...report, judge: { error: error instanceof Error ? error.message : String(error) } };
+  }
 }
 
 /**
  * Scans a skill archive (.zip): extracted with the registry's limits into a temporary folder.
  * An archive that cannot be extracted (encrypted, damaged, over a limit) is not clean.
  */
-export async function scanArchive(path: string, options: ScanOptions = {}): Promise<ScanReport> {
+export async function scanArchive(
+  path: string,
+  options: ScanOptions = {},
+  judge?: Judge,
+): Promise<JudgedReport> {
   const data = await readFile(path);
   let encrypted = false;
   try {
@@ -122,7 +155,7 @@ export async function scanArchive(path: string, options: ScanOptions = {}): Prom
   const dir = await mkdtemp(join(tmpdir(), "clawhub-scan-"));
   try {
     await extractZip(data, dir);
-    return await scanDirectory(dir, options);
+    return await scanDirectory(dir, options, judge);
   } catch (error) {
     return notAnalysed(error instanceof Error ? error.message : "unreadable archive");
   } finally {

@@ -16,6 +16,9 @@ export const scanCommand: CommandSpec = {
     "published skill (`slug` or `@owner/slug`, downloaded from the registry; --version picks one).\n" +
     "A folder without SKILL.md is searched for skills. Verdicts: clean, suspicious, malicious;\n" +
     "docs/security.md lists the rules and weights.\n" +
+    "--judge http adds a second opinion from a language model behind an OpenAI-compatible endpoint\n" +
+    "(--judge-url, --judge-model; key from CLAWHUB_JUDGE_KEY). It can raise a clean verdict to\n" +
+    "suspicious, never lower one (the skill may try to talk the model round); off by default.\n" +
     "Exit code: 0, or 4 when a skill's verdict reaches --fail-on (default malicious).",
   configure(cmd) {
     cmd.option(
@@ -24,12 +27,34 @@ export const scanCommand: CommandSpec = {
       "malicious",
     );
     cmd.option("--version <version>", "for a published skill: this version (default: latest)");
+    cmd.option(
+      "--judge <kind>",
+      "a second opinion from a language model: http (an OpenAI-compatible endpoint; off by default)",
+    );
+    cmd.option("--judge-url <url>", "the judge's API base URL (e.g. http://127.0.0.1:11434/v1)");
+    cmd.option("--judge-model <name>", "the judge's model");
   },
   async run(paths, options, ctx) {
     const failOn = String(options.failOn ?? "malicious");
     if (failOn !== "suspicious" && failOn !== "malicious")
       throw new ClawHubError("USAGE", `--fail-on is suspicious or malicious, got "${failOn}"`);
-    const { scanArchive, scanDirectory, visible } = await import("../../trust/index.ts");
+    const { createHttpJudge, scanArchive, scanDirectory, visible } = await import(
+      "../../trust/index.ts"
+    );
+    let judge: import("../../trust/index.ts").Judge | undefined;
+    if (options.judge !== undefined) {
+      if (options.judge !== "http")
+        throw new ClawHubError("USAGE", `--judge takes http, got "${String(options.judge)}"`);
+      if (typeof options.judgeUrl !== "string" || typeof options.judgeModel !== "string")
+        throw new ClawHubError("USAGE", "--judge http needs --judge-url and --judge-model", {
+          hint: "The API key, if any, comes from CLAWHUB_JUDGE_KEY.",
+        });
+      judge = createHttpJudge({
+        url: options.judgeUrl,
+        model: options.judgeModel,
+        apiKey: ctx.config.judgeKey,
+      });
+    }
     const { findSkillDirs } = await import("../../skill/index.ts");
     const targets: Array<{ path: string; kind: "dir" | "archive" | "published" }> = [];
     for (const p of paths) {
@@ -45,10 +70,10 @@ export const scanCommand: CommandSpec = {
     for (const t of targets) {
       const report =
         t.kind === "archive"
-          ? await scanArchive(t.path)
+          ? await scanArchive(t.path, {}, judge)
           : t.kind === "dir"
-            ? await scanDirectory(t.path)
-            : await scanPublished(ctx, t.path, version, scanArchive);
+            ? await scanDirectory(t.path, {}, judge)
+            : await scanPublished(ctx, t.path, version, (file) => scanArchive(file, {}, judge));
       skills.push({
         path: t.kind === "published" ? t.path : relative(ctx.cwd, t.path) || ".",
         ...report,
@@ -60,6 +85,13 @@ export const scanCommand: CommandSpec = {
       .map((s) =>
         [
           `${s.verdict.padEnd(10)} ${s.path} (score ${s.score}, ${s.files} files)`,
+          ...(s.judge
+            ? [
+                "error" in s.judge
+                  ? `  judge    unavailable: ${s.judge.error} (the static verdict stands)`
+                  : `  judge    ${s.judge.verdict} (${visible(s.judge.model)}): ${s.judge.reason}`,
+              ]
+            : []),
           ...s.findings.map(
             (f) =>
               `  ${f.severity.padEnd(8)} ${f.rule}  ${visible(f.file)}${f.line ? `:${f.line}` : ""}\n           ${f.evidence}\n           ${f.explanation}`,
@@ -79,7 +111,7 @@ async function scanPublished(
   ctx: CommandContext,
   ref: string,
   version: string | undefined,
-  scanArchive: typeof import("../../trust/index.ts").scanArchive,
+  scanArchive: (file: string) => ReturnType<typeof import("../../trust/index.ts").scanArchive>,
 ) {
   const { slug, owner, name } = skillRef(ref);
   const client = await clientFor(ctx);
