@@ -14,7 +14,14 @@ import { join, relative } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { collectFiles, findSkillDirs, loadFiles, validateSkillDir } from "../src/skill/index.ts";
-import { checkNewSlug, type ScanFile, scanFiles } from "../src/trust/index.ts";
+import {
+  checkDisplayNameSpoof,
+  checkNewSlug,
+  displaySkeleton,
+  type KnownDisplayName,
+  type ScanFile,
+  scanFiles,
+} from "../src/trust/index.ts";
 import { encryptedZip, SCAN_SET, type SetFile } from "./scan-set.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -137,10 +144,16 @@ lines.push(
 // popular: an upper bound on what the name check would refuse (the registry counts a skill
 // popular from 100 downloads).
 const known = [];
+const displayNames: KnownDisplayName[] = [];
 for (const dir of dirs) {
   const id = relative(skillsRoot, dir);
   const manifest = (await validateSkillDir(dir)).manifest;
-  if (manifest) known.push({ slug: manifest.slug, owner: id.split("/")[0] ?? "", downloads: 1 });
+  if (!manifest) continue;
+  known.push({ slug: manifest.slug, owner: id.split("/")[0] ?? "", downloads: 1 });
+  displayNames.push({
+    displayName: manifest.displayName || manifest.slug,
+    owner: id.split("/")[0] ?? "",
+  });
 }
 const refusedBy: Record<string, number> = {};
 const examples: string[] = [];
@@ -162,5 +175,32 @@ lines.push(
   )
     .map(([r, n]) => `${r} ${n}`)
     .join(", ")}; e.g. ${examples.join("; ")}`,
+);
+// Display names: each as a new skill's against every other owner's (UTS #39 confusables).
+const displayRefused: Record<string, number> = {};
+const displayExamples: string[] = [];
+const bySkeleton = new Map<string, KnownDisplayName[]>();
+for (const d of displayNames) {
+  const key = displaySkeleton(d.displayName);
+  bySkeleton.set(key, [...(bySkeleton.get(key) ?? []), d]);
+}
+for (const d of displayNames) {
+  const problem = checkDisplayNameSpoof(
+    d.displayName,
+    d.owner,
+    (bySkeleton.get(displaySkeleton(d.displayName)) ?? []).filter((o) => o !== d),
+  );
+  if (!problem) continue;
+  displayRefused[problem.rule] = (displayRefused[problem.rule] ?? 0) + 1;
+  if (displayExamples.length < 8)
+    displayExamples.push(`${d.owner}: ${JSON.stringify(d.displayName)}`);
+}
+const displayCount = Object.values(displayRefused).reduce((a, b) => a + b, 0);
+lines.push(
+  `  display names: ${displayCount} of ${displayNames.length} would be refused: ${
+    Object.entries(displayRefused)
+      .map(([r, n]) => `${r} ${n}`)
+      .join(", ") || "none"
+  }${displayExamples.length ? `; e.g. ${displayExamples.join("; ")}` : ""}`,
 );
 process.stdout.write(`${lines.join("\n")}\n`);

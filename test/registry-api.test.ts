@@ -677,6 +677,31 @@ describe("registry API: reads, auth and limits", () => {
       expect((await post(mallory, "pdf-merger")).status).toBe(200);
       expect((await post(alice, "pdf-tool-kit")).status).toBe(200);
       expect((await post(names.adminToken, "openclaw-cli")).status).toBe(200);
+
+      // Display names (UTS #39): a Cyrillic letter among Latin ones, an official tool's name,
+      // and other letters reading as another owner's name are refused; the same name is not.
+      const named = (token: string, slug: string, displayName: string) =>
+        fetch(`${names.server.url}/api/v1/skills`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}` },
+          body: form({ slug, version: "1.0.0", displayName }, [
+            { path: "SKILL.md", content: SKILL(slug) },
+          ]),
+        });
+      expect((await named(alice, "wallet-keeper", "Wallet Keeper")).status).toBe(200);
+      expect(await refusal(await named(mallory, "helper-a", "\u041epenclaw helper"))).toBe(
+        'display name "\u041epenclaw helper" mixes Latin letters with look-alikes from other scripts (U+041E) [mixed-script]',
+      );
+      expect(await refusal(await named(mallory, "helper-b", "Claw Hub"))).toBe(
+        'display name "Claw Hub" reads as the official clawhub [official-lookalike]',
+      );
+      expect(await refusal(await named(mallory, "helper-c", "Wa11et Keeper"))).toBe(
+        'display name "Wa11et Keeper" reads like "Wallet Keeper" of @alice [confusable]',
+      );
+      expect((await named(mallory, "helper-d", "wallet keeper 👛")).status).toBe(200);
+      expect(
+        (await named(mallory, "helper-e", "\u041f\u043e\u0433\u043e\u0434\u0430")).status,
+      ).toBe(200);
     } finally {
       await names.close();
     }

@@ -11,8 +11,10 @@ import {
   TAG,
 } from "../schema/index.ts";
 import {
+  checkDisplayNameSpoof,
   checkNewSlug,
   createScanPool,
+  displaySkeleton,
   type KnownSkill,
   type PublishAttestation,
   parseEnvelope,
@@ -250,6 +252,9 @@ export function createRegistry(options: RegistryOptions) {
   const blocked = new Set<string>();
   // Slugs by how they read (src/trust names.ts), for refusing look-alikes of other owners' skills.
   const bySkeleton = new Map<string, Set<string>>();
+  // Skills by how their display name reads (UTS #39 skeletons), for display-name look-alikes.
+  const byDisplaySkeleton = new Map<string, Set<string>>();
+  const displayKeyOf = new Map<string, string>();
   const popularDownloads = options.popularDownloads ?? 100;
   /**
    * Why a new skill's slug is refused, if it is (look-alike names; admins are not checked).
@@ -295,9 +300,15 @@ export function createRegistry(options: RegistryOptions) {
       listed.delete(skill.id);
       blocked.delete(skill.id);
       bySkeleton.get(skeleton)?.delete(skill.id);
+      byDisplaySkeleton.get(displayKeyOf.get(skill.id) ?? "")?.delete(skill.id);
+      displayKeyOf.delete(skill.id);
       return;
     }
     bySkeleton.set(skeleton, (bySkeleton.get(skeleton) ?? new Set()).add(skill.id));
+    byDisplaySkeleton.get(displayKeyOf.get(skill.id) ?? "")?.delete(skill.id);
+    const display = displaySkeleton(skill.displayName);
+    displayKeyOf.set(skill.id, display);
+    byDisplaySkeleton.set(display, (byDisplaySkeleton.get(display) ?? new Set()).add(skill.id));
     const latest = await latestVersion(skill);
     const verdict = latest ? (await store.scanOf(latest.id))?.verdict : undefined;
     const review = latest ? await store.reviews.reviewOf(latest.id) : undefined;
@@ -620,6 +631,40 @@ export function createRegistry(options: RegistryOptions) {
           hint: "Versions are immutable: publish a new version number.",
         });
 
+      // A name the publisher sends is refused when too long or holding control characters; one
+      // read from SKILL.md (lenient, as real skills are written) falls back to the slug.
+      const sent = input.displayName?.trim();
+      const displayName = sent
+        ? checkDisplayName(sent)
+        : manifest.displayName && !displayNameProblem(manifest.displayName)
+          ? manifest.displayName
+          : slug;
+      // A display name may not disguise itself as an official tool's or another owner's skill
+      // (UTS #39 confusables, src/trust/display-names.ts): checked when it is new or changes.
+      if (principal.user.role !== "admin" && (!prior || prior.displayName !== displayName)) {
+        await syncIndex();
+        const spoof = checkDisplayNameSpoof(
+          displayName,
+          owner.handle,
+          [...(byDisplaySkeleton.get(displaySkeleton(displayName)) ?? [])].flatMap((id) => {
+            const s = listed.get(id)?.skill;
+            return s?.visibility === "public"
+              ? [{ displayName: s.displayName, owner: s.ownerHandle }]
+              : [];
+          }),
+        );
+        if (spoof)
+          throw new ClawHubError("CONFLICT", `${spoof.message} [${spoof.rule}]`, {
+            details: {
+              rule: spoof.rule,
+              ...(spoof.resembles ? { resembles: spoof.resembles } : {}),
+            },
+            hint: sent
+              ? "Pick a display name in one script that reads as itself (--name)."
+              : "Set another name in SKILL.md, or pass one with --name.",
+          });
+      }
+
       // Content: hashes, fingerprint, deterministic archive; blobs stored before the row.
       // Hashing and compressing yield to other requests: a 45 MiB publish is ~1 s of CPU.
       const hashed: Array<{ path: string; bytes: Buffer; sha256: string; contentType: string }> =
@@ -665,14 +710,6 @@ export function createRegistry(options: RegistryOptions) {
       for (const f of hashed) await blobs.put(f.bytes);
       const zipSha256 = await blobs.put(zip);
 
-      // A name the publisher sends is refused when too long or holding control characters; one
-      // read from SKILL.md (lenient, as real skills are written) falls back to the slug.
-      const sent = input.displayName?.trim();
-      const displayName = sent
-        ? checkDisplayName(sent)
-        : manifest.displayName && !displayNameProblem(manifest.displayName)
-          ? manifest.displayName
-          : slug;
       const record = (skillId: string) => ({
         skill: {
           id: skillId,

@@ -1,8 +1,9 @@
 /**
  * Trust in skills (docs/security.md): the scanner (`scanFiles` over a skill's bytes and
- * readers for a skill folder and a skill archive), look-alike names, publish attestations
- * (in-toto statements in DSSE envelopes), the transparency log's Merkle tree (RFC 9162) and
- * its signed checkpoints (C2SP signed-note). DESIGN.md: src/trust.
+ * readers for a skill folder and a skill archive), its optional language-model judge, look-alike
+ * slugs and display names, publish attestations (in-toto statements in DSSE envelopes), the
+ * transparency log's Merkle tree (RFC 9162) and its signed checkpoints (C2SP signed-note).
+ * DESIGN.md: src/trust.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -34,6 +35,13 @@ export {
   readPublishStatement,
   signedBy,
 } from "./attestation.ts";
+export {
+  checkDisplayNameSpoof,
+  type DisplayNameProblem,
+  displaySkeleton,
+  type KnownDisplayName,
+  latinLookalikes,
+} from "./display-names.ts";
 export {
   createHttpJudge,
   type HttpJudgeOptions,
