@@ -22,7 +22,8 @@ import {
   type ScanFile,
   scanFiles,
 } from "../src/trust/index.ts";
-import { encryptedZip, SCAN_SET, type SetFile } from "./scan-set.ts";
+import { HOLDOUT_SET } from "./scan-holdout.ts";
+import { encryptedZip, SCAN_SET, type SetFile, type SetSkill } from "./scan-set.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const corpus =
@@ -54,54 +55,60 @@ function bytesOf(file: SetFile): Uint8Array {
   }
 }
 
-// ---- the labelled set ----------------------------------------------------------------------
+// ---- the labelled sets ----------------------------------------------------------------------
 const lines: string[] = [];
-const perRule = new Map<string, { expected: number; fired: number }>();
-let malicious = 0;
-let caught = 0;
-let caughtMalicious = 0;
-let benign = 0;
-let falseAlarms = 0;
-const rows: string[] = [];
-for (const skill of SCAN_SET) {
-  const files: ScanFile[] = Object.entries(skill.files).map(([path, f]) => ({
-    path,
-    bytes: bytesOf(f),
-  }));
-  const report = scanFiles(files);
-  const fired = new Set(report.findings.filter((f) => f.severity !== "info").map((f) => f.rule));
-  if (skill.label === "malicious") {
-    malicious++;
-    if (report.verdict !== "clean") caught++;
-    if (report.verdict === "malicious") caughtMalicious++;
-    for (const rule of skill.rules) {
-      const row = perRule.get(rule) ?? { expected: 0, fired: 0 };
-      row.expected++;
-      if (fired.has(rule)) row.fired++;
-      perRule.set(rule, row);
+/** Scans a labelled set: recall, false alarms, a row per skill and per-rule recall. */
+function evaluate(title: string, set: readonly SetSkill[]) {
+  const perRule = new Map<string, { expected: number; fired: number }>();
+  let malicious = 0;
+  let caught = 0;
+  let caughtMalicious = 0;
+  let benign = 0;
+  let falseAlarms = 0;
+  const rows: string[] = [];
+  for (const skill of set) {
+    const files: ScanFile[] = Object.entries(skill.files).map(([path, f]) => ({
+      path,
+      bytes: bytesOf(f),
+    }));
+    const report = scanFiles(files);
+    const fired = new Set(report.findings.filter((f) => f.severity !== "info").map((f) => f.rule));
+    if (skill.label === "malicious") {
+      malicious++;
+      if (report.verdict !== "clean") caught++;
+      if (report.verdict === "malicious") caughtMalicious++;
+      for (const rule of skill.rules) {
+        const row = perRule.get(rule) ?? { expected: 0, fired: 0 };
+        row.expected++;
+        if (fired.has(rule)) row.fired++;
+        perRule.set(rule, row);
+      }
+    } else {
+      benign++;
+      if (report.verdict !== "clean") falseAlarms++;
     }
-  } else {
-    benign++;
-    if (report.verdict !== "clean") falseAlarms++;
+    const missing = skill.rules.filter((r) => !fired.has(r));
+    rows.push(
+      `| ${skill.name} | ${skill.label} | ${report.verdict} | ${report.score} | ${[...fired].join(", ") || "-"}${missing.length ? ` (missing: ${missing.join(", ")})` : ""} |`,
+    );
   }
-  const missing = skill.rules.filter((r) => !fired.has(r));
-  rows.push(
-    `| ${skill.name} | ${skill.label} | ${report.verdict} | ${report.score} | ${[...fired].join(", ") || "-"}${missing.length ? ` (missing: ${missing.join(", ")})` : ""} |`,
+  lines.push(
+    `${title}: ${set.length} skills (${malicious} malicious, ${benign} benign look-alikes)`,
+    `  malicious caught (not clean): ${caught}/${malicious} (${((16 * caught) / malicious).toFixed(1)} of 16); of them malicious: ${caughtMalicious}/${malicious}`,
+    `  benign flagged (false alarms): ${falseAlarms}/${benign} (${((17 * falseAlarms) / benign).toFixed(1)} of 17)`,
+    "",
+    "| skill | label | verdict | score | rules fired |",
+    "|---|---|---|---|---|",
+    ...rows,
+    "",
+    "| rule | malicious skills that must trigger it | triggered |",
+    "|---|---|---|",
+    ...[...perRule].sort().map(([rule, r]) => `| ${rule} | ${r.expected} | ${r.fired} |`),
+    "",
   );
 }
-lines.push(
-  `labelled set: ${SCAN_SET.length} skills (${malicious} malicious, ${benign} benign look-alikes)`,
-  `  malicious caught (not clean): ${caught}/${malicious}; of them malicious: ${caughtMalicious}/${malicious}`,
-  `  benign flagged (false alarms): ${falseAlarms}/${benign}`,
-  "",
-  "| skill | label | verdict | score | rules fired |",
-  "|---|---|---|---|---|",
-  ...rows,
-  "",
-  "| rule | malicious skills that must trigger it | triggered |",
-  "|---|---|---|",
-  ...[...perRule].sort().map(([rule, r]) => `| ${rule} | ${r.expected} | ${r.fired} |`),
-);
+evaluate("development set (bench/scan-set.ts, written with the rules)", SCAN_SET);
+evaluate("held-out set (bench/scan-holdout.ts, written after the rules froze)", HOLDOUT_SET);
 
 // ---- the real corpus -------------------------------------------------------------------------
 const skillsRoot = join(corpus, "skills");
