@@ -31,6 +31,11 @@ export interface LineRule {
   unless?: string[];
   /** A match holding one of these is reported as info only (e.g. official installers). */
   benign?: string[];
+  /**
+   * A prose line holding one of these warns against what it shows (a security lesson): the
+   * finding drops to low, enough to be listed but not to flag the skill on its own.
+   */
+  cautioned?: string[];
   /** For the author: what was found and why it matters. */
   explanation: string;
 }
@@ -91,6 +96,18 @@ export const LINE_RULES: LineRule[] = [
     severity: "critical",
     keywords: ["curl", "wget", "iwr", "invoke-webrequest", "irm ", "downloadstring"],
     pattern: `(?:curl|wget|iwr|invoke-webrequest|irm|downloadstring)[^|;&\\n]{0,200}${UNTRUSTED_SOURCE}[^|;&\\n]{0,200}\\|\\s*(?:${SHELL})\\b|(?:ba|z)?sh\\s+(?:-c\\s+)?["']?\\$\\(\\s*(?:curl|wget)[^)\\n]{0,200}${UNTRUSTED_SOURCE}`,
+    cautioned: [
+      "is risky",
+      "are risky",
+      "is dangerous",
+      "are dangerous",
+      "is unsafe",
+      "never pipe",
+      "don't pipe",
+      "do not pipe",
+      "avoid piping",
+      "why piping",
+    ],
     explanation:
       "Downloads a script from an address no project publishes installers on (plain http, a bare IP, a paste or file-drop site, a link shortener) and runs it: the classic fake prerequisite. Ship the script inside the skill instead.",
   },
@@ -124,7 +141,7 @@ export const LINE_RULES: LineRule[] = [
       "xxd -r",
       "-encodedcommand",
     ],
-    pattern: `base64\\s+(?:-d|--decode|-D)[^\\n]{0,200}\\|\\s*(?:${SHELL})\\b|eval\\s*\\(\\s*(?:atob|buffer\\.from)|exec\\s*\\(\\s*(?:base64\\.b64decode|__import__\\(['"]base64)|(?:exec|eval)\\s*\\([^)\\n]{0,80}b64decode|powershell[^\\n]{0,80}\\s-(?:e|enc|encodedcommand)\\s+[a-z0-9+/=]{20,}|\\[system\\.convert\\]::frombase64string[^\\n]{0,200}(?:iex|invoke-expression)|xxd\\s+-r\\s+-p[^\\n]{0,100}\\|\\s*(?:${SHELL})\\b`,
+    pattern: `base64\\s+(?:-d|--decode|-D)[^\\n]{0,200}\\|\\s*(?:${SHELL})\\b|(?:eval|exec|execsync|execfile|spawn|spawnsync|function)\\s*\\(\\s*(?:atob|buffer\\.from)|exec\\s*\\(\\s*(?:base64\\.b64decode|__import__\\(['"]base64)|(?:exec|eval)\\s*\\([^)\\n]{0,80}b64decode|powershell[^\\n]{0,80}\\s-(?:e|enc|encodedcommand)\\s+[a-z0-9+/=]{20,}|\\[system\\.convert\\]::frombase64string[^\\n]{0,200}(?:iex|invoke-expression)|xxd\\s+-r\\s+-p[^\\n]{0,100}\\|\\s*(?:${SHELL})\\b`,
     explanation:
       "Decodes a hidden payload and executes it: encoding is how malware hides what it runs from reviewers and scanners. Write the commands out in plain text.",
   },
@@ -180,9 +197,13 @@ export const LINE_RULES: LineRule[] = [
       "leveldb",
       ".electrum",
       "exodus",
+      "ledger live",
+      "trust wallet",
+      "coinomi",
+      "guarda",
     ],
     pattern:
-      "\\.ssh/id_(?:rsa|dsa|ecdsa|ed25519)\\b[^.\\n]|\\.ssh/id_(?:rsa|dsa|ecdsa|ed25519)$|\\.aws/credentials|\\.netrc\\b|\\.git-credentials|\\.kube/config|\\.config/gcloud/(?:credentials|application_default|legacy_credentials)|/etc/shadow|login data|logins\\.json|key4\\.db|cookies\\.sqlite|(?:chrome|chromium|brave|edge|default|profile \\d+)/cookies\\b|wallet\\.dat|(?:exodus|electrum|atomic|metamask|phantom)[^\\n]{0,60}(?:keystore|wallets?/|leveldb|vault|local extension settings)|local extension settings|security\\s+dump-keychain|\\.npmrc[^\\n]{0,40}(?:cat|send|upload|curl)|(?:cat|type|get-content|copy|cp|tar|zip|base64|upload|send|curl)[^\\n]{0,60}\\.npmrc",
+      "\\.ssh/id_(?:rsa|dsa|ecdsa|ed25519)\\b[^.\\n]|\\.ssh/id_(?:rsa|dsa|ecdsa|ed25519)$|\\.aws/credentials|\\.netrc\\b|\\.git-credentials|\\.kube/config|\\.config/gcloud/(?:credentials|application_default|legacy_credentials)|/etc/shadow|login data|logins\\.json|key4\\.db|cookies\\.sqlite|(?:chrome|chromium|brave|edge|default|profile \\d+)/cookies\\b|wallet\\.dat|(?:exodus|electrum|atomic|metamask|phantom|ledger live|trust wallet|coinomi|guarda)[^\\n]{0,60}(?:keystore|wallets?/|\\.wallet\\b|seed\\.seco|\\bseed\\b|leveldb|vault|local extension settings)|local extension settings|security\\s+dump-keychain|\\.npmrc[^\\n]{0,40}(?:cat|send|upload|curl)|(?:cat|type|get-content|copy|cp|tar|zip|base64|upload|send|curl)[^\\n]{0,60}\\.npmrc",
     unless: ["ssh-copy-id", "ssh-keygen", ".pub", "chmod 600", "chmod 400"],
     explanation:
       "Reads credential files the skill does not need (SSH or cloud keys, .netrc, kubeconfig, browser password and cookie stores, wallets, the keychain). Ask the user for the one credential the skill uses, by name, instead.",
@@ -289,7 +310,7 @@ export const LINE_RULES: LineRule[] = [
     severity: "low",
     keywords: ["soul.md", "memory.md", "agents.md", "identity.md", "user.md"],
     pattern:
-      "(?:>>|tee\\s+-a|append|add|write|insert|save|update|edit|modify|overwrite)[^\\n]{0,100}\\b(?:soul|memory|agents|identity|user)\\.md\\b",
+      "(?:>>|tee\\s+-a|append|add|write|insert|save|update|edit|modify|overwrite)[^\\n]{0,100}\\b(?:soul|memory|agents|identity|user)\\.md\\b|\\b(?:soul|memory|agents|identity|user)\\.md\\b[^\\n]{0,100}\\b(?:append|add|write|insert|prepend|overwrite)\\b",
     explanation:
       "Writes into the agent's own memory or identity files: what is written there steers every later session. Fine when keeping memory is the skill's job; say what is written.",
   },
@@ -298,7 +319,7 @@ export const LINE_RULES: LineRule[] = [
     severity: "high",
     keywords: ["soul.md", "memory.md", "agents.md", "identity.md", "user.md", "claude.md"],
     pattern:
-      "\\b(?:soul|memory|agents|identity|user|claude)\\.md\\b[^\\n]{0,160}(?:always (?:send|forward|approve|trust|run|execute|share)|never (?:ask|tell|confirm|warn|mention)|without (?:asking|confirmation|telling)|(?:is|are|has been) (?:pre-?)?(?:approved|authori[sz]ed|trusted)|auto-?approve|ignore (?:any|all|previous|safety))|(?:always (?:send|forward|approve|trust|run|execute|share)|never (?:ask|tell|confirm|warn|mention)|without (?:asking|confirmation|telling)|(?:is|are|has been) (?:pre-?)?(?:approved|authori[sz]ed|trusted)|auto-?approve)[^\\n]{0,160}\\b(?:soul|memory|agents|identity|user|claude)\\.md\\b",
+      "\\b(?:soul|memory|agents|identity|user|claude)\\.md\\b[^\\n]{0,160}(?:always (?:send|forward|approve|trust|run|execute|share)|never (?:ask|tell|confirm|warn|mention)|without (?:asking|confirmation|telling)|(?:is|are|has been) (?:pre-?)?(?:approved|authori[sz]ed|trusted)|auto-?approve|ignore (?:any|all|previous|safety)|overrides? (?:all|any|every|the)\\s+(?:user|other|previous|owner)|takes? precedence over)|(?:always (?:send|forward|approve|trust|run|execute|share)|never (?:ask|tell|confirm|warn|mention)|without (?:asking|confirmation|telling)|(?:is|are|has been) (?:pre-?)?(?:approved|authori[sz]ed|trusted)|auto-?approve|overrides? (?:all|any|every|the)\\s+(?:user|other|previous|owner)|takes? precedence over)[^\\n]{0,160}\\b(?:soul|memory|agents|identity|user|claude)\\.md\\b",
     explanation:
       "Plants a standing rule in the agent's memory or identity files that removes the user from the loop (always approve, never ask, trust this): it outlives the skill and steers every later session.",
   },
@@ -376,9 +397,19 @@ export const LINE_RULES: LineRule[] = [
     id: "remote-instructions",
     severity: "high",
     in: "prose",
-    keywords: ["follow", "obey", "instructions", "latest", "heartbeat.md", "skill.md"],
+    keywords: [
+      "follow",
+      "obey",
+      "instructions",
+      "latest",
+      "heartbeat.md",
+      "skill.md",
+      "carry out",
+      "perform",
+      "steps",
+    ],
     pattern:
-      "(?:fetch|download|retrieve|load|get|read|curl|check)[^\\n]{0,60}https?://\\S{1,200}[^\\n]{0,60}(?:and|then|,)\\s+(?:follow|execute|obey|run|do what|apply)\\b|(?:follow|obey|execute|run)\\s+(?:the\\s+)?(?:instructions|commands|steps)\\s+(?:at|from|in)\\s+https?://|(?:always|first|before (?:each|every)[^\\n]{0,20})[^\\n]{0,40}(?:fetch|download|check|load|read)[^\\n]{0,40}(?:the\\s+)?(?:latest|updated|current|new)\\s+(?:instructions|skill\\.md|rules|prompt)|(?:re-?fetch|fetch|download)\\s+[^\\n]{0,40}https?://\\S{1,200}/(?:skill|heartbeat|instructions|rules)\\.md",
+      "(?:fetch|download|retrieve|load|get|read|curl|check)[^\\n]{0,60}https?://\\S{1,200}[^\\n]{0,60}(?:and|then|,)\\s+(?:follow|execute|obey|run|do what|apply)\\b|(?:fetch|download|retrieve|load|get|read|curl|check)[^\\n]{0,60}https?://\\S{1,200}[^\\n]{0,80}(?:carry out|perform|complete|execute|follow|obey|apply)\\s+(?:every|each|all|the)\\s+(?:of\\s+(?:the|its)\\s+)?(?:steps?|instructions?|commands?|tasks?)|(?:follow|obey|execute|run)\\s+(?:the\\s+)?(?:instructions|commands|steps)\\s+(?:at|from|in)\\s+https?://|(?:always|first|before (?:each|every)[^\\n]{0,20})[^\\n]{0,40}(?:fetch|download|check|load|read)[^\\n]{0,40}(?:the\\s+)?(?:latest|updated|current|new)\\s+(?:instructions|skill\\.md|rules|prompt)|(?:re-?fetch|fetch|download)\\s+[^\\n]{0,40}https?://\\S{1,200}/(?:skill|heartbeat|instructions|rules)\\.md",
     explanation:
       "Fetches instructions from the network at run time and follows them: what the skill does can change after it was reviewed, for every user at once. Put the instructions in the skill.",
   },

@@ -51,7 +51,7 @@ export interface ScanOptions {
 }
 
 /** Bumped whenever a rule or a weight changes. */
-export const SCANNER_VERSION = "clawhub-scan/1";
+export const SCANNER_VERSION = "clawhub-scan/2";
 
 /**
  * The verdict's weights: malicious at a critical finding or a score of 9 (a high and a medium
@@ -266,20 +266,32 @@ function scanText(path: string, text: string, findings: Finding[]): void {
         // host anywhere on it.
         if (rule.unless?.some((u) => window.includes(u))) continue;
         const benign = rule.benign?.some((b) => hit.includes(b)) ?? false;
+        // A prose line that warns against what it shows ("piping a download into a shell is
+        // risky") is a lesson: listed, at low, but not enough to flag the skill on its own.
+        const cautioned =
+          !benign && prose && (rule.cautioned?.some((c) => window.includes(c)) ?? false);
         // Prose quoting an attack ("ignore previous instructions" in a guide to injections)
         // describes it; it is not one. Only for rules about prose: a command in backticks is
         // still a command to run.
         const quoted = rule.in === "prose" && isQuoted(window, m.start());
         add(
-          benign ? `${rule.id}:official` : quoted ? `${rule.id}:quoted` : rule.id,
-          benign || quoted ? "info" : rule.severity,
+          benign
+            ? `${rule.id}:official`
+            : quoted
+              ? `${rule.id}:quoted`
+              : cautioned
+                ? `${rule.id}:cautioned`
+                : rule.id,
+          benign || quoted ? "info" : cautioned ? "low" : rule.severity,
           i + 1,
           raw.slice(start + m.start(), start + m.end()),
           benign
             ? "Pipes an official installer from its project's own host into a shell: common and usually fine, but the user should know what it installs."
             : quoted
               ? `Quotes what the rule looks for, inside quotation marks: read as an example, not counted. ${rule.explanation}`
-              : rule.explanation,
+              : cautioned
+                ? `Shown while warning against it (a lesson), so counted low; make sure nothing asks the agent to run it. ${rule.explanation}`
+                : rule.explanation,
         );
       }
       if (start + MAX_LINE >= lower.length) break;
@@ -287,13 +299,29 @@ function scanText(path: string, text: string, findings: Finding[]): void {
   }
 }
 
-/** Whether `at` falls inside a quotation on the line (an odd number of quote marks before it). */
+/**
+ * Whether `at` falls inside a quotation on the line: an odd number of double quotes before it,
+ * an open curly or angle quote, or an open single quote (one that starts a word after a space
+ * or bracket: apostrophes inside words, as in "don't", are not quotes).
+ */
 function isQuoted(line: string, at: number): boolean {
   const before = line.slice(0, at);
   const count = (c: string) => before.split(c).length - 1;
-  return (
-    count('"') % 2 === 1 || count("\u201c") > count("\u201d") || count("\u00ab") > count("\u00bb")
-  );
+  if (
+    count('"') % 2 === 1 ||
+    count("\u201c") > count("\u201d") ||
+    count("\u00ab") > count("\u00bb")
+  )
+    return true;
+  let open = false;
+  for (let i = 0; i < before.length; i++) {
+    if (before[i] !== "'" && before[i] !== "\u2018" && before[i] !== "\u2019") continue;
+    const prev = i === 0 ? " " : (before[i - 1] as string);
+    const next = line[i + 1] ?? " ";
+    if (!open && /[\s([:]/.test(prev) && /\S/.test(next)) open = true;
+    else if (open && /\S/.test(prev) && /[\s.,;:!?)\]]/.test(next)) open = false;
+  }
+  return open;
 }
 
 /** Imperatives aimed at an agent, or commands, inside a comment. */
