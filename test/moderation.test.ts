@@ -90,6 +90,16 @@ describe("moderation of flagged versions", () => {
     expect((await as("mod", "moderation", "status", "@alice/notes-sync@1.0.0")).code).toBe(0);
     const told = await as("alice", "moderation", "notifications");
     expect(told.stdout).toMatch(/@alice\/notes-sync@1\.0\.0 {2}moderation\.held/);
+    // ...and where they look first: whoami and the skill's own view.
+    const who = await as("alice", "whoami");
+    expect(who.stdout).toContain("1 recent notification about your versions");
+    expect(who.stdout).toContain("@alice/notes-sync@1.0.0: held for review");
+    const view = (await (
+      await fetch(`${box.server.url}/api/v1/skills/notes-sync`, {
+        headers: { authorization: `Bearer ${tokens.alice}` },
+      })
+    ).json()) as { moderation: { availability?: string; review?: { status: string } } };
+    expect(view.moderation).toMatchObject({ availability: "held", review: { status: "held" } });
 
     // Appeal: into the moderators' queue with the owner's message; only moderators read it.
     const appeal = await as(

@@ -184,10 +184,18 @@ export function createApp(options: AppOptions): Hono<Env> {
     } satisfies WellKnownResponse);
   app.get("/.well-known/clawhub.json", wellKnown);
   app.get("/.well-known/clawdhub.json", wellKnown);
-  app.get("/api/v1/whoami", (c) => {
-    const { user } = requireUser(c);
+  app.get("/api/v1/whoami", async (c) => {
+    const principal = requireUser(c);
+    const { user } = principal;
+    // What moderators and rescans decided about the user's versions lately: told where the
+    // user looks first.
+    const since = (options.now ?? Date.now)() - 14 * 86_400_000;
+    const notifications = (await registry.moderation.notifications(principal, 5)).filter(
+      (n) => n.createdAt >= since,
+    );
     return c.json({
       user: { handle: user.handle, displayName: user.displayName, image: null, role: user.role },
+      notifications,
     } satisfies WhoamiResponse);
   });
   app.get("/api/cli/whoami", (c) => {

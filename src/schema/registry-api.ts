@@ -20,6 +20,8 @@ export interface WhoamiResponse {
     image?: string | null;
     role?: string | null;
   };
+  /** The latest notifications of the last 14 days (moderation of your versions), newest first. */
+  notifications?: { kind: string; subject: string; message: string; createdAt: number }[];
 }
 
 /** The parts of a search hit's score (`explain=1`). */

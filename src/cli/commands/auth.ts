@@ -1,5 +1,6 @@
 import { createClient } from "../../client/index.ts";
 import { ClawHubError } from "../../errors/index.ts";
+import { visibleText } from "../../schema/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { updateConfigFile } from "../config.ts";
 import { clientFor } from "./shared.ts";
@@ -59,8 +60,19 @@ export const whoamiCommand: CommandSpec = {
   path: ["whoami"],
   summary: "show the user of the stored token",
   async run(_args, _options, ctx) {
-    const { user } = await (await clientFor(ctx, { auth: true })).whoami();
-    return { data: user, text: user.handle ?? "" };
+    const { user, notifications = [] } = await (await clientFor(ctx, { auth: true })).whoami();
+    return {
+      data: { ...user, notifications },
+      text: [
+        user.handle ?? "",
+        ...(notifications.length > 0
+          ? [
+              `${notifications.length} recent notification${notifications.length === 1 ? "" : "s"} about your versions (all: clawhub moderation notifications):`,
+              ...notifications.map((n) => `  ${visibleText(n.subject)}: ${visibleText(n.message)}`),
+            ]
+          : []),
+      ].join("\n"),
+    };
   },
 };
 

@@ -170,15 +170,30 @@ export function mountSkillRoutes(ctx: RouteContext): void {
   app.get("/api/v1/skills/:slug", async (c) => {
     const skill = await requestedSkill(registry, c);
     const latest = await registry.latestVersion(skill);
-    const [j, scan] = await Promise.all([
+    const manages = registry.canManage(c.get("principal"), skill);
+    const [j, scan, state] = await Promise.all([
       skillJson(skill, { latest }),
       latest ? registry.scanOf(latest) : undefined,
+      latest && manages ? registry.moderation.stateOf(latest) : undefined,
     ]);
     return c.json({
       ...j,
       // The latest version's verdict; none when nothing scanned it (upstream clients read a
-      // missing verdict as "clean", so a not-scanned version never gets one here).
-      moderation: scan ? scanModeration(scan, registry.canManage(c.get("principal"), skill)) : null,
+      // missing verdict as "clean", so a not-scanned version never gets one here). Who manages
+      // the skill also sees whether others are served it and the review.
+      moderation: scan
+        ? {
+            ...scanModeration(scan, manages),
+            ...(state
+              ? {
+                  availability: state.availability,
+                  review: state.review
+                    ? { status: state.review.status, reason: state.review.reason }
+                    : null,
+                }
+              : {}),
+          }
+        : null,
     } satisfies SkillDetailResponse);
   });
   app.delete(
