@@ -145,7 +145,8 @@ try {
       `  consistency proof from stored subtrees, built: p50 ${consistency.p50.toFixed(2)} ms, p99 ${consistency.p99.toFixed(2)} ms`,
       `  peer: recomputing the root from all ${size} leaf hashes: p50 ${naive.p50.toFixed(1)} ms (${(naive.p50 / inclusion.p50).toFixed(0)}x an inclusion proof)`,
       `  a client's verification of an inclusion proof: p50 ${verifyOnly.p50.toFixed(3)} ms`,
-    ].join("\n") + "\n",
+      "",
+    ].join("\n"),
   );
 } finally {
   await store.close();
