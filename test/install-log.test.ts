@@ -45,6 +45,11 @@ describe("install checks the registry's transparency log", () => {
     const state = JSON.parse(await readFile(join(logs, file ?? ""), "utf8"));
     expect(state).toMatchObject({ registry: box.server.url, size: 2 });
     await publish(box, "weather", "1.1.0");
+    const pub = await box.run(OUR_BIN, ["verify", "--published", "weather", "tides@1.0.0"]);
+    expect(pub.code, pub.stderr).toBe(0);
+    expect(pub.stdout).toBe(
+      "ok       weather@1.1.0 (log #2, signed by the registry)\nok       tides@1.0.0 (log #1, signed by the registry)\n",
+    );
     const second = await install(box, "b", "tides", "--json");
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout).installed[0].attested).toMatchObject({
@@ -84,6 +89,12 @@ describe("install checks the registry's transparency log", () => {
     expect(refused.code, refused.stderr).toBe(4);
     expect(refused.stderr).toContain("not the one the transparency log records");
     expect(existsSync(join(box.root, "b", "skills", "weather"))).toBe(false);
+    // The same check on the published version, without installing it.
+    const published = await box.run(OUR_BIN, ["verify", "--published", "weather@1.0.0"]);
+    expect(published.code).toBe(4);
+    expect(published.stdout).toMatch(
+      /^FAILED {3}weather@1\.0\.0: .*not the one the transparency log records/,
+    );
   });
 
   it("refuses an edited log leaf and an edited checkpoint", async () => {

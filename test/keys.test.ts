@@ -73,11 +73,23 @@ describe("signed versions", () => {
     expect(refused.stderr).toContain("without a publisher signature");
     expect((await cli("install", "tides", "--workdir", join(box.root, "b"))).code).toBe(0);
 
-    // A revoked key signs nothing new; what it signed before still verifies.
-    expect((await cli("keys", "revoke", key.keyId)).code).toBe(0);
-    const late = await cli("publish", await skillDir("weather", "v2"), "--version", "1.1.0");
+    // A revoked key signs nothing new; what it signed before still verifies. Revoking the
+    // signing key stops signing (publishes would fail otherwise); naming it is refused.
+    const revoked = await cli("keys", "revoke", key.keyId);
+    expect(revoked.stdout).toContain("It was your signing key");
+    const late = await cli(
+      "publish",
+      await skillDir("weather", "v2"),
+      "--version",
+      "1.1.0",
+      "--key",
+      key.keyId,
+    );
     expect(late.code).not.toBe(0);
     expect(late.stderr).toContain("is revoked");
+    const unsigned = await cli("publish", await skillDir("weather", "v2"), "--version", "1.1.0");
+    expect(unsigned.code, unsigned.stderr).toBe(0);
+    expect(unsigned.stdout).not.toContain("signed with key");
     const again = await cli(
       "install",
       "weather@1.0.0",

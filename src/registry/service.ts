@@ -814,13 +814,21 @@ export function createRegistry(options: RegistryOptions) {
           await store.publish({ ...rec, ...(log ? { log } : {}), ...(review ? { review } : {}) });
           const skill = await requireSkill(principal, slug, owner.handle);
           await indexSkill(skill);
+          // The version is published either way: a notice that cannot be written is logged,
+          // never turned into a failed publish the client would retry.
           if (review)
-            await moderation.notify(
-              skill,
-              { ...rec.version, skillId: skill.id, deletedAt: null },
-              "moderation.held",
-              `${review.reason}. It is served to no one else until a moderator approves it; \`clawhub moderation status\` shows the findings, \`rescan\` and \`appeal\` ask again.`,
-            );
+            await moderation
+              .notify(
+                skill,
+                { ...rec.version, skillId: skill.id, deletedAt: null },
+                "moderation.held",
+                `${review.reason}. It is served to no one else until a moderator approves it; \`clawhub moderation status\` shows the findings, \`rescan\` and \`appeal\` ask again.`,
+              )
+              .catch((error: unknown) =>
+                options.logger?.(
+                  `moderation notice for ${slug}@${version} failed: ${String(error)}`,
+                ),
+              );
           return {
             ok: true as const,
             skillId: skill.id,

@@ -1,3 +1,4 @@
+import { ClawHubError } from "../../errors/index.ts";
 import type { InstallOutcome } from "../../install/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
@@ -210,7 +211,9 @@ export const verifyCommand: CommandSpec = {
     "lead to the canonical folder) and prints each verdict; a malicious one exits 4 as well.\n" +
     "Each skill installed from a registry that keeps a transparency log is also checked against\n" +
     "it (the lockfile's digests: signature, statement, inclusion, consistency with the last\n" +
-    "checkpoint seen); a failure exits 4. --no-log skips that check (it needs the registry).",
+    "checkpoint seen); a failure exits 4. --no-log skips that check (it needs the registry).\n" +
+    "--published checks published versions instead (slug, @owner/slug, with @version): each is\n" +
+    "downloaded and checked as an install would check it, without installing it.",
   configure(cmd) {
     cmd.option("--global", "the user-level lockfile");
     cmd.option(
@@ -218,9 +221,14 @@ export const verifyCommand: CommandSpec = {
       "also scan every installed folder and copy for malware (exit 4 if malicious)",
     );
     cmd.option("--no-log", "skip the transparency log check (works offline)");
+    cmd.option(
+      "--published",
+      "verify published versions instead (skill[@version]): download, digests, signatures, log",
+    );
     withTrust(cmd);
   },
   async run(keys, options, ctx) {
+    if (options.published === true) return verifyPublished(ctx, keys, options);
     const { describeCopies } = await import("../../install/index.ts");
     const installer = await installerFor(ctx, options);
     const checks = await installer.verify(keys);
@@ -289,6 +297,74 @@ export const verifyCommand: CommandSpec = {
     };
   },
 };
+
+/**
+ * `clawhub verify --published <skill[@version]>...`: a published version checked as an install
+ * would check it (archive digests, registry and publisher signatures, inclusion, consistency
+ * with the last checkpoint seen), without installing it. Exit 4 when one fails.
+ */
+async function verifyPublished(
+  ctx: import("../command.ts").CommandContext,
+  specs: readonly string[],
+  options: Record<string, unknown>,
+) {
+  const { createFileWitness, parseSkillRef, TRUST_LEVELS, verifyAttested } = await import(
+    "../../install/index.ts"
+  );
+  const { integrityOf } = await import("../../skill/index.ts");
+  const { createHash } = await import("node:crypto");
+  const { clientFor, logStateDir } = await import("./shared.ts");
+  if (specs.length === 0) throw new ClawHubError("USAGE", "name the published skills to verify");
+  const trust = options.trust === undefined ? "registry" : String(options.trust);
+  if (!(TRUST_LEVELS as readonly string[]).includes(trust))
+    throw new ClawHubError("USAGE", `--trust must be one of ${TRUST_LEVELS.join(", ")}`);
+  const client = await clientFor(ctx);
+  const witness = createFileWitness(logStateDir(ctx));
+  const results = [];
+  for (const spec of specs) {
+    const ref = parseSkillRef(spec);
+    const owner = ref.ownerHandle ?? "";
+    const { version } = await client.resolveSelector(
+      ref.slug,
+      ref.selector ?? "latest",
+      owner || undefined,
+    );
+    const got = await client.download(ref.slug, {
+      version,
+      ...(owner ? { ownerHandle: owner } : {}),
+    });
+    try {
+      const attested = await verifyAttested({
+        client,
+        witness,
+        slug: ref.slug,
+        owner,
+        version,
+        archive: {
+          sha256: createHash("sha256").update(got.bytes).digest("hex"),
+          integrity: integrityOf(got.bytes),
+        },
+        trust: trust as (typeof TRUST_LEVELS)[number],
+      });
+      results.push({ skill: `${ref.slug}@${version}`, ok: true, attested: attested ?? null });
+    } catch (error) {
+      if (!(error instanceof ClawHubError && error.code === "VERIFICATION_FAILED")) throw error;
+      results.push({ skill: `${ref.slug}@${version}`, ok: false, reason: error.message });
+    }
+  }
+  const failed = results.filter((r) => !r.ok).length;
+  return {
+    data: { ok: failed === 0, published: results },
+    text: results
+      .map((r) =>
+        r.ok
+          ? `ok       ${r.skill}${r.attested ? ` (log #${r.attested.logIndex}, signed by the ${r.attested.signedBy.join(" and ")})` : " (integrity only: the registry keeps no transparency log)"}`
+          : `FAILED   ${r.skill}: ${r.reason}`,
+      )
+      .join("\n"),
+    exitCode: failed === 0 ? 0 : 4,
+  };
+}
 
 /** `clawhub pin <skill>` and `clawhub unpin <skill>`. */
 export const pinCommand: CommandSpec = {

@@ -10,7 +10,7 @@ import {
   generateKeyPairSync,
   type KeyObject,
 } from "node:crypto";
-import { chmod, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { ClawHubError } from "../../errors/index.ts";
 import type { CommandContext, CommandSpec } from "../command.ts";
@@ -166,6 +166,14 @@ export const keysRevoke: CommandSpec = {
   async run([keyId = ""], _options, ctx) {
     const client = await clientFor(ctx, { auth: true });
     await client.keys.revoke(keyId);
-    return { data: { ok: true, keyId }, text: `Revoked ${keyId}.` };
+    // A revoked default key would make every later publish fail: publishes go unsigned (the
+    // registry still signs) until another key is generated or added.
+    const pointer = join(keysDir(ctx), "default");
+    const wasDefault = (await readFile(pointer, "utf8").catch(() => "")).trim() === keyId;
+    if (wasDefault) await rm(pointer, { force: true });
+    return {
+      data: { ok: true, keyId, wasDefault },
+      text: `Revoked ${keyId}.${wasDefault ? " It was your signing key: publishes are unsigned until `clawhub keys generate` makes another." : ""}`,
+    };
   },
 };
