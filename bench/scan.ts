@@ -24,6 +24,7 @@ import {
 } from "../src/trust/index.ts";
 import { HOLDOUT_SET } from "./scan-holdout.ts";
 import { HOLDOUT_2_SET } from "./scan-holdout-2.ts";
+import { HOLDOUT_3_SET } from "./scan-holdout-3.ts";
 import { encryptedZip, SCAN_SET, type SetFile, type SetSkill } from "./scan-set.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -111,9 +112,14 @@ function evaluate(title: string, set: readonly SetSkill[]) {
 evaluate("development set (bench/scan-set.ts, written with the rules)", SCAN_SET);
 // clawhub-scan/2 was tuned on the first held-out set: development data since.
 evaluate("first held-out set (bench/scan-holdout.ts; tuned on for clawhub-scan/2)", HOLDOUT_SET);
+// clawhub-scan/3 was tuned on the second: development data since.
 evaluate(
-  "held-out set (bench/scan-holdout-2.ts, written after clawhub-scan/2 froze)",
+  "second held-out set (bench/scan-holdout-2.ts; tuned on for clawhub-scan/3)",
   HOLDOUT_2_SET,
+);
+evaluate(
+  "held-out set (bench/scan-holdout-3.ts, written after clawhub-scan/3 froze)",
+  HOLDOUT_3_SET,
 );
 
 // ---- the real corpus -------------------------------------------------------------------------

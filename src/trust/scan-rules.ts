@@ -95,7 +95,7 @@ export const LINE_RULES: LineRule[] = [
     id: "download-exec-untrusted",
     severity: "critical",
     keywords: ["curl", "wget", "iwr", "invoke-webrequest", "irm ", "downloadstring"],
-    pattern: `(?:curl|wget|iwr|invoke-webrequest|irm|downloadstring)[^|;&\\n]{0,200}${UNTRUSTED_SOURCE}[^|;&\\n]{0,200}\\|\\s*(?:${SHELL})\\b|(?:ba|z)?sh\\s+(?:-c\\s+)?["']?\\$\\(\\s*(?:curl|wget)[^)\\n]{0,200}${UNTRUSTED_SOURCE}`,
+    pattern: `(?:curl|wget|iwr|invoke-webrequest|irm|downloadstring)[^|;&\\n]{0,200}${UNTRUSTED_SOURCE}[^|;&\\n]{0,200}\\|\\s*(?:${SHELL})\\b|(?:iex|invoke-expression)\\s*\\(?\\s*\\(?\\s*(?:iwr|irm|invoke-webrequest|invoke-restmethod|new-object\\s+net\\.webclient\\)?\\.downloadstring)[^\\n]{0,80}${UNTRUSTED_SOURCE}|(?:ba|z)?sh\\s+(?:-c\\s+)?["']?\\$\\(\\s*(?:curl|wget)[^)\\n]{0,200}${UNTRUSTED_SOURCE}`,
     cautioned: [
       "is risky",
       "are risky",
@@ -144,6 +144,16 @@ export const LINE_RULES: LineRule[] = [
     pattern: `base64\\s+(?:-d|--decode|-D)[^\\n]{0,200}\\|\\s*(?:${SHELL})\\b|(?:eval|exec|execsync|execfile|spawn|spawnsync|function)\\s*\\(\\s*(?:atob|buffer\\.from)|exec\\s*\\(\\s*(?:base64\\.b64decode|__import__\\(['"]base64)|(?:exec|eval)\\s*\\([^)\\n]{0,80}b64decode|powershell[^\\n]{0,80}\\s-(?:e|enc|encodedcommand)\\s+[a-z0-9+/=]{20,}|\\[system\\.convert\\]::frombase64string[^\\n]{0,200}(?:iex|invoke-expression)|xxd\\s+-r\\s+-p[^\\n]{0,100}\\|\\s*(?:${SHELL})\\b`,
     explanation:
       "Decodes a hidden payload and executes it: encoding is how malware hides what it runs from reviewers and scanners. Write the commands out in plain text.",
+  },
+  {
+    id: "remote-code-exec",
+    severity: "critical",
+    in: "code",
+    keywords: ["urlopen", "requests.get", "fetch(", "http.get", "https.get", "httpx.get"],
+    pattern:
+      "(?:exec|eval|function)\\s*\\(\\s*(?:await\\s+)?[^\\n]{0,40}(?:urlopen|requests\\.get|httpx\\.get|fetch|https?\\.get)\\s*\\(",
+    explanation:
+      "Downloads code at run time and executes it in the script itself: what runs can change after the skill was reviewed, for every user at once. Ship the code inside the skill.",
   },
   {
     id: "reverse-shell",
@@ -201,9 +211,11 @@ export const LINE_RULES: LineRule[] = [
       "trust wallet",
       "coinomi",
       "guarda",
+      "find-generic-password",
+      "find-internet-password",
     ],
     pattern:
-      "\\.ssh/id_(?:rsa|dsa|ecdsa|ed25519)\\b[^.\\n]|\\.ssh/id_(?:rsa|dsa|ecdsa|ed25519)$|\\.aws/credentials|\\.netrc\\b|\\.git-credentials|\\.kube/config|\\.config/gcloud/(?:credentials|application_default|legacy_credentials)|/etc/shadow|login data|logins\\.json|key4\\.db|cookies\\.sqlite|(?:chrome|chromium|brave|edge|default|profile \\d+)/cookies\\b|wallet\\.dat|(?:exodus|electrum|atomic|metamask|phantom|ledger live|trust wallet|coinomi|guarda)[^\\n]{0,60}(?:keystore|wallets?/|\\.wallet\\b|seed\\.seco|\\bseed\\b|leveldb|vault|local extension settings)|local extension settings|security\\s+dump-keychain|\\.npmrc[^\\n]{0,40}(?:cat|send|upload|curl)|(?:cat|type|get-content|copy|cp|tar|zip|base64|upload|send|curl)[^\\n]{0,60}\\.npmrc",
+      "\\.ssh/id_(?:rsa|dsa|ecdsa|ed25519)\\b[^.\\n]|\\.ssh/id_(?:rsa|dsa|ecdsa|ed25519)$|\\.aws/credentials|\\.netrc\\b|\\.git-credentials|\\.kube/config|\\.config/gcloud/(?:credentials|application_default|legacy_credentials)|/etc/shadow|login data|logins\\.json|key4\\.db|cookies\\.sqlite|(?:chrome|chromium|brave|edge|default|profile \\d+)/cookies\\b|wallet\\.dat|(?:exodus|electrum|atomic|metamask|phantom|ledger live|trust wallet|coinomi|guarda)[^\\n]{0,60}(?:keystore|wallets?/|\\.wallet\\b|seed\\.seco|\\bseed\\b|leveldb|vault|local extension settings)|local extension settings|security\\s+dump-keychain|security\\s+find-(?:generic|internet)-password[^\\n]{0,80}(?:chrome|chromium|brave|edge|opera|vivaldi|safe storage)|\\.npmrc[^\\n]{0,40}(?:cat|send|upload|curl)|(?:cat|type|get-content|copy|cp|tar|zip|base64|upload|send|curl)[^\\n]{0,60}\\.npmrc",
     unless: ["ssh-copy-id", "ssh-keygen", ".pub", "chmod 600", "chmod 400"],
     explanation:
       "Reads credential files the skill does not need (SSH or cloud keys, .netrc, kubeconfig, browser password and cookie stores, wallets, the keychain). Ask the user for the one credential the skill uses, by name, instead.",
@@ -231,8 +243,19 @@ export const LINE_RULES: LineRule[] = [
       "private key",
     ],
     pattern:
-      "(?:paste|enter|type|send|share|provide|give|upload|submit|reply with|tell me|ask (?:the user|them|users) (?:to|for))\\s+(?:me\\s+|us\\s+)?(?:your\\s+|their\\s+|the\\s+|wallet'?s?\\s+)*(?:seed phrase|mnemonic|recovery phrase|secret phrase|12 words|24 words)|(?:send|share|upload|submit|post)\\s+(?:me\\s+|us\\s+)?(?:your\\s+|the\\s+)*private keys?\\b",
-    unless: ["never", "do not", "don't", "not share", "must not", "warning"],
+      "(?:paste|enter|type|send|share|provide|give|upload|submit|reply with|tell me|ask (?:the user|them|users) (?:to|for))\\s+(?:me\\s+|us\\s+)?(?:your\\s+|their\\s+|the\\s+|wallet'?s?\\s+)*(?:\\d{2}[- ]word\\s+)?(?:seed phrase|mnemonic|recovery phrase|secret phrase|12 words|24 words)|(?:send|share|upload|submit|post)\\s+(?:me\\s+|us\\s+)?(?:your\\s+|the\\s+)*private keys?\\b",
+    unless: [
+      "never",
+      "do not",
+      "don't",
+      "not share",
+      "must not",
+      "warning",
+      "scam",
+      "phishing",
+      "no real service",
+      "no legitimate",
+    ],
     explanation:
       "Asks for a wallet's seed phrase or private key: whoever has it owns the funds. A legitimate skill signs with a key it is configured with, never asks for it in conversation.",
   },
@@ -319,7 +342,7 @@ export const LINE_RULES: LineRule[] = [
     severity: "high",
     keywords: ["soul.md", "memory.md", "agents.md", "identity.md", "user.md", "claude.md"],
     pattern:
-      "\\b(?:soul|memory|agents|identity|user|claude)\\.md\\b[^\\n]{0,160}(?:always (?:send|forward|approve|trust|run|execute|share)|never (?:ask|tell|confirm|warn|mention)|without (?:asking|confirmation|telling)|(?:is|are|has been) (?:pre-?)?(?:approved|authori[sz]ed|trusted)|auto-?approve|ignore (?:any|all|previous|safety)|overrides? (?:all|any|every|the)\\s+(?:user|other|previous|owner)|takes? precedence over)|(?:always (?:send|forward|approve|trust|run|execute|share)|never (?:ask|tell|confirm|warn|mention)|without (?:asking|confirmation|telling)|(?:is|are|has been) (?:pre-?)?(?:approved|authori[sz]ed|trusted)|auto-?approve|overrides? (?:all|any|every|the)\\s+(?:user|other|previous|owner)|takes? precedence over)[^\\n]{0,160}\\b(?:soul|memory|agents|identity|user|claude)\\.md\\b",
+      "\\b(?:soul|memory|agents|identity|user|claude)\\.md\\b[^\\n]{0,160}(?:always (?:send|forward|approve|trust|run|execute|share)|never (?:ask|tell|confirm|warn|mention)|without (?:asking|confirmation|telling)|(?:is|are|has been) (?:pre-?)?(?:approved|authori[sz]ed|trusted)|auto-?approve|ignore (?:any|all|previous|safety)|overrides? (?:all|any|every|the)\\s+(?:user|other|previous|owner)|takes? precedence over|(?:never|don't|do not|no longer)\\s+(?:need|require)s?\\s+(?:the user'?s?\\s+|any\\s+|a\\s+)?(?:confirmation|approval|permission))|(?:always (?:send|forward|approve|trust|run|execute|share)|never (?:ask|tell|confirm|warn|mention)|without (?:asking|confirmation|telling)|(?:is|are|has been) (?:pre-?)?(?:approved|authori[sz]ed|trusted)|auto-?approve|overrides? (?:all|any|every|the)\\s+(?:user|other|previous|owner)|takes? precedence over|(?:never|don't|do not|no longer)\\s+(?:need|require)s?\\s+(?:the user'?s?\\s+|any\\s+|a\\s+)?(?:confirmation|approval|permission))[^\\n]{0,160}\\b(?:soul|memory|agents|identity|user|claude)\\.md\\b",
     explanation:
       "Plants a standing rule in the agent's memory or identity files that removes the user from the loop (always approve, never ask, trust this): it outlives the skill and steers every later session.",
   },
@@ -389,7 +412,7 @@ export const LINE_RULES: LineRule[] = [
     in: "prose",
     keywords: ["![", "](http", "<img", "url", "link"],
     pattern:
-      "!\\[[^\\]\\n]{0,200}\\]\\(\\s*https?://[^)\\s]{0,300}[?&][\\w-]{1,40}=[^)\\s]{0,200}(?:\\{\\{?|\\$\\{|\\$\\(|<[a-z_ -]{2,40}>|\\[[a-z_ -]{2,40}\\])|<img[^>\\n]{0,200}src\\s*=\\s*[\"']?https?://[^\"'\\s>]{0,300}[?&][\\w-]{1,40}=[^\"'\\s>]{0,200}(?:\\{\\{?|\\$\\{|\\$\\(|<[a-z_ -]{2,40}>)|(?:append|add|include|put|encode|embed)\\s+(?:the\\s+)?(?:user'?s?\\s+)?(?:conversation|chat history|messages|api keys?|tokens?|passwords?|secrets?|credentials)[^\\n]{0,80}(?:to|in|into)\\s+(?:the\\s+|an?\\s+)?(?:url|query string|image|link|parameter)",
+      "!?\\[[^\\]\\n]{0,200}\\]\\(\\s*https?://[^)\\s]{0,300}[?&][\\w-]{1,40}=[^)\\s]{0,200}(?:\\{\\{?|\\$\\{|\\$\\(|<[a-z_ ,.-]{2,60}>|\\[[a-z_ ,.-]{2,60}\\])|<img[^>\\n]{0,200}src\\s*=\\s*[\"']?https?://[^\"'\\s>]{0,300}[?&][\\w-]{1,40}=[^\"'\\s>]{0,200}(?:\\{\\{?|\\$\\{|\\$\\(|<[a-z_ -]{2,40}>)|(?:append|add|include|put|encode|embed)\\s+(?:the\\s+)?(?:user'?s?\\s+)?(?:conversation|chat history|messages|api keys?|tokens?|passwords?|secrets?|credentials)[^\\n]{0,80}(?:to|in|into)\\s+(?:the\\s+|an?\\s+)?(?:url|query string|image|link|parameter)",
     explanation:
       "Builds an image or link URL out of the conversation or secrets: rendering it sends that data to the URL's server without a click. Links in a skill should be fixed.",
   },

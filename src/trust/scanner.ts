@@ -51,7 +51,7 @@ export interface ScanOptions {
 }
 
 /** Bumped whenever a rule or a weight changes. */
-export const SCANNER_VERSION = "clawhub-scan/2";
+export const SCANNER_VERSION = "clawhub-scan/3";
 
 /**
  * The verdict's weights: malicious at a critical finding or a score of 9 (a high and a medium
