@@ -7,10 +7,7 @@
  * nvm installers, direnv hooks, consented launchd jobs, base64 of user input, local nmap). Same
  * author as the rules: an honest held-out measure, not a third party's.
  */
-import type { SetSkill } from "./scan-set.ts";
-
-const md = (name: string, description: string, body: string) =>
-  `---\nname: ${name}\ndescription: ${description}\n---\n\n# ${name}\n\n${body}\n`;
+import { md, type SetSkill } from "./scan-set.ts";
 
 export const HOLDOUT_2_SET: SetSkill[] = [
   // ---- malicious (17) ------------------------------------------------------------------------

@@ -8,10 +8,7 @@
  * permission checks, Basic auth from the environment, ssh-agent's eval, dotenv, datasets). Same
  * author as the rules: an honest held-out measure, not a third party's.
  */
-import type { SetSkill } from "./scan-set.ts";
-
-const md = (name: string, description: string, body: string) =>
-  `---\nname: ${name}\ndescription: ${description}\n---\n\n# ${name}\n\n${body}\n`;
+import { md, type SetSkill } from "./scan-set.ts";
 
 export const HOLDOUT_3_SET: SetSkill[] = [
   // ---- malicious (17) ------------------------------------------------------------------------

@@ -10,10 +10,7 @@
  * everyday things real skills do that look like those: installers, cron jobs, git hooks, SSH
  * keys, base64, webhooks, eval-free calculators, security guides.
  */
-import type { SetSkill } from "./scan-set.ts";
-
-const md = (name: string, description: string, body: string) =>
-  `---\nname: ${name}\ndescription: ${description}\n---\n\n# ${name}\n\n${body}\n`;
+import { md, type SetSkill } from "./scan-set.ts";
 
 export const HOLDOUT_SET: SetSkill[] = [
   // ---- malicious (17) ------------------------------------------------------------------------

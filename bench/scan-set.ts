@@ -29,7 +29,8 @@ export interface SetSkill {
   files: Record<string, SetFile>;
 }
 
-const md = (name: string, description: string, body: string) =>
+/** A SKILL.md with its frontmatter. */
+export const md = (name: string, description: string, body: string) =>
   `---\nname: ${name}\ndescription: ${description}\n---\n\n# ${name}\n\n${body}\n`;
 
 export const SCAN_SET: SetSkill[] = [
