@@ -53,6 +53,17 @@ describe("signed versions", () => {
       signedBy: ["publisher", "registry"],
       publisher: { keyId: key.keyId, handle: "admin" },
     });
+    // The logged envelope carries exactly the publisher's signature and the registry's.
+    const logInfo = (await (await fetch(`${box.server.url}/api/v1/log`)).json()) as {
+      keyId: string;
+    };
+    const attestation = (await (
+      await fetch(`${box.server.url}/api/v1/skills/weather/attestation?version=1.0.0`)
+    ).json()) as { envelope: { signatures: { keyid: string }[] } };
+    expect(attestation.envelope.signatures.map((sg) => sg.keyid)).toEqual([
+      key.keyId,
+      logInfo.keyId,
+    ]);
     const proof = await cli("log", "proof", "weather@1.0.0");
     expect(proof.stdout).toContain(
       `signed by  @admin (key ${key.keyId.slice(0, 16)}) and the registry`,

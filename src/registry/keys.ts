@@ -10,6 +10,7 @@ import type { PublisherKeyView } from "../schema/index.ts";
 import {
   type DsseEnvelope,
   ed25519PublicKey,
+  keyIdOf,
   type PublishAttestation,
   parseEnvelope,
   payloadOf,
@@ -131,7 +132,16 @@ export function createKeyService(options: { store: RegistryStore; now: () => num
       const at = Date.parse(statement.publishedAt);
       if (!Number.isFinite(at) || Math.abs(at - now()) > MAX_CLOCK_SKEW_MS)
         throw refuse("its time is more than 15 minutes from the registry's clock");
-      return { envelope, statement };
+      // Only the signature that was checked is kept: the registry adds its own beside it, and
+      // nothing else a client sent rides along into the log.
+      const keyid = keyIdOf(ed25519PublicKey(key.publicKey));
+      return {
+        envelope: {
+          ...envelope,
+          signatures: envelope.signatures.filter((sg) => sg.keyid === keyid),
+        },
+        statement,
+      };
     },
   };
 }
