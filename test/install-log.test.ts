@@ -198,13 +198,13 @@ describe("install checks the registry's transparency log", () => {
 
     const watched = await log("monitor", "--once", "--slug", "tides");
     expect(watched.code, watched.stderr).toBe(0);
-    expect(watched.stdout).toMatch(/#1 @admin\/tides@1\.0\.0 published/);
+    expect(watched.stdout).toMatch(/#1 @admin\/tides@1\.0\.0 published .* registry-signed only\n/);
     expect(watched.stdout).not.toContain("weather");
     await publish(box, "weather", "1.1.0");
     const next = await log("monitor", "--once", "--json");
     expect(JSON.parse(next.stdout)).toMatchObject({
       size: 3,
-      reported: [{ index: 2, slug: "weather", version: "1.1.0" }],
+      reported: [{ index: 2, slug: "weather", version: "1.1.0", publisherKeyId: null }],
     });
 
     // A private skill's leaf is withheld from this anonymous monitor; a registry that serves it

@@ -64,6 +64,10 @@ describe("signed versions", () => {
       key.keyId,
       logInfo.keyId,
     ]);
+    // A monitor watching the owner sees which key signed each version in their name.
+    const monitor = await cli("log", "monitor", "--once", "--owner", "admin");
+    expect(monitor.stdout).toContain(`@admin/weather@1.0.0 published`);
+    expect(monitor.stdout).toContain(`signed with key ${key.keyId.slice(0, 16)}`);
     const proof = await cli("log", "proof", "weather@1.0.0");
     expect(proof.stdout).toContain(
       `signed by  @admin (key ${key.keyId.slice(0, 16)}) and the registry`,

@@ -167,15 +167,16 @@ export const logMonitor: CommandSpec = {
       version: string;
       publishedAt: string;
       sha256: string;
+      /** The publisher key that signed (null: the registry alone): a key you do not know is news. */
+      publisherKeyId: string | null;
     }[] = [];
+    const line = (r: (typeof reported)[number]) =>
+      `#${r.index} @${r.owner}/${r.slug}@${r.version} published ${r.publishedAt} sha256 ${r.sha256} ${r.publisherKeyId ? `signed with key ${r.publisherKeyId.slice(0, 16)}` : "registry-signed only"}`;
     // One round answers once; a running monitor prints each version as it sees it.
     const streaming = options.once !== true;
     const report = (r: (typeof reported)[number]) => {
       reported.push(r);
-      if (streaming)
-        ctx.io.stdout.write(
-          `${ctx.json ? JSON.stringify(r) : `#${r.index} @${r.owner}/${r.slug}@${r.version} published ${r.publishedAt} sha256 ${r.sha256}`}\n`,
-        );
+      if (streaming) ctx.io.stdout.write(`${ctx.json ? JSON.stringify(r) : line(r)}\n`);
     };
     const round = async () => {
       const state = (await witness.load(client.registry)) ?? (await pinned(ctx)).state;
@@ -215,6 +216,7 @@ export const logMonitor: CommandSpec = {
                 version: s.version,
                 publishedAt: s.publishedAt,
                 sha256: s.sha256,
+                publisherKeyId: s.publisherKeyId,
               });
           }
           range.append(leaf);
@@ -253,15 +255,9 @@ export const logMonitor: CommandSpec = {
     }
     return {
       data: { size, reported },
-      text: [
-        ...(streaming
-          ? []
-          : reported.map(
-              (r) =>
-                `#${r.index} @${r.owner}/${r.slug}@${r.version} published ${r.publishedAt} sha256 ${r.sha256}`,
-            )),
-        `log verified up to ${size} entries`,
-      ].join("\n"),
+      text: [...(streaming ? [] : reported.map(line)), `log verified up to ${size} entries`].join(
+        "\n",
+      ),
     };
   },
 };
