@@ -3,7 +3,13 @@ import { join } from "node:path";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSqlite } from "../src/registry/index.ts";
-import { createSandbox, OUR_BIN, publishSkill, type Sandbox } from "./helpers/registry.ts";
+import {
+  createSandbox,
+  createUserToken,
+  OUR_BIN,
+  publishSkill,
+  type Sandbox,
+} from "./helpers/registry.ts";
 
 let box: Sandbox;
 const tokens: Record<string, string> = {};
@@ -11,19 +17,8 @@ const as = (who: string, ...args: string[]) =>
   box.run(OUR_BIN, args, { env: { CLAWHUB_TOKEN: tokens[who] ?? "" } });
 const anon = (...args: string[]) => box.run(OUR_BIN, args);
 
-async function user(handle: string, role = "user") {
-  const post = (path: string, body: unknown) =>
-    fetch(`${box.server.url}${path}`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${box.adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-  expect((await post("/api/v1/admin/users", { handle, role })).status).toBe(201);
-  tokens[handle] = (
-    (await (await post("/api/v1/admin/tokens", { handle })).json()) as {
-      token: string;
-    }
-  ).token;
+async function user(handle: string, role: "user" | "moderator" = "user") {
+  tokens[handle] = await createUserToken(box, handle, role);
 }
 
 const SUSPICIOUS =

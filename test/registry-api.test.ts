@@ -10,7 +10,7 @@ import {
   openStore,
   ROUTES,
 } from "../src/registry/index.ts";
-import { createSandbox, OUR_BIN, type Sandbox } from "./helpers/registry.ts";
+import { createSandbox, createUserToken, OUR_BIN, type Sandbox } from "./helpers/registry.ts";
 
 const SKILL = (name: string, description = "Counts things in text files.") =>
   `---\nname: ${name}\ndescription: ${description}\n---\n\n# ${name}\n\nInstructions.\n`;
@@ -47,22 +47,7 @@ const publish = (
     body: form({ slug, version, ...extra }, files ?? [{ path: "SKILL.md", content: SKILL(slug) }]),
   });
 
-async function createUser(handle: string): Promise<string> {
-  const created = await api("/api/v1/admin/users", {
-    method: "POST",
-    token: sb.adminToken,
-    body: JSON.stringify({ handle }),
-    headers: { "content-type": "application/json" },
-  });
-  expect(created.status).toBe(201);
-  const token = await api("/api/v1/admin/tokens", {
-    method: "POST",
-    token: sb.adminToken,
-    body: JSON.stringify({ handle }),
-    headers: { "content-type": "application/json" },
-  });
-  return ((await token.json()) as { token: string }).token;
-}
+const createUser = (handle: string): Promise<string> => createUserToken(sb, handle);
 
 beforeAll(async () => {
   sb = await createSandbox({
@@ -626,23 +611,7 @@ describe("registry API: reads, auth and limits", () => {
       return res.text();
     };
     try {
-      const user = async (handle: string) => {
-        const h = {
-          authorization: `Bearer ${names.adminToken}`,
-          "content-type": "application/json",
-        };
-        await fetch(`${names.server.url}/api/v1/admin/users`, {
-          method: "POST",
-          headers: h,
-          body: JSON.stringify({ handle }),
-        });
-        const t = await fetch(`${names.server.url}/api/v1/admin/tokens`, {
-          method: "POST",
-          headers: h,
-          body: JSON.stringify({ handle }),
-        });
-        return ((await t.json()) as { token: string }).token;
-      };
+      const user = (handle: string) => createUserToken(names, handle);
       const alice = await user("alice");
       const mallory = await user("mallory");
       expect((await post(alice, "pdf-toolkit")).status).toBe(200);

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import type { RegistryClient } from "../client/index.ts";
 import { ClawHubError, isClawHubError } from "../errors/index.ts";
 import type { VersionAttestationResponse } from "../schema/index.ts";
+import { sha512HexOf } from "../skill/index.ts";
 import {
   type Checkpoint,
   EMPTY_ROOT,
@@ -295,10 +296,8 @@ export async function verifyAttested(options: {
     throw error;
   }
   const { statement, checkpoint } = checkAttestation(state, verifier, a, { slug, version, owner });
-  const sha512 =
-    archive.integrity?.startsWith("sha512-") === true
-      ? Buffer.from(archive.integrity.slice(7), "base64").toString("hex")
-      : statement.sha512;
+  // A lockfile of another CLI may lack the sha512: the sha256 still binds the archive.
+  const sha512 = sha512HexOf(archive.integrity ?? "") ?? statement.sha512;
   if (statement.sha256 !== archive.sha256 || statement.sha512 !== sha512)
     throw fail(
       `the archive of ${name} is not the one the transparency log records: the registry serves other bytes than were published`,

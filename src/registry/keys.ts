@@ -4,7 +4,7 @@
  * statement, and the registry checks that signature (a key of the publishing user, not revoked,
  * over a statement that names exactly what was published) before it countersigns and logs it.
  */
-import { createHash, createPublicKey } from "node:crypto";
+import { createPublicKey } from "node:crypto";
 import { ClawHubError } from "../errors/index.ts";
 import type { PublisherKeyView } from "../schema/index.ts";
 import {
@@ -70,7 +70,7 @@ export function createKeyService(options: { store: RegistryStore; now: () => num
         throw new ClawHubError("LIMIT_EXCEEDED", `at most ${MAX_KEYS_PER_USER} active keys`, {
           hint: "Revoke a key you no longer use: clawhub keys revoke <keyId>.",
         });
-      const id = createHash("sha256").update(Buffer.from(publicKey, "base64")).digest("hex");
+      const id = keyIdOf(ed25519PublicKey(publicKey));
       await store.keys.addKey({ id, userId: principal.user.id, name, publicKey, createdAt: now() });
       return keyView((await store.keys.keyById(id)) as PublisherKey);
     },

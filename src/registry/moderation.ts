@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { ClawHubError } from "../errors/index.ts";
 import { hasHiddenCharacters } from "../schema/index.ts";
-import { type ScanPool, scanOnPool, type Verdict } from "../trust/index.ts";
+import { rulesOf, type ScanPool, scanOnPool, type Verdict } from "../trust/index.ts";
 import { canManage, type Principal } from "./access.ts";
 import type {
   BlobStore,
@@ -200,9 +200,7 @@ export function createModeration(o: ModerationOptions) {
         scannedAt: now(),
       });
       const prior = await store.reviews.reviewOf(v.id);
-      const rules = [
-        ...new Set(report.findings.filter((f) => f.severity !== "info").map((f) => f.rule)),
-      ];
+      const rules = rulesOf(report.findings);
       // A moderator's rejection stands whatever a rescan says; otherwise the new verdict decides.
       if (prior?.status !== "rejected") {
         if (report.verdict === "clean") {

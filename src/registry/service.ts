@@ -20,6 +20,7 @@ import {
   parseEnvelope,
   payloadOf,
   readPublishStatement,
+  rulesOf,
   type ScanPool,
   scanOnPool,
   slugSkeleton,
@@ -47,6 +48,7 @@ import {
   type SkillLimits,
   type SkillManifest,
   sha256Hex,
+  sha512HexOf,
 } from "../skill/index.ts";
 import {
   canManage,
@@ -155,7 +157,7 @@ function statementOf(
     slug,
     version: v.version,
     sha256: v.zipSha256,
-    sha512: Buffer.from(v.integrity.replace(/^sha512-/, ""), "base64").toString("hex"),
+    sha512: sha512HexOf(v.integrity) ?? "",
     fingerprint: v.fingerprint,
     publisherKeyId: null,
     publishedAt: new Date(v.createdAt).toISOString(),
@@ -699,6 +701,7 @@ export function createRegistry(options: RegistryOptions) {
         scanPool,
         input.files.map((f) => ({ path: f.path, bytes: f.bytes })),
       );
+      const flagged = rulesOf(scanned.findings);
       // Modes come from the content (archiveFileMode), as when the CLI packs the same files.
       const zip = await createZipAsync(
         hashed.map((f) => {
@@ -800,17 +803,7 @@ export function createRegistry(options: RegistryOptions) {
           const log = logged(rec);
           // A suspicious version is held for a moderator from its first moment (same
           // transaction); malicious ones are blocked by their verdict alone.
-          const review =
-            scanned.verdict === "suspicious"
-              ? heldReview(
-                  [
-                    ...new Set(
-                      scanned.findings.filter((f) => f.severity !== "info").map((f) => f.rule),
-                    ),
-                  ],
-                  now(),
-                )
-              : undefined;
+          const review = scanned.verdict === "suspicious" ? heldReview(flagged, now()) : undefined;
           await store.publish({ ...rec, ...(log ? { log } : {}), ...(review ? { review } : {}) });
           const skill = await requireSkill(principal, slug, owner.handle);
           await indexSkill(skill);
@@ -845,7 +838,7 @@ export function createRegistry(options: RegistryOptions) {
             scan: { verdict: scanned.verdict, findings: scanned.findings },
             moderation: {
               availability: availabilityOf(scanned.verdict, review),
-              ...(review ? { reason: review.reason } : {}),
+              ...(review ? { reason: review.reason, rules: flagged } : {}),
             },
           };
         } catch (error) {
@@ -1004,9 +997,7 @@ export function createRegistry(options: RegistryOptions) {
       // The listing holds the latest version's availability (from its scan and review, read
       // when the row was indexed): a download of the latest reads no scan or review row.
       const availability = async () =>
-        fromListing
-          ? fromListing.availability
-          : availabilityOf((await store.scanOf(v.id))?.verdict, await store.reviews.reviewOf(v.id));
+        fromListing ? fromListing.availability : (await moderation.stateOf(v)).availability;
       if (!canManage(reader, skill)) {
         const state = await availability();
         if (state !== "served")

@@ -280,7 +280,12 @@ export interface PublishResponse {
   fingerprint?: string;
   integrity?: string;
   /** Whether others are served the new version: a suspicious one is held for a moderator. */
-  moderation?: { availability: "served" | "held" | "blocked"; reason?: string };
+  moderation?: {
+    availability: "served" | "held" | "blocked";
+    /** Why it is held, and the scanner's rules that flagged it (held versions only). */
+    reason?: string;
+    rules?: string[];
+  };
 }
 
 /** Every write that only acknowledges. */

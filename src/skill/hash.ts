@@ -37,6 +37,13 @@ export function integrityOf(bytes: Uint8Array): string {
   return `sha512-${createHash("sha512").update(bytes).digest("base64")}`;
 }
 
+/** The hex sha512 digest an integrity string (`sha512-<base64>`) names; undefined for another form. */
+export function sha512HexOf(integrity: string): string | undefined {
+  return integrity.startsWith("sha512-")
+    ? Buffer.from(integrity.slice(7), "base64").toString("hex")
+    : undefined;
+}
+
 // The official clawhub CLI sorts with String#localeCompare. A fixed locale keeps our result
 // independent of the user's LANG; code-point order breaks the ties collation leaves.
 const collator = new Intl.Collator("en");

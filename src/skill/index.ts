@@ -39,6 +39,7 @@ export {
   fingerprintOf,
   integrityOf,
   sha256Hex,
+  sha512HexOf,
 } from "./hash.ts";
 export {
   DEFAULT_LIMITS,

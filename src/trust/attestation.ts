@@ -55,13 +55,18 @@ export function pae(payloadType: string, payload: Uint8Array): Buffer {
   ]);
 }
 
-/** The id of an Ed25519 public key: hex SHA-256 of its 32 raw bytes. */
-export function keyIdOf(key: KeyObject): string {
+/** The 32 raw bytes of an Ed25519 key's public half (how keys travel in the API, base64). */
+export function ed25519RawKey(key: KeyObject): Buffer {
   const publicKey = key.type === "private" ? createPublicKey(key) : key;
   const jwk = publicKey.export({ format: "jwk" });
   if (jwk.kty !== "OKP" || jwk.crv !== "Ed25519" || typeof jwk.x !== "string")
     throw new ClawHubError("INVALID_ARGUMENT", "attestation keys are Ed25519");
-  return createHash("sha256").update(Buffer.from(jwk.x, "base64url")).digest("hex");
+  return Buffer.from(jwk.x, "base64url");
+}
+
+/** The id of an Ed25519 public key: hex SHA-256 of its 32 raw bytes. */
+export function keyIdOf(key: KeyObject): string {
+  return createHash("sha256").update(ed25519RawKey(key)).digest("hex");
 }
 
 /** An Ed25519 public key from the base64 of its 32 raw bytes (how keys travel in the API). */

@@ -23,6 +23,7 @@ export {
   createEnvelope,
   type DsseEnvelope,
   ed25519PublicKey,
+  ed25519RawKey,
   INTOTO_PAYLOAD_TYPE,
   keyIdOf,
   MAX_ENVELOPE_BYTES,
@@ -105,6 +106,7 @@ export {
 export {
   type Finding,
   notAnalysed,
+  rulesOf,
   SCANNER_VERSION,
   type ScanFile,
   type ScanOptions,

@@ -82,6 +82,11 @@ export interface ScanFile {
 }
 
 /** Scans one skill's files. */
+/** The rules a report's findings name that count toward its verdict (not info), each once. */
+export function rulesOf(findings: readonly Finding[]): string[] {
+  return [...new Set(findings.filter((f) => f.severity !== "info").map((f) => f.rule))];
+}
+
 export function scanFiles(files: ScanFile[], options: ScanOptions = {}): ScanReport {
   const maxFile = options.maxFileBytes ?? 1024 * 1024;
   const maxTotal = options.maxTotalBytes ?? 8 * 1024 * 1024;

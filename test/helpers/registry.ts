@@ -130,3 +130,25 @@ export async function publishSkill(
   if (res.status !== 200)
     throw new Error(`publish ${slug}@${version}: ${res.status} ${await res.text()}`);
 }
+
+/**
+ * Creates a user (or moderator, admin) through the admin API of the sandbox's registry and
+ * returns a token of theirs. Throws unless the registry creates both.
+ */
+export async function createUserToken(
+  s: Sandbox,
+  handle: string,
+  role: "user" | "moderator" | "admin" = "user",
+): Promise<string> {
+  const post = (path: string, body: unknown) =>
+    fetch(`${s.server.url}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${s.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  const created = await post("/api/v1/admin/users", { handle, role });
+  if (created.status !== 201) throw new Error(`create @${handle}: ${created.status}`);
+  const token = await post("/api/v1/admin/tokens", { handle });
+  if (token.status !== 201) throw new Error(`token of @${handle}: ${token.status}`);
+  return ((await token.json()) as { token: string }).token;
+}

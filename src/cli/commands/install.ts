@@ -2,7 +2,7 @@ import { ClawHubError } from "../../errors/index.ts";
 import type { InstallOutcome } from "../../install/index.ts";
 import type { CommandSpec } from "../command.ts";
 import { table } from "../output.ts";
-import { collect, installerFor } from "./shared.ts";
+import { clientFor, collect, installerFor, logStateDir, trustOf } from "./shared.ts";
 
 const AGENT_HELP =
   "--agent <name> (repeatable: openclaw, claude, codex, cursor, agents, gemini, copilot, windsurf,\n" +
@@ -247,14 +247,12 @@ export const verifyCommand: CommandSpec = {
     // to the canonical folder; a missing copy has nothing to read).
     const scans: Array<{ key: string; path: string; verdict: string; rules: string[] }> = [];
     if (options.scan) {
-      const { scanDirectory } = await import("../../trust/index.ts");
+      const { rulesOf, scanDirectory } = await import("../../trust/index.ts");
       for (const c of checks)
         for (const copy of c.copies) {
           if (copy.kind === "link" || copy.problem) continue;
           const report = await scanDirectory(copy.path);
-          const rules = [
-            ...new Set(report.findings.filter((f) => f.severity !== "info").map((f) => f.rule)),
-          ];
+          const rules = rulesOf(report.findings);
           scans.push({ key: c.key, path: copy.path, verdict: report.verdict, rules });
         }
     }
@@ -308,16 +306,13 @@ async function verifyPublished(
   specs: readonly string[],
   options: Record<string, unknown>,
 ) {
-  const { createFileWitness, parseSkillRef, TRUST_LEVELS, verifyAttested } = await import(
+  const { createFileWitness, parseSkillRef, verifyAttested } = await import(
     "../../install/index.ts"
   );
   const { integrityOf } = await import("../../skill/index.ts");
   const { createHash } = await import("node:crypto");
-  const { clientFor, logStateDir } = await import("./shared.ts");
   if (specs.length === 0) throw new ClawHubError("USAGE", "name the published skills to verify");
-  const trust = options.trust === undefined ? "registry" : String(options.trust);
-  if (!(TRUST_LEVELS as readonly string[]).includes(trust))
-    throw new ClawHubError("USAGE", `--trust must be one of ${TRUST_LEVELS.join(", ")}`);
+  const trust = await trustOf(options);
   const client = await clientFor(ctx);
   const witness = createFileWitness(logStateDir(ctx));
   const results = [];
@@ -344,7 +339,7 @@ async function verifyPublished(
           sha256: createHash("sha256").update(got.bytes).digest("hex"),
           integrity: integrityOf(got.bytes),
         },
-        trust: trust as (typeof TRUST_LEVELS)[number],
+        trust,
       });
       results.push({ skill: `${ref.slug}@${version}`, ok: true, attested: attested ?? null });
     } catch (error) {

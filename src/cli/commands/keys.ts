@@ -4,7 +4,6 @@
  * public key goes to the registry. `clawhub publish` signs with the default key when there is one.
  */
 import {
-  createHash,
   createPrivateKey,
   createPublicKey,
   generateKeyPairSync,
@@ -13,21 +12,18 @@ import {
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { ClawHubError } from "../../errors/index.ts";
+import { ed25519RawKey, keyIdOf } from "../../trust/index.ts";
 import type { CommandContext, CommandSpec } from "../command.ts";
 import { clientFor } from "./shared.ts";
 
 /** Where the CLI keeps publisher private keys. */
 export const keysDir = (ctx: CommandContext) => join(dirname(ctx.config.configPath), "keys");
 
-const rawOf = (key: KeyObject) =>
-  Buffer.from(createPublicKey(key).export({ format: "jwk" }).x ?? "", "base64url");
-const idOf = (key: KeyObject) => createHash("sha256").update(rawOf(key)).digest("hex");
-
 async function store(ctx: CommandContext, key: KeyObject): Promise<string> {
   const dir = keysDir(ctx);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
-  const id = idOf(key);
+  const id = keyIdOf(key);
   const file = join(dir, `${id}.pem`);
   await writeFile(file, key.export({ format: "pem", type: "pkcs8" }), { mode: 0o600 });
   await chmod(file, 0o600);
@@ -63,7 +59,7 @@ export async function signingKey(
   }
   if (key.asymmetricKeyType !== "ed25519")
     throw new ClawHubError("CONFIG_INVALID", `${file} is not an Ed25519 private key`);
-  return { id: idOf(key), key };
+  return { id: keyIdOf(key), key };
 }
 
 /** `clawhub keys generate`. */
@@ -81,7 +77,7 @@ export const keysGenerate: CommandSpec = {
       typeof options.name === "string"
         ? options.name
         : `key-${new Date(ctx.now()).toISOString().slice(0, 10)}`;
-    const { key } = await client.keys.add(name, rawOf(privateKey).toString("base64"));
+    const { key } = await client.keys.add(name, ed25519RawKey(privateKey).toString("base64"));
     const id = await store(ctx, privateKey);
     return {
       data: { key, file: join(keysDir(ctx), `${id}.pem`), default: true },
@@ -117,7 +113,7 @@ export const keysAdd: CommandSpec = {
     const client = await clientFor(ctx, { auth: true });
     const { key } = await client.keys.add(
       String(options.name),
-      rawOf(publicKey).toString("base64"),
+      ed25519RawKey(publicKey).toString("base64"),
     );
     if (privateKey) await store(ctx, privateKey);
     return {

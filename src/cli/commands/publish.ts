@@ -6,7 +6,7 @@ import type { RegistryClient } from "../../client/index.ts";
 import { ClawHubError } from "../../errors/index.ts";
 import { readOrigin } from "../../install/index.ts";
 import { VISIBILITIES, type Visibility } from "../../schema/index.ts";
-import { findSkillDirs, packSkill, templateDescription } from "../../skill/index.ts";
+import { findSkillDirs, packSkill, sha512HexOf, templateDescription } from "../../skill/index.ts";
 import type { CommandContext, CommandSpec } from "../command.ts";
 import { choiceFlag } from "./hub-options.ts";
 import { clientFor } from "./shared.ts";
@@ -127,7 +127,7 @@ async function publishFolder(ctx: CommandContext, dir: string, opts: PublishOpti
     fingerprint: packed.fingerprint,
     signedWith: signed?.keyId ?? null,
     availability: result.moderation?.availability ?? "served",
-    ...(result.moderation?.reason ? { moderationReason: result.moderation.reason } : {}),
+    ...(result.moderation?.rules ? { flaggedRules: result.moderation.rules } : {}),
     warnings,
   };
 }
@@ -167,7 +167,7 @@ async function signPublish(
     slug: v.slug,
     version: v.version,
     sha256: createHash("sha256").update(v.zip).digest("hex"),
-    sha512: Buffer.from(v.integrity.replace(/^sha512-/, ""), "base64").toString("hex"),
+    sha512: sha512HexOf(v.integrity) ?? "",
     fingerprint: v.fingerprint,
     publisherKeyId: signer.id,
     publishedAt: new Date(ctx.now()).toISOString(),
@@ -243,7 +243,7 @@ export const publishCommand: CommandSpec = {
         ? `OK. ${r.slug}@${r.version} is already published`
         : r.status === "would-publish"
           ? `Would publish ${r.slug}@${r.version}`
-          : `OK. Published ${r.slug}@${r.version}${"signedWith" in r && r.signedWith ? ` (signed with key ${r.signedWith.slice(0, 16)})` : ""}${"availability" in r && r.availability !== "served" ? `\n${r.availability === "held" ? "Held for review: the scanner flagged it" : "Blocked: the scanner found malware in it"}${"moderationReason" in r && r.moderationReason ? ` (${r.moderationReason.replace(/^.*\(|\)$/g, "")})` : ""}. Others are not served it unless a moderator approves it; \`clawhub moderation status ${r.slug}@${r.version}\` shows why.` : ""}`;
+          : `OK. Published ${r.slug}@${r.version}${"signedWith" in r && r.signedWith ? ` (signed with key ${r.signedWith.slice(0, 16)})` : ""}${"availability" in r && r.availability !== "served" ? `\n${r.availability === "held" ? "Held for review: the scanner flagged it" : "Blocked: the scanner found malware in it"}${"flaggedRules" in r && r.flaggedRules ? ` (${r.flaggedRules.join(", ") || "suspicious"})` : ""}. Others are not served it unless a moderator approves it; \`clawhub moderation status ${r.slug}@${r.version}\` shows why.` : ""}`;
     return { data: r, text: [text, ...warningLines(r.warnings)].join("\n") };
   },
 };

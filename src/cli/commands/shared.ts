@@ -6,7 +6,7 @@
 import { dirname, join } from "node:path";
 import type { RegistryClient } from "../../client/index.ts";
 import { ClawHubError } from "../../errors/index.ts";
-import type { AgentName } from "../../install/index.ts";
+import type { AgentName, TrustLevel } from "../../install/index.ts";
 import type { HubClient } from "../../sdk/index.ts";
 import type { Embedder } from "../../search/index.ts";
 import type { CommandContext } from "../command.ts";
@@ -112,24 +112,29 @@ export async function agentsOf(values: unknown): Promise<AgentName[]> {
   return [...new Set(list)] as AgentName[];
 }
 
+/** `--trust` (default registry), checked against the levels the installer knows. */
+export async function trustOf(options: Record<string, unknown>): Promise<TrustLevel> {
+  const { TRUST_LEVELS } = await import("../../install/index.ts");
+  const trust = options.trust === undefined ? "registry" : String(options.trust);
+  if (!(TRUST_LEVELS as readonly string[]).includes(trust))
+    throw new ClawHubError("USAGE", `--trust must be one of ${TRUST_LEVELS.join(", ")}`);
+  return trust as TrustLevel;
+}
+
 /** Where the CLI keeps the last verified checkpoint of each registry's transparency log. */
 export const logStateDir = (ctx: CommandContext) => join(dirname(ctx.config.configPath), "logs");
 
 /** The installer for this invocation's workdir, agents and scope. */
 export async function installerFor(ctx: CommandContext, options: Record<string, unknown>) {
   const global = options.global === true;
-  const { createInstaller, createFileWitness, TRUST_LEVELS } = await import(
-    "../../install/index.ts"
-  );
-  const trust = options.trust === undefined ? "registry" : String(options.trust);
-  if (!(TRUST_LEVELS as readonly string[]).includes(trust))
-    throw new ClawHubError("USAGE", `--trust must be one of ${TRUST_LEVELS.join(", ")}`);
+  const { createInstaller, createFileWitness } = await import("../../install/index.ts");
+  const trust = await trustOf(options);
   return createInstaller({
     // Every archive is checked against the registry's transparency log; the last checkpoint
     // seen of each registry is kept beside the config file.
     log: {
       witness: createFileWitness(logStateDir(ctx)),
-      trust: trust as (typeof TRUST_LEVELS)[number],
+      trust,
     },
     client: await clientFor(ctx),
     workdir: global ? ctx.config.home : ctx.config.workdir,

@@ -3,7 +3,7 @@ import type { IncomingMessage } from "node:http";
 import type { Context, Hono } from "hono";
 import { ClawHubError } from "../../errors/index.ts";
 import { jsonNestingDepth, MAX_JSON_DEPTH } from "../../schema/index.ts";
-import type { Finding } from "../../trust/index.ts";
+import { type Finding, rulesOf } from "../../trust/index.ts";
 import type { Principal, Registry } from "../service.ts";
 import type { ScanRecord, SkillSort } from "../store/index.ts";
 
@@ -110,7 +110,7 @@ export function scanModeration(scan: ScanRecord | undefined, withEvidence: boole
     findings = [];
   }
   const counted = findings.filter((f) => f.severity !== "info");
-  const rules = [...new Set(counted.map((f) => f.rule))];
+  const rules = rulesOf(findings);
   return {
     isSuspicious: scan.verdict === "suspicious",
     isMalwareBlocked: scan.verdict === "malicious",
